@@ -1,0 +1,43 @@
+# Seam — the two commands a new user runs: `make demo` and `make test`.
+#
+# meson + ninja do the building; this file only strings the steps together.
+#   make          install missing Debian packages, build everything into build/
+#   make demo     the same, then run the demo (scripts/demo)
+#   make test     the same plus the sanitizer build (build-asan/), then every test
+#   make unit | integration | bench
+BUILD ?= build
+ASAN ?= build-asan
+MESON_SETUP = meson setup --buildtype=debugoptimized
+
+.PHONY: all deps build asan demo test unit integration bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@test -f $(BUILD)/build.ninja || $(MESON_SETUP) $(BUILD)
+	ninja -C $(BUILD)
+
+asan: deps
+	@test -f $(ASAN)/build.ninja || $(MESON_SETUP) -Dsanitize=true $(ASAN)
+	ninja -C $(ASAN)
+
+demo: build
+	scripts/demo
+
+test: build asan
+	scripts/run-tests
+
+unit: asan
+	meson test -C $(ASAN) --print-errorlogs
+
+integration: build asan
+	scripts/run-tests integration
+
+bench: build
+	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done
+
+clean:
+	rm -rf $(BUILD) $(ASAN)
