@@ -38,16 +38,16 @@
 #define SYSTEM_TRUST_DIR "/etc/seam/trust"
 
 static const char usage_text[] =
-	"usage: seam-bundle keygen --out DIR [--name NAME]\n"
-	"       seam-bundle build --manifest M.json --payload FILE... "
-	"--out B.zip\n"
-	"       seam-bundle build --recipe R.json [--programs DIR] "
-	"[--scripts DIR] --out B.zip\n"
-	"       seam-bundle sign --key KEY.sec B.zip\n"
-	"       seam-bundle inspect [--json] B.zip\n"
-	"       seam-bundle verify [--trust DIR] [--accept-community] B.zip\n"
-	"       seam-bundle extract [--trust DIR] [--accept-community] "
-	"--digest HEX --out FILE B.zip\n";
+    "usage: seam-bundle keygen --out DIR [--name NAME]\n"
+    "       seam-bundle build --manifest M.json --payload FILE... "
+    "--out B.zip\n"
+    "       seam-bundle build --recipe R.json [--programs DIR] "
+    "[--scripts DIR] --out B.zip\n"
+    "       seam-bundle sign --key KEY.sec B.zip\n"
+    "       seam-bundle inspect [--json] B.zip\n"
+    "       seam-bundle verify [--trust DIR] [--accept-community] B.zip\n"
+    "       seam-bundle extract [--trust DIR] [--accept-community] "
+    "--digest HEX --out FILE B.zip\n";
 
 static int usage(void)
 {
@@ -84,9 +84,9 @@ static const char *default_trust_dir(void)
 static int cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"out", required_argument, NULL, 'o'},
-		{"name", required_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0}};
+	    {"out", required_argument, NULL, 'o'},
+	    {"name", required_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0}};
 	const char *out = NULL, *name = "key";
 	unsigned char key[BUNDLE_KEY_LEN];
 	char id[BUNDLE_KEY_ID_HEX], path[PATH_MAX];
@@ -164,13 +164,13 @@ static int build_from_manifest(const char *manifest, const char **payloads,
 static int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"manifest", required_argument, NULL, 'm'},
-		{"payload", required_argument, NULL, 'p'},
-		{"recipe", required_argument, NULL, 'r'},
-		{"programs", required_argument, NULL, 'P'},
-		{"scripts", required_argument, NULL, 'S'},
-		{"out", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0}};
+	    {"manifest", required_argument, NULL, 'm'},
+	    {"payload", required_argument, NULL, 'p'},
+	    {"recipe", required_argument, NULL, 'r'},
+	    {"programs", required_argument, NULL, 'P'},
+	    {"scripts", required_argument, NULL, 'S'},
+	    {"out", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0}};
 	const char *manifest = NULL, *recipe = NULL, *out = NULL;
 	const char *programs = "build", *scripts = NULL;
 	const char **payloads;
@@ -184,16 +184,30 @@ static int cmd_build(int argc, char **argv)
 		return EXIT_REFUSED;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'm': manifest = optarg; break;
-		case 'p': payloads[n++] = optarg; break;
-		case 'r': recipe = optarg; break;
-		case 'P': programs = optarg; break;
-		case 'S': scripts = optarg; break;
-		case 'o': out = optarg; break;
-		default: free(payloads); return usage();
+		case 'm':
+			manifest = optarg;
+			break;
+		case 'p':
+			payloads[n++] = optarg;
+			break;
+		case 'r':
+			recipe = optarg;
+			break;
+		case 'P':
+			programs = optarg;
+			break;
+		case 'S':
+			scripts = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			free(payloads);
+			return usage();
 		}
 	}
-	while (optind < argc)	/* --payload A B C */
+	while (optind < argc) /* --payload A B C */
 		payloads[n++] = argv[optind++];
 	if (!out || (!manifest == !recipe) || (recipe && n)) {
 		free(payloads);
@@ -202,14 +216,15 @@ static int cmd_build(int argc, char **argv)
 	if (manifest) {
 		rc = build_from_manifest(manifest, payloads, n, out);
 	} else {
-		if (!scripts) {	/* default: scripts/ beside the recipe */
+		if (!scripts) { /* default: scripts/ beside the recipe */
 			snprintf(rtmp, sizeof(rtmp), "%s", recipe);
 			snprintf(sdir, sizeof(sdir), "%s/scripts",
 				 dirname(rtmp));
 			scripts = sdir;
 		}
-		rc = recipe_build(recipe, programs, scripts, out, &e) < 0 ?
-		     fail("build", &e) : 0;
+		rc = recipe_build(recipe, programs, scripts, out, &e) < 0
+			 ? fail("build", &e)
+			 : 0;
 	}
 	free(payloads);
 	if (rc == 0)
@@ -220,7 +235,7 @@ static int cmd_build(int argc, char **argv)
 static int cmd_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
+	    {"key", required_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
 	unsigned char secret[BUNDLE_SECRET_LEN], pub[BUNDLE_KEY_LEN];
 	char id[BUNDLE_KEY_ID_HEX];
 	const char *key = NULL;
@@ -236,7 +251,7 @@ static int cmd_sign(int argc, char **argv)
 		return usage();
 	if (bundle_key_load_secret(key, secret, &e) < 0)
 		return fail("sign", &e);
-	memcpy(pub, secret + 32, sizeof(pub));	/* libsodium: seed || pk */
+	memcpy(pub, secret + 32, sizeof(pub)); /* libsodium: seed || pk */
 	bundle_key_id(pub, id);
 	rc = bundle_sign(argv[optind], secret, &e);
 	memset(secret, 0, sizeof(secret));
@@ -283,9 +298,9 @@ static void print_component(const struct bundle_component *c)
 		printf(" %s", c->c_scripts[i]);
 	printf("%s\n", c->c_nscripts ? "" : " (none)");
 	if (c->c_live_patchable)
-		print_versions(c->c_fsr_required ?
-			       "    live patch (FSR of running VMs) from" :
-			       "    live patch (no FSR) from",
+		print_versions(c->c_fsr_required
+				   ? "    live patch (FSR of running VMs) from"
+				   : "    live patch (no FSR) from",
 			       c->c_live_patch_from, c->c_nlive_patch_from);
 	else
 		printf("    live patch: never\n");
@@ -302,7 +317,8 @@ static void inspect_human(const struct bundle *b)
 	printf("format    %d\n", m->m_format);
 	if (b->b_signer.s_signed)
 		printf("signature valid, key %s (trust not checked: use "
-		       "verify)\n", b->b_signer.s_key_id);
+		       "verify)\n",
+		       b->b_signer.s_key_id);
 	else
 		printf("signature none (unsigned: community level at most)\n");
 	for (i = 0; i < m->m_nbase_images; i++) {
@@ -333,8 +349,7 @@ static int inspect_json(const struct bundle *b)
 	json_t *doc, *manifest;
 	json_error_t jerr;
 
-	manifest = json_loadb(b->b_manifest_bytes, b->b_manifest_len, 0,
-			      &jerr);
+	manifest = json_loadb(b->b_manifest_bytes, b->b_manifest_len, 0, &jerr);
 	doc = json_pack("{s:s, s:b, s:s?, s:o}", "path", b->b_path, "signed",
 			b->b_signer.s_signed, "key_id",
 			b->b_signer.s_signed ? b->b_signer.s_key_id : NULL,
@@ -349,8 +364,8 @@ static int inspect_json(const struct bundle *b)
 
 static int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
 	struct bundle_policy p = {.bp_inspect = true};
 	struct bundle *b;
 	struct seam_err e;
@@ -386,16 +401,16 @@ static void trust_policy(const struct trust_opts *t, struct bundle_policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->bp_trust_dir = t->trust ? t->trust : default_trust_dir();
-	p->bp_min_level = t->community ? BUNDLE_LEVEL_COMMUNITY :
-			  BUNDLE_LEVEL_PARTNER;
+	p->bp_min_level =
+	    t->community ? BUNDLE_LEVEL_COMMUNITY : BUNDLE_LEVEL_PARTNER;
 }
 
 static int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"trust", required_argument, NULL, 't'},
-		{"accept-community", no_argument, NULL, 'c'},
-		{NULL, 0, NULL, 0}};
+	    {"trust", required_argument, NULL, 't'},
+	    {"accept-community", no_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0}};
 	struct trust_opts t = {0};
 	struct bundle_policy p;
 	struct bundle *b;
@@ -423,8 +438,9 @@ static int cmd_verify(int argc, char **argv)
 		       b->b_manifest.m_ncomponents, b->b_npayloads);
 	else
 		printf("%s: OK: unsigned, accepted at level community; %zu "
-		       "components, %zu payloads verified\n", argv[optind],
-		       b->b_manifest.m_ncomponents, b->b_npayloads);
+		       "components, %zu payloads verified\n",
+		       argv[optind], b->b_manifest.m_ncomponents,
+		       b->b_npayloads);
 	bundle_free(b);
 	return 0;
 }
@@ -432,11 +448,11 @@ static int cmd_verify(int argc, char **argv)
 static int cmd_extract(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"trust", required_argument, NULL, 't'},
-		{"accept-community", no_argument, NULL, 'c'},
-		{"digest", required_argument, NULL, 'd'},
-		{"out", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0}};
+	    {"trust", required_argument, NULL, 't'},
+	    {"accept-community", no_argument, NULL, 'c'},
+	    {"digest", required_argument, NULL, 'd'},
+	    {"out", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0}};
 	const char *digest = NULL, *out = NULL;
 	struct trust_opts t = {0};
 	struct bundle_policy p;
@@ -446,11 +462,20 @@ static int cmd_extract(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': t.trust = optarg; break;
-		case 'c': t.community = true; break;
-		case 'd': digest = optarg; break;
-		case 'o': out = optarg; break;
-		default: return usage();
+		case 't':
+			t.trust = optarg;
+			break;
+		case 'c':
+			t.community = true;
+			break;
+		case 'd':
+			digest = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			return usage();
 		}
 	}
 	if (!digest || !out || optind != argc - 1)
@@ -472,9 +497,9 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{"keygen", cmd_keygen},   {"build", cmd_build},
-		{"sign", cmd_sign},       {"inspect", cmd_inspect},
-		{"verify", cmd_verify},   {"extract", cmd_extract},
+	    {"keygen", cmd_keygen}, {"build", cmd_build},
+	    {"sign", cmd_sign},	    {"inspect", cmd_inspect},
+	    {"verify", cmd_verify}, {"extract", cmd_extract},
 	};
 	size_t i;
 

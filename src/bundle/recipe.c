@@ -23,7 +23,7 @@ struct recipe_ctx {
 	const char *programs;
 	const char *scripts;
 	char tmpdir[4096];
-	char **payloads;	/* built payload paths */
+	char **payloads; /* built payload paths */
 	size_t npayloads;
 };
 
@@ -35,11 +35,15 @@ static int recipe_require_file(const struct recipe_ctx *r, const char *comp,
 
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
 		return 0;
-	return err_set(e, ENOENT, "recipe %s: component '%s': %s not found at "
-		       "%s%s", r->recipe, comp, what, path,
-		       strncmp(what, "program", 7) == 0 ?
-		       " (build it first; bundles are made of the project's "
-		       "real programs)" : "");
+	return err_set(
+	    e, ENOENT,
+	    "recipe %s: component '%s': %s not found at "
+	    "%s%s",
+	    r->recipe, comp, what, path,
+	    strncmp(what, "program", 7) == 0
+		? " (build it first; bundles are made of the project's "
+		  "real programs)"
+		: "");
 }
 
 /* Collect the files of one component's payload. */
@@ -55,15 +59,18 @@ static int recipe_collect(struct recipe_ctx *r, json_t *comp, const char *name,
 
 	*n = 0;
 	if (!json_is_object(bin) || json_object_size(bin) == 0)
-		return err_set(e, EINVAL, "recipe %s: component '%s': payload "
+		return err_set(e, EINVAL,
+			       "recipe %s: component '%s': payload "
 			       "must be {\"bin\": {\"NAME\": \"PROGRAM\"}}",
 			       r->recipe, name);
-	json_object_foreach(bin, key, v) {
+	json_object_foreach(bin, key, v)
+	{
 		if (!json_is_string(v) || strchr(key, '/') ||
 		    strchr(json_string_value(v), '/') || *n >= RECIPE_MAX_FILES)
-			return err_set(e, EINVAL, "recipe %s: component '%s': "
-				       "bad bin entry '%s'", r->recipe, name,
-				       key);
+			return err_set(e, EINVAL,
+				       "recipe %s: component '%s': "
+				       "bad bin entry '%s'",
+				       r->recipe, name, key);
 		snprintf(names[*n], 256, "bin/%s", key);
 		snprintf(paths[*n], 4096, "%s/%s", r->programs,
 			 json_string_value(v));
@@ -72,11 +79,14 @@ static int recipe_collect(struct recipe_ctx *r, json_t *comp, const char *name,
 			return rc;
 		(*n)++;
 	}
-	json_array_foreach(scripts, i, v) {
+	json_array_foreach(scripts, i, v)
+	{
 		if (!json_is_string(v) || strchr(json_string_value(v), '/') ||
 		    *n >= RECIPE_MAX_FILES)
-			return err_set(e, EINVAL, "recipe %s: component '%s': "
-				       "bad script name", r->recipe, name);
+			return err_set(e, EINVAL,
+				       "recipe %s: component '%s': "
+				       "bad script name",
+				       r->recipe, name);
 		snprintf(names[*n], 256, "scripts/%s", json_string_value(v));
 		snprintf(paths[*n], 4096, "%s/%s", r->scripts,
 			 json_string_value(v));
@@ -100,14 +110,15 @@ static int recipe_component(struct recipe_ctx *r, json_t *comp, size_t idx,
 	struct payload_file files[RECIPE_MAX_FILES];
 	const char *name = json_string_value(json_object_get(comp, "name"));
 	const char *version =
-		json_string_value(json_object_get(comp, "version"));
+	    json_string_value(json_object_get(comp, "version"));
 	char out[4096 + 128], file[128];
 	json_t *pl;
 	size_t n;
 	int rc;
 
 	if (!name || !version || strchr(name, '/') || strchr(version, '/'))
-		return err_set(e, EINVAL, "recipe %s: components[%zu]: 'name' "
+		return err_set(e, EINVAL,
+			       "recipe %s: components[%zu]: 'name' "
 			       "and 'version' are required (and hold no '/')",
 			       r->recipe, idx);
 	rc = recipe_collect(r, comp, name, files, paths, names, &n, e);
@@ -144,8 +155,8 @@ static void recipe_cleanup(struct recipe_ctx *r)
 int recipe_build(const char *recipe, const char *programs_dir,
 		 const char *scripts_dir, const char *out, struct seam_err *e)
 {
-	struct recipe_ctx r = {.recipe = recipe, .programs = programs_dir,
-			       .scripts = scripts_dir};
+	struct recipe_ctx r = {
+	    .recipe = recipe, .programs = programs_dir, .scripts = scripts_dir};
 	json_t *root, *comps, *comp;
 	json_error_t jerr;
 	char *text = NULL;
@@ -155,13 +166,17 @@ int recipe_build(const char *recipe, const char *programs_dir,
 
 	root = json_load_file(recipe, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return err_set(e, EINVAL, "recipe %s: not valid JSON: line %d: "
-			       "%s", recipe, jerr.line, jerr.text);
+		return err_set(e, EINVAL,
+			       "recipe %s: not valid JSON: line %d: "
+			       "%s",
+			       recipe, jerr.line, jerr.text);
 	comps = json_object_get(root, "components");
 	if (!json_is_array(comps) || json_array_size(comps) == 0) {
 		json_decref(root);
-		return err_set(e, EINVAL, "recipe %s: 'components' must be a "
-			       "non-empty array", recipe);
+		return err_set(e, EINVAL,
+			       "recipe %s: 'components' must be a "
+			       "non-empty array",
+			       recipe);
 	}
 	r.payloads = calloc(json_array_size(comps), sizeof(char *));
 	snprintf(r.tmpdir, sizeof(r.tmpdir), "%s/seam-bundle.XXXXXX",
@@ -171,7 +186,8 @@ int recipe_build(const char *recipe, const char *programs_dir,
 		rc = err_sys(e, "recipe %s: temporary directory", recipe);
 		goto out;
 	}
-	json_array_foreach(comps, i, comp) {
+	json_array_foreach(comps, i, comp)
+	{
 		rc = recipe_component(&r, comp, i, e);
 		if (rc < 0)
 			goto out;

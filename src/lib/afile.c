@@ -33,8 +33,10 @@ int afile_open(struct afile *f, const char *path, mode_t mode,
 	f->af_fd = mkostemp(f->af_tmp, O_CLOEXEC);
 	if (f->af_fd < 0) {
 		f->af_tmp[0] = '\0';
-		return err_sys(e, "%s: cannot create a temporary file beside "
-			       "it", path);
+		return err_sys(e,
+			       "%s: cannot create a temporary file beside "
+			       "it",
+			       path);
 	}
 	if (fchmod(f->af_fd, mode) < 0) {
 		int rc = err_sys(e, "%s: chmod", f->af_tmp);

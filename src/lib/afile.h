@@ -15,9 +15,9 @@
 #include "err.h"
 
 struct afile {
-	int af_fd;			/* -1 once committed or aborted */
-	char af_path[PATH_MAX];		/* final name */
-	char af_tmp[PATH_MAX];		/* temporary name, same directory */
+	int af_fd;		/* -1 once committed or aborted */
+	char af_path[PATH_MAX]; /* final name */
+	char af_tmp[PATH_MAX];	/* temporary name, same directory */
 };
 
 /* Create the temporary file for `path` with permissions `mode`. */

@@ -30,7 +30,7 @@
 #define BUNDLE_BLOCK (64 * 1024)
 
 struct scan_payload {
-	char sp_digest[BUNDLE_DIGEST_HEX];	/* from the entry name */
+	char sp_digest[BUNDLE_DIGEST_HEX]; /* from the entry name */
 	uint64_t sp_size;
 };
 
@@ -49,10 +49,10 @@ struct scan {
 };
 
 static const char *const level_names[] = {
-	[BUNDLE_LEVEL_UNSET] = "unset",
-	[BUNDLE_LEVEL_COMMUNITY] = "community",
-	[BUNDLE_LEVEL_PARTNER] = "partner",
-	[BUNDLE_LEVEL_CERTIFIED] = "certified",
+    [BUNDLE_LEVEL_UNSET] = "unset",
+    [BUNDLE_LEVEL_COMMUNITY] = "community",
+    [BUNDLE_LEVEL_PARTNER] = "partner",
+    [BUNDLE_LEVEL_CERTIFIED] = "certified",
 };
 
 const char *bundle_level_name(enum bundle_level level)
@@ -72,8 +72,10 @@ int bundle_level_parse(const char *name, enum bundle_level *level,
 			*level = (enum bundle_level)i;
 			return 0;
 		}
-	return err_set(e, EINVAL, "unknown acceptance level \"%.40s\" "
-		       "(expected certified, partner or community)", name);
+	return err_set(e, EINVAL,
+		       "unknown acceptance level \"%.40s\" "
+		       "(expected certified, partner or community)",
+		       name);
 }
 
 static void bundle_hex(const unsigned char *bin, size_t len, char *hex)
@@ -125,40 +127,59 @@ static const char *bundle_type_name(mode_t type)
 	}
 }
 
+/* The entry's name, in whichever form libarchive could decode. */
+static const char *bundle_entry_name(struct archive_entry *entry)
+{
+	const char *name = archive_entry_pathname(entry);
+
+	return name ? name : archive_entry_pathname_utf8(entry);
+}
+
 int bundle_check_entry(struct archive_entry *entry,
 		       enum bundle_entry_kind *kind, struct seam_err *e)
 {
-	const char *name = archive_entry_pathname(entry);
+	const char *name = bundle_entry_name(entry);
 	const char *link;
 
-	if (!name)
-		name = archive_entry_pathname_utf8(entry);
 	if (!name || !*name)
-		return err_set(e, EINVAL, "entry with an empty or undecodable "
+		return err_set(e, EINVAL,
+			       "entry with an empty or undecodable "
 			       "name");
 	if (name[0] == '/')
-		return err_set(e, EINVAL, "entry '%.200s': absolute path not "
-			       "allowed", name);
+		return err_set(e, EINVAL,
+			       "entry '%.200s': absolute path not "
+			       "allowed",
+			       name);
 	if (strchr(name, '\\'))
-		return err_set(e, EINVAL, "entry '%.200s': backslash in a name "
-			       "not allowed", name);
+		return err_set(e, EINVAL,
+			       "entry '%.200s': backslash in a name "
+			       "not allowed",
+			       name);
 	if (bundle_has_dotdot(name))
-		return err_set(e, EINVAL, "entry '%.200s': '..' path component "
-			       "not allowed", name);
+		return err_set(e, EINVAL,
+			       "entry '%.200s': '..' path component "
+			       "not allowed",
+			       name);
 	link = archive_entry_hardlink(entry);
 	if (link)
-		return err_set(e, EINVAL, "entry '%.200s': hard link (to "
+		return err_set(e, EINVAL,
+			       "entry '%.200s': hard link (to "
 			       "'%.200s') not allowed; a bundle holds regular "
-			       "files only", name, link);
+			       "files only",
+			       name, link);
 	if (archive_entry_filetype(entry) == AE_IFLNK) {
 		link = archive_entry_symlink(entry);
-		return err_set(e, EINVAL, "entry '%.200s': symbolic link (to "
+		return err_set(e, EINVAL,
+			       "entry '%.200s': symbolic link (to "
 			       "'%.200s') not allowed; a bundle holds regular "
-			       "files only", name, link ? link : "?");
+			       "files only",
+			       name, link ? link : "?");
 	}
 	if (archive_entry_filetype(entry) != AE_IFREG)
-		return err_set(e, EINVAL, "entry '%.200s': %s not allowed; a "
-			       "bundle holds regular files only", name,
+		return err_set(e, EINVAL,
+			       "entry '%.200s': %s not allowed; a "
+			       "bundle holds regular files only",
+			       name,
 			       bundle_type_name(archive_entry_filetype(entry)));
 	if (strcmp(name, BUNDLE_MANIFEST_NAME) == 0)
 		*kind = BUNDLE_ENTRY_MANIFEST;
@@ -169,10 +190,12 @@ int bundle_check_entry(struct archive_entry *entry,
 		 bundle_is_digest(name + strlen(BUNDLE_PAYLOAD_PREFIX)))
 		*kind = BUNDLE_ENTRY_PAYLOAD;
 	else
-		return err_set(e, EINVAL, "entry '%.200s': unexpected name (a "
-			       "bundle holds only " BUNDLE_MANIFEST_NAME ", "
-			       BUNDLE_SIG_NAME " and " BUNDLE_PAYLOAD_PREFIX
-			       "<sha256-hex>)", name);
+		return err_set(e, EINVAL,
+			       "entry '%.200s': unexpected name (a "
+			       "bundle holds only " BUNDLE_MANIFEST_NAME
+			       ", " BUNDLE_SIG_NAME
+			       " and " BUNDLE_PAYLOAD_PREFIX "<sha256-hex>)",
+			       name);
 	return 0;
 }
 
@@ -190,9 +213,10 @@ static int bundle_archive_open(int fd, const char *path, struct archive **out,
 		return err_set(e, ENOMEM, "bundle %s: out of memory", path);
 	if (archive_read_support_format_zip_seekable(a) != ARCHIVE_OK ||
 	    archive_read_open_fd(a, fd, BUNDLE_BLOCK) != ARCHIVE_OK) {
-		int rc = err_set(e, EINVAL, "bundle %s: truncated or corrupt "
-				 "archive (not a readable zip): %s", path,
-				 archive_error_string(a));
+		int rc = err_set(e, EINVAL,
+				 "bundle %s: truncated or corrupt "
+				 "archive (not a readable zip): %s",
+				 path, archive_error_string(a));
 		archive_read_free(a);
 		return rc;
 	}
@@ -205,16 +229,18 @@ static int bundle_archive_error(struct archive *a, const char *path,
 {
 	const char *msg = archive_error_string(a);
 
-	return err_set(e, EINVAL, "bundle %s: truncated or corrupt archive "
-		       "%s: %s", path, where, msg ? msg : "unknown error");
+	return err_set(e, EINVAL,
+		       "bundle %s: truncated or corrupt archive "
+		       "%s: %s",
+		       path, where, msg ? msg : "unknown error");
 }
 
 /*
  * Read the current entry's data: at most `limit` bytes (more is an
  * oversized entry), hashed into `h` when given, kept in *keep when given.
  */
-static int scan_read_data(struct archive *a, const char *path,
-			  const char *name, const char *what, uint64_t limit,
+static int scan_read_data(struct archive *a, const char *path, const char *name,
+			  const char *what, uint64_t limit,
 			  crypto_hash_sha256_state *h, char **keep,
 			  uint64_t *size, struct seam_err *e)
 {
@@ -234,7 +260,8 @@ static int scan_read_data(struct archive *a, const char *path,
 		}
 		if (total + (uint64_t)n > limit) {
 			free(buf);
-			return err_set(e, EFBIG, "entry '%s': oversized: more "
+			return err_set(e, EFBIG,
+				       "entry '%s': oversized: more "
 				       "than %llu bytes, the limit for %s",
 				       name, (unsigned long long)limit, what);
 		}
@@ -245,8 +272,10 @@ static int scan_read_data(struct archive *a, const char *path,
 			char *nb = realloc(buf, total + (size_t)n + 1);
 			if (!nb) {
 				free(buf);
-				return err_set(e, ENOMEM, "entry '%s': out of "
-					       "memory", name);
+				return err_set(e, ENOMEM,
+					       "entry '%s': out of "
+					       "memory",
+					       name);
 			}
 			buf = nb;
 			memcpy(buf + total, block, (size_t)n);
@@ -284,9 +313,11 @@ static int scan_payload(struct scan *s, struct archive *a, const char *path,
 	bundle_hex(md, sizeof(md), hex);
 	name += strlen(BUNDLE_PAYLOAD_PREFIX);
 	if (strcmp(hex, name) != 0)
-		return err_set(e, EBADMSG, "digest mismatch: entry '"
-			       BUNDLE_PAYLOAD_PREFIX "%s' holds data whose "
-			       "SHA-256 is %s", name, hex);
+		return err_set(e, EBADMSG,
+			       "digest mismatch: entry '" BUNDLE_PAYLOAD_PREFIX
+			       "%s' holds data whose "
+			       "SHA-256 is %s",
+			       name, hex);
 	sp = realloc(s->payloads, (s->npayloads + 1) * sizeof(*sp));
 	if (!sp)
 		return err_set(e, ENOMEM, "out of memory");
@@ -297,16 +328,17 @@ static int scan_payload(struct scan *s, struct archive *a, const char *path,
 	return 0;
 }
 
-static int scan_note_name(struct scan *s, const char *name,
-			  struct seam_err *e)
+static int scan_note_name(struct scan *s, const char *name, struct seam_err *e)
 {
 	char **names;
 	size_t i;
 
 	for (i = 0; i < s->nnames; i++)
 		if (strcmp(s->names[i], name) == 0)
-			return err_set(e, EINVAL, "entry '%.200s': duplicate "
-				       "name (appears more than once)", name);
+			return err_set(e, EINVAL,
+				       "entry '%.200s': duplicate "
+				       "name (appears more than once)",
+				       name);
 	names = realloc(s->names, (s->nnames + 1) * sizeof(char *));
 	if (!names)
 		return err_set(e, ENOMEM, "out of memory");
@@ -331,7 +363,7 @@ static int scan_entry(struct scan *s, struct archive *a,
 	rc = bundle_check_entry(entry, &kind, e);
 	if (rc < 0)
 		return rc;
-	name = archive_entry_pathname(entry);
+	name = bundle_entry_name(entry);
 	rc = scan_note_name(s, name, e);
 	if (rc < 0)
 		return rc;
@@ -351,9 +383,10 @@ static int scan_entry(struct scan *s, struct archive *a,
 	}
 	if (archive_entry_size_is_set(entry) &&
 	    (uint64_t)archive_entry_size(entry) > limit)
-		return err_set(e, EFBIG, "entry '%s': oversized: %lld bytes, "
-			       "more than %llu bytes, the limit for %s", name,
-			       (long long)archive_entry_size(entry),
+		return err_set(e, EFBIG,
+			       "entry '%s': oversized: %lld bytes, "
+			       "more than %llu bytes, the limit for %s",
+			       name, (long long)archive_entry_size(entry),
 			       (unsigned long long)limit, what);
 	switch (kind) {
 	case BUNDLE_ENTRY_MANIFEST:
@@ -394,8 +427,10 @@ static int scan_archive(struct scan *s, int fd, const char *path,
 			break;
 		}
 		if (++count > s->max_entries) {
-			rc = err_set(e, EFBIG, "bundle %s: oversized: more than "
-				     "%u entries", path, s->max_entries);
+			rc = err_set(e, EFBIG,
+				     "bundle %s: oversized: more than "
+				     "%u entries",
+				     path, s->max_entries);
 			break;
 		}
 		rc = scan_entry(s, a, entry, path, e);
@@ -404,8 +439,10 @@ static int scan_archive(struct scan *s, int fd, const char *path,
 	}
 	archive_read_free(a);
 	if (rc == 0 && !s->manifest)
-		rc = err_set(e, EINVAL, "bundle %s: no " BUNDLE_MANIFEST_NAME
-			     " in the archive", path);
+		rc = err_set(e, EINVAL,
+			     "bundle %s: no " BUNDLE_MANIFEST_NAME
+			     " in the archive",
+			     path);
 	return rc;
 }
 
@@ -425,8 +462,8 @@ static void scan_release(struct scan *s)
 static int bundle_check_signature(struct bundle *b, struct scan *s,
 				  const struct bundle_policy *p,
 				  const struct bundle_trust *trust,
-				  const char *trust_name,
-				  enum bundle_level min, struct seam_err *e)
+				  const char *trust_name, enum bundle_level min,
+				  struct seam_err *e)
 {
 	struct bundle_signer *sg = &b->b_signer;
 	int rc;
@@ -443,25 +480,30 @@ static int bundle_check_signature(struct bundle *b, struct scan *s,
 	b->b_trust_checked = true;
 	if (!s->sig) {
 		if (min > BUNDLE_LEVEL_COMMUNITY)
-			return err_set(e, EPERM, "unsigned bundle: no "
-				       BUNDLE_SIG_NAME ", and signatures are "
+			return err_set(e, EPERM,
+				       "unsigned bundle: no " BUNDLE_SIG_NAME
+				       ", and signatures are "
 				       "required (lowest accepted level is "
 				       "%s; an unsigned bundle is community "
 				       "level and is accepted only when "
-				       "community is)", bundle_level_name(min));
+				       "community is)",
+				       bundle_level_name(min));
 		return 0;
 	}
 	sg->s_level = bundle_trust_lookup(trust, sg->s_key);
 	if (sg->s_level == BUNDLE_LEVEL_UNSET)
-		return err_set(e, EPERM, "untrusted key: manifest signed with "
+		return err_set(e, EPERM,
+			       "untrusted key: manifest signed with "
 			       "key %s, which the trust store (%s) does not "
-			       "list at any level", sg->s_key_id, trust_name);
+			       "list at any level",
+			       sg->s_key_id, trust_name);
 	sg->s_trusted = true;
 	b->b_level = sg->s_level;
 	if (sg->s_level < min)
-		return err_set(e, EPERM, "key %s is trusted at level %s, below "
-			       "the lowest accepted level %s", sg->s_key_id,
-			       bundle_level_name(sg->s_level),
+		return err_set(e, EPERM,
+			       "key %s is trusted at level %s, below "
+			       "the lowest accepted level %s",
+			       sg->s_key_id, bundle_level_name(sg->s_level),
 			       bundle_level_name(min));
 	return 0;
 }
@@ -476,18 +518,21 @@ static int bundle_check_levels(const struct bundle *b, enum bundle_level min,
 	for (i = 0; i < m->m_ncomponents; i++) {
 		const struct bundle_component *c = &m->m_components[i];
 		if (c->c_level > b->b_level)
-			return err_set(e, EPERM, "component '%s' %s declares "
-				       "acceptance level %s, but the bundle is "
-				       "only trusted at %s%s", c->c_name,
-				       VERSION_STR(&c->c_version, vbuf),
-				       bundle_level_name(c->c_level),
-				       bundle_level_name(b->b_level),
-				       b->b_signer.s_signed ? "" :
-				       " (unsigned)");
+			return err_set(
+			    e, EPERM,
+			    "component '%s' %s declares "
+			    "acceptance level %s, but the bundle is "
+			    "only trusted at %s%s",
+			    c->c_name, VERSION_STR(&c->c_version, vbuf),
+			    bundle_level_name(c->c_level),
+			    bundle_level_name(b->b_level),
+			    b->b_signer.s_signed ? "" : " (unsigned)");
 		if (c->c_level < min)
-			return err_set(e, EPERM, "component '%s' %s: acceptance "
+			return err_set(e, EPERM,
+				       "component '%s' %s: acceptance "
 				       "level %s is below the lowest accepted "
-				       "level %s", c->c_name,
+				       "level %s",
+				       c->c_name,
 				       VERSION_STR(&c->c_version, vbuf),
 				       bundle_level_name(c->c_level),
 				       bundle_level_name(min));
@@ -509,21 +554,22 @@ static int bundle_check_payloads(const struct bundle *b, const struct scan *s,
 			if (strcmp(s->payloads[j].sp_digest, c->c_digest) == 0)
 				break;
 		if (j == s->npayloads)
-			return err_set(e, EINVAL, "missing payload: component "
+			return err_set(e, EINVAL,
+				       "missing payload: component "
 				       "'%s' %s names payload %s, which is not "
-				       "in the bundle", c->c_name,
+				       "in the bundle",
+				       c->c_name,
 				       VERSION_STR(&c->c_version, vbuf),
 				       c->c_digest);
 		if (s->payloads[j].sp_size != c->c_size)
-			return err_set(e, EINVAL, "size mismatch: component "
-				       "'%s' %s payload %s: the manifest says "
-				       "%llu bytes, the archive holds %llu",
-				       c->c_name,
-				       VERSION_STR(&c->c_version, vbuf),
-				       c->c_digest,
-				       (unsigned long long)c->c_size,
-				       (unsigned long long)s->payloads[j]
-					       .sp_size);
+			return err_set(
+			    e, EINVAL,
+			    "size mismatch: component "
+			    "'%s' %s payload %s: the manifest says "
+			    "%llu bytes, the archive holds %llu",
+			    c->c_name, VERSION_STR(&c->c_version, vbuf),
+			    c->c_digest, (unsigned long long)c->c_size,
+			    (unsigned long long)s->payloads[j].sp_size);
 	}
 	for (j = 0; j < s->npayloads; j++) {
 		for (i = 0; i < m->m_ncomponents; i++)
@@ -531,34 +577,37 @@ static int bundle_check_payloads(const struct bundle *b, const struct scan *s,
 				   m->m_components[i].c_digest) == 0)
 				break;
 		if (i == m->m_ncomponents)
-			return err_set(e, EINVAL, "unreferenced payload: entry "
-				       BUNDLE_PAYLOAD_PREFIX "%s is not named "
-				       "by any component",
-				       s->payloads[j].sp_digest);
+			return err_set(
+			    e, EINVAL,
+			    "unreferenced payload: entry " BUNDLE_PAYLOAD_PREFIX
+			    "%s is not named "
+			    "by any component",
+			    s->payloads[j].sp_digest);
 	}
 	return 0;
 }
 
 static void scan_limits(struct scan *s, const struct bundle_policy *p)
 {
-	s->max_payload = p->bp_max_payload ? p->bp_max_payload :
-			 BUNDLE_MAX_PAYLOAD;
-	s->max_manifest = p->bp_max_manifest ? p->bp_max_manifest :
-			  BUNDLE_MAX_MANIFEST;
-	s->max_entries = p->bp_max_entries ? p->bp_max_entries :
-			 BUNDLE_MAX_ENTRIES;
+	s->max_payload =
+	    p->bp_max_payload ? p->bp_max_payload : BUNDLE_MAX_PAYLOAD;
+	s->max_manifest =
+	    p->bp_max_manifest ? p->bp_max_manifest : BUNDLE_MAX_MANIFEST;
+	s->max_entries =
+	    p->bp_max_entries ? p->bp_max_entries : BUNDLE_MAX_ENTRIES;
 }
 
 /* Everything after the archive pass. */
 static int bundle_verify(struct bundle *b, struct scan *s,
 			 const struct bundle_policy *p, struct seam_err *e)
 {
-	enum bundle_level min = p->bp_min_level ? p->bp_min_level :
-				BUNDLE_LEVEL_PARTNER;
+	enum bundle_level min =
+	    p->bp_min_level ? p->bp_min_level : BUNDLE_LEVEL_PARTNER;
 	struct bundle_trust *loaded = NULL;
 	const struct bundle_trust *trust = p->bp_trust;
-	const char *trust_name = p->bp_trust ? "given" :
-				 p->bp_trust_dir ? p->bp_trust_dir : "empty";
+	const char *trust_name = p->bp_trust	   ? "given"
+				 : p->bp_trust_dir ? p->bp_trust_dir
+						   : "empty";
 	int rc;
 
 	if (!p->bp_inspect && !trust) {
@@ -571,8 +620,8 @@ static int bundle_verify(struct bundle *b, struct scan *s,
 	bundle_trust_free(loaded);
 	if (rc < 0)
 		return rc;
-	rc = bundle_manifest_parse(s->manifest, s->manifest_len,
-				   &b->b_manifest, e);
+	rc = bundle_manifest_parse(s->manifest, s->manifest_len, &b->b_manifest,
+				   e);
 	if (rc < 0)
 		return rc;
 	if (!p->bp_inspect) {
@@ -645,14 +694,15 @@ void bundle_free(struct bundle *b)
 	free(b);
 }
 
-const struct bundle_component *bundle_find_component(const struct bundle *b,
-	const char *name, const struct seam_version *version)
+const struct bundle_component *
+bundle_find_component(const struct bundle *b, const char *name,
+		      const struct seam_version *version)
 {
 	size_t i;
 
 	for (i = 0; i < b->b_manifest.m_ncomponents; i++) {
 		const struct bundle_component *c =
-			&b->b_manifest.m_components[i];
+		    &b->b_manifest.m_components[i];
 		if (strcmp(c->c_name, name) == 0 &&
 		    (!version || version_equal(&c->c_version, version)))
 			return c;
@@ -660,8 +710,9 @@ const struct bundle_component *bundle_find_component(const struct bundle *b,
 	return NULL;
 }
 
-const struct bundle_base_image *bundle_find_base_image(const struct bundle *b,
-	const struct seam_version *version)
+const struct bundle_base_image *
+bundle_find_base_image(const struct bundle *b,
+		       const struct seam_version *version)
 {
 	size_t i;
 
@@ -684,7 +735,7 @@ static bool bundle_version_in(const struct seam_version *list, size_t n,
 }
 
 bool bundle_component_live_patchable_from(const struct bundle_component *c,
-	const struct seam_version *from)
+					  const struct seam_version *from)
 {
 	return c->c_live_patchable &&
 	       bundle_version_in(c->c_live_patch_from, c->c_nlive_patch_from,
@@ -692,7 +743,7 @@ bool bundle_component_live_patchable_from(const struct bundle_component *c,
 }
 
 bool bundle_base_live_patchable_from(const struct bundle_base_image *bi,
-	const struct seam_version *from)
+				     const struct seam_version *from)
 {
 	return bi->bi_live_patchable &&
 	       bundle_version_in(bi->bi_live_patch_from,
@@ -707,8 +758,7 @@ bundle_component_by_digest(const struct bundle *b, const char *digest)
 	size_t i;
 
 	for (i = 0; i < b->b_manifest.m_ncomponents; i++)
-		if (strcmp(b->b_manifest.m_components[i].c_digest, digest) ==
-		    0)
+		if (strcmp(b->b_manifest.m_components[i].c_digest, digest) == 0)
 			return &b->b_manifest.m_components[i];
 	return NULL;
 }
@@ -733,10 +783,12 @@ static int bundle_extract_entry(const struct bundle *b, struct archive *a,
 	while ((n = archive_read_data(a, block, sizeof(block))) > 0) {
 		total += (uint64_t)n;
 		if (total > c->c_size) {
-			rc = err_set(e, EBADMSG, "payload %s: larger than its "
+			rc = err_set(e, EBADMSG,
+				     "payload %s: larger than its "
 				     "%llu bytes (bundle %s changed since it "
-				     "was verified?)", c->c_digest,
-				     (unsigned long long)c->c_size, b->b_path);
+				     "was verified?)",
+				     c->c_digest, (unsigned long long)c->c_size,
+				     b->b_path);
 			goto fail;
 		}
 		crypto_hash_sha256_update(&h, (unsigned char *)block,
@@ -751,9 +803,11 @@ static int bundle_extract_entry(const struct bundle *b, struct archive *a,
 	crypto_hash_sha256_final(&h, md);
 	bundle_hex(md, sizeof(md), hex);
 	if (total != c->c_size || strcmp(hex, c->c_digest) != 0) {
-		rc = err_set(e, EBADMSG, "payload %s: digest or size mismatch "
+		rc = err_set(e, EBADMSG,
+			     "payload %s: digest or size mismatch "
 			     "on extraction (bundle %s changed since it was "
-			     "verified?)", c->c_digest, b->b_path);
+			     "verified?)",
+			     c->c_digest, b->b_path);
 		goto fail;
 	}
 	return afile_commit(&f, e);
@@ -767,9 +821,8 @@ fail:
  * extract it to the path made by `dest_of`. Stops at the first failure.
  */
 static int bundle_extract_pass(const struct bundle *b, const char *digest,
-			       const char *dest, const char *dir,
-			       size_t *done, char (*done_paths)[4096],
-			       struct seam_err *e)
+			       const char *dest, const char *dir, size_t *done,
+			       char (*done_paths)[4096], struct seam_err *e)
 {
 	const struct bundle_component *c;
 	struct archive_entry *entry;
@@ -783,7 +836,7 @@ static int bundle_extract_pass(const struct bundle *b, const char *digest,
 	if (rc < 0)
 		return rc;
 	while ((r = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
-		name = archive_entry_pathname(entry);
+		name = bundle_entry_name(entry);
 		if (!name || strncmp(name, BUNDLE_PAYLOAD_PREFIX, plen) != 0)
 			continue;
 		d = name + plen;
@@ -791,9 +844,11 @@ static int bundle_extract_pass(const struct bundle *b, const char *digest,
 			continue;
 		c = bundle_component_by_digest(b, d);
 		if (!c) {
-			rc = err_set(e, EINVAL, "bundle %s: payload %s is not "
+			rc = err_set(e, EINVAL,
+				     "bundle %s: payload %s is not "
 				     "in the verified manifest (bundle "
-				     "changed?)", b->b_path, d);
+				     "changed?)",
+				     b->b_path, d);
 			break;
 		}
 		if (dir)
@@ -822,19 +877,23 @@ int bundle_extract_payload(const struct bundle *b, const char *digest,
 	int rc;
 
 	if (!bundle_component_by_digest(b, digest))
-		return err_set(e, ENOENT, "bundle %s: no component names "
-			       "payload %.80s", b->b_path, digest);
+		return err_set(e, ENOENT,
+			       "bundle %s: no component names "
+			       "payload %.80s",
+			       b->b_path, digest);
 	rc = bundle_extract_pass(b, digest, dest, NULL, &done, NULL, e);
 	if (rc == 0 && done == 0)
-		rc = err_set(e, ENOENT, "bundle %s: payload %s not found on "
-			     "extraction (bundle changed?)", b->b_path, digest);
+		rc = err_set(e, ENOENT,
+			     "bundle %s: payload %s not found on "
+			     "extraction (bundle changed?)",
+			     b->b_path, digest);
 	return rc;
 }
 
 int bundle_extract_payloads(const struct bundle *b, const char *dir,
 			    struct seam_err *e)
 {
-	char (*paths)[4096];
+	char(*paths)[4096];
 	size_t done = 0, i;
 	int rc;
 
@@ -843,10 +902,11 @@ int bundle_extract_payloads(const struct bundle *b, const char *dir,
 		return err_set(e, ENOMEM, "out of memory");
 	rc = bundle_extract_pass(b, NULL, NULL, dir, &done, paths, e);
 	if (rc == 0 && done != b->b_npayloads)
-		rc = err_set(e, EINVAL, "bundle %s: found %zu payloads on "
+		rc = err_set(e, EINVAL,
+			     "bundle %s: found %zu payloads on "
 			     "extraction, %zu when verified (bundle changed?)",
 			     b->b_path, done, b->b_npayloads);
-	if (rc < 0)	/* all or nothing */
+	if (rc < 0) /* all or nothing */
 		for (i = 0; i < done; i++)
 			unlink(paths[i]);
 	free(paths);
@@ -874,9 +934,10 @@ int bundle_hash_file(const char *path, uint64_t max,
 		total += (uint64_t)n;
 		if (total > max) {
 			close(fd);
-			return err_set(e, EFBIG, "%s: oversized: more than "
-				       "%llu bytes", path,
-				       (unsigned long long)max);
+			return err_set(e, EFBIG,
+				       "%s: oversized: more than "
+				       "%llu bytes",
+				       path, (unsigned long long)max);
 		}
 		crypto_hash_sha256_update(&h, (unsigned char *)block,
 					  (size_t)n);

@@ -38,16 +38,16 @@
 #define BUNDLE_MANIFEST_NAME "manifest.json"
 #define BUNDLE_SIG_NAME "manifest.sig"
 #define BUNDLE_PAYLOAD_PREFIX "payloads/"
-#define BUNDLE_MAX_MANIFEST (1u << 20)		/* 1 MiB */
+#define BUNDLE_MAX_MANIFEST (1u << 20) /* 1 MiB */
 #define BUNDLE_MAX_SIG 4096u
-#define BUNDLE_MAX_PAYLOAD (512ull << 20)	/* 512 MiB per payload */
+#define BUNDLE_MAX_PAYLOAD (512ull << 20) /* 512 MiB per payload */
 #define BUNDLE_MAX_ENTRIES 1024u
 #define BUNDLE_DIGEST_LEN 32
-#define BUNDLE_DIGEST_HEX 65			/* 64 hex digits + NUL */
-#define BUNDLE_KEY_LEN 32			/* Ed25519 public key */
-#define BUNDLE_SECRET_LEN 64			/* Ed25519 secret key */
-#define BUNDLE_KEY_ID_HEX 17			/* 16 hex digits + NUL */
-#define BUNDLE_NAME_MAX 64			/* component / add-on names */
+#define BUNDLE_DIGEST_HEX 65 /* 64 hex digits + NUL */
+#define BUNDLE_KEY_LEN 32    /* Ed25519 public key */
+#define BUNDLE_SECRET_LEN 64 /* Ed25519 secret key */
+#define BUNDLE_KEY_ID_HEX 17 /* 16 hex digits + NUL */
+#define BUNDLE_NAME_MAX 64   /* component / add-on names */
 
 /* Acceptance levels, lowest first. 0 is "unset" (the policy default). */
 enum bundle_level {
@@ -61,15 +61,15 @@ struct bundle_component {
 	char *c_name;
 	struct seam_version c_version;
 	enum bundle_level c_level;
-	char c_digest[BUNDLE_DIGEST_HEX];	/* payload SHA-256, hex */
-	uint64_t c_size;			/* payload size in bytes */
-	char **c_scripts;			/* "03_vmx-scan", ... sorted */
+	char c_digest[BUNDLE_DIGEST_HEX]; /* payload SHA-256, hex */
+	uint64_t c_size;		  /* payload size in bytes */
+	char **c_scripts;		  /* "03_vmx-scan", ... sorted */
 	size_t c_nscripts;
-	bool c_live_patchable;			/* live_patch_from present */
+	bool c_live_patchable; /* live_patch_from present */
 	struct seam_version *c_live_patch_from;
 	size_t c_nlive_patch_from;
-	bool c_fsr_required;			/* running VMs must FSR */
-	char *c_description;			/* may be NULL */
+	bool c_fsr_required; /* running VMs must FSR */
+	char *c_description; /* may be NULL */
 };
 
 /* A (name, version) reference from a base image or add-on. */
@@ -82,26 +82,26 @@ struct bundle_base_image {
 	struct seam_version bi_version;
 	struct bundle_ref *bi_components;
 	size_t bi_ncomponents;
-	bool bi_live_patchable;			/* live_patch_from present */
+	bool bi_live_patchable; /* live_patch_from present */
 	struct seam_version *bi_live_patch_from;
 	size_t bi_nlive_patch_from;
-	char *bi_description;			/* may be NULL */
+	char *bi_description; /* may be NULL */
 };
 
 struct bundle_addon {
 	char *a_name;
 	struct seam_version a_version;
-	struct seam_version *a_base_versions;	/* bases it applies to */
+	struct seam_version *a_base_versions; /* bases it applies to */
 	size_t a_nbase_versions;
 	struct bundle_ref *a_components;
 	size_t a_ncomponents;
-	char *a_description;			/* may be NULL */
+	char *a_description; /* may be NULL */
 };
 
 struct bundle_manifest {
 	int m_format;
-	char *m_name;				/* may be NULL */
-	char *m_description;			/* may be NULL */
+	char *m_name;	     /* may be NULL */
+	char *m_description; /* may be NULL */
 	struct bundle_base_image *m_base_images;
 	size_t m_nbase_images;
 	struct bundle_addon *m_addons;
@@ -111,22 +111,22 @@ struct bundle_manifest {
 };
 
 struct bundle_signer {
-	bool s_signed;				/* manifest.sig present, valid */
+	bool s_signed; /* manifest.sig present, valid */
 	unsigned char s_key[BUNDLE_KEY_LEN];
 	char s_key_id[BUNDLE_KEY_ID_HEX];
-	bool s_trusted;				/* key found in the trust store */
-	enum bundle_level s_level;		/* its level when trusted */
+	bool s_trusted;		   /* key found in the trust store */
+	enum bundle_level s_level; /* its level when trusted */
 };
 
 struct bundle {
 	char *b_path;
-	int b_fd;				/* the opened archive, or -1 */
-	char *b_manifest_bytes;			/* exactly as signed */
+	int b_fd;		/* the opened archive, or -1 */
+	char *b_manifest_bytes; /* exactly as signed */
 	size_t b_manifest_len;
 	struct bundle_manifest b_manifest;
 	struct bundle_signer b_signer;
-	bool b_trust_checked;			/* false when opened to inspect */
-	enum bundle_level b_level;		/* trust: signer's, or community */
+	bool b_trust_checked;	   /* false when opened to inspect */
+	enum bundle_level b_level; /* trust: signer's, or community */
 	size_t b_npayloads;
 };
 
@@ -155,14 +155,16 @@ int bundle_level_parse(const char *name, enum bundle_level *level,
 int bundle_open(const char *path, const struct bundle_policy *policy,
 		struct bundle **out, struct seam_err *e);
 void bundle_free(struct bundle *b);
-const struct bundle_component *bundle_find_component(const struct bundle *b,
-	const char *name, const struct seam_version *version);
-const struct bundle_base_image *bundle_find_base_image(const struct bundle *b,
-	const struct seam_version *version);
+const struct bundle_component *
+bundle_find_component(const struct bundle *b, const char *name,
+		      const struct seam_version *version);
+const struct bundle_base_image *
+bundle_find_base_image(const struct bundle *b,
+		       const struct seam_version *version);
 bool bundle_component_live_patchable_from(const struct bundle_component *c,
-	const struct seam_version *from);
+					  const struct seam_version *from);
 bool bundle_base_live_patchable_from(const struct bundle_base_image *bi,
-	const struct seam_version *from);
+				     const struct seam_version *from);
 
 /* Extract one payload to `dest` (written aside, fsync'ed, renamed). */
 int bundle_extract_payload(const struct bundle *b, const char *digest,
@@ -192,10 +194,8 @@ int bundle_check_entry(struct archive_entry *entry,
 /* Keys (bundle_key.c). Key files: see docs/bundles.md. */
 void bundle_key_id(const unsigned char key[BUNDLE_KEY_LEN],
 		   char id[BUNDLE_KEY_ID_HEX]);
-int bundle_key_generate(const char *dir, const char *name,
-			struct seam_err *e);
-int bundle_key_load_public(const char *path,
-			   unsigned char key[BUNDLE_KEY_LEN],
+int bundle_key_generate(const char *dir, const char *name, struct seam_err *e);
+int bundle_key_load_public(const char *path, unsigned char key[BUNDLE_KEY_LEN],
 			   struct seam_err *e);
 int bundle_key_load_secret(const char *path,
 			   unsigned char secret[BUNDLE_SECRET_LEN],

@@ -90,14 +90,13 @@ static int key_write_file(const char *path, const char *text, mode_t mode,
 	return afile_commit(&f, e);
 }
 
-int bundle_key_generate(const char *dir, const char *name,
-			struct seam_err *e)
+int bundle_key_generate(const char *dir, const char *name, struct seam_err *e)
 {
 	unsigned char pk[BUNDLE_KEY_LEN], sk[BUNDLE_SECRET_LEN];
 	char pub_b64[sodium_base64_ENCODED_LEN(BUNDLE_KEY_LEN,
-			sodium_base64_VARIANT_ORIGINAL)];
+					       sodium_base64_VARIANT_ORIGINAL)];
 	char sec_b64[sodium_base64_ENCODED_LEN(BUNDLE_SECRET_LEN,
-			sodium_base64_VARIANT_ORIGINAL)];
+					       sodium_base64_VARIANT_ORIGINAL)];
 	char id[BUNDLE_KEY_ID_HEX], path[4096], text[KEY_FILE_MAX];
 	struct stat st;
 	int rc;
@@ -106,8 +105,10 @@ int bundle_key_generate(const char *dir, const char *name,
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s.sec", dir, name);
 	if (stat(path, &st) == 0)
-		return err_set(e, EEXIST, "%s already exists; not overwriting "
-			       "a secret key", path);
+		return err_set(e, EEXIST,
+			       "%s already exists; not overwriting "
+			       "a secret key",
+			       path);
 	crypto_sign_keypair(pk, sk);
 	bundle_key_id(pk, id);
 	sodium_bin2base64(pub_b64, sizeof(pub_b64), pk, sizeof(pk),
@@ -145,8 +146,10 @@ static int key_read_word(const char *path, const char *tag, char *buf,
 		return err_sys(e, "%s: read", path);
 	buf[n] = '\0';
 	if (strncmp(buf, tag, taglen) != 0 || buf[taglen] != ' ')
-		return err_set(e, EINVAL, "%s: not a Seam key file (expected "
-			       "it to start with \"%s \")", path, tag);
+		return err_set(e, EINVAL,
+			       "%s: not a Seam key file (expected "
+			       "it to start with \"%s \")",
+			       path, tag);
 	*word = buf + taglen + 1;
 	*word_len = strcspn(*word, " \n");
 	return 0;
@@ -164,8 +167,10 @@ int bundle_key_load_public(const char *path, unsigned char key[BUNDLE_KEY_LEN],
 	if (rc < 0)
 		return rc;
 	if (key_b64_decode(w, wl, key, BUNDLE_KEY_LEN) < 0)
-		return err_set(e, EINVAL, "%s: public key is not base64 of %d "
-			       "bytes", path, BUNDLE_KEY_LEN);
+		return err_set(e, EINVAL,
+			       "%s: public key is not base64 of %d "
+			       "bytes",
+			       path, BUNDLE_KEY_LEN);
 	return 0;
 }
 
@@ -182,8 +187,10 @@ int bundle_key_load_secret(const char *path,
 		return rc;
 	rc = key_read_word(path, KEY_SEC_TAG, buf, sizeof(buf), &w, &wl, e);
 	if (rc == 0 && key_b64_decode(w, wl, secret, BUNDLE_SECRET_LEN) < 0)
-		rc = err_set(e, EINVAL, "%s: secret key is not base64 of %d "
-			     "bytes", path, BUNDLE_SECRET_LEN);
+		rc = err_set(e, EINVAL,
+			     "%s: secret key is not base64 of %d "
+			     "bytes",
+			     path, BUNDLE_SECRET_LEN);
 	sodium_memzero(buf, sizeof(buf));
 	return rc;
 }
@@ -243,8 +250,8 @@ int bundle_trust_load(const char *dir, struct bundle_trust **out,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return err_set(e, ENOMEM, "trust store: out of memory");
-	for (level = BUNDLE_LEVEL_COMMUNITY; dir && level <= BUNDLE_LEVEL_CERTIFIED;
-	     level++) {
+	for (level = BUNDLE_LEVEL_COMMUNITY;
+	     dir && level <= BUNDLE_LEVEL_CERTIFIED; level++) {
 		rc = trust_load_level(t, dir, (enum bundle_level)level, e);
 		if (rc < 0) {
 			bundle_trust_free(t);
@@ -276,7 +283,7 @@ enum bundle_level bundle_trust_lookup(const struct bundle_trust *t,
 
 	for (i = 0; t && i < t->t_nkeys; i++)
 		if (sodium_memcmp(t->t_keys[i].tk_key, key, BUNDLE_KEY_LEN) ==
-			    0 &&
+			0 &&
 		    t->t_keys[i].tk_level > best)
 			best = t->t_keys[i].tk_level;
 	return best;
@@ -290,9 +297,9 @@ int bundle_sig_make(const char *manifest, size_t len,
 {
 	unsigned char sig[crypto_sign_BYTES], pk[BUNDLE_KEY_LEN];
 	char sig_b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES,
-			sodium_base64_VARIANT_ORIGINAL)];
+					       sodium_base64_VARIANT_ORIGINAL)];
 	char pk_b64[sodium_base64_ENCODED_LEN(BUNDLE_KEY_LEN,
-			sodium_base64_VARIANT_ORIGINAL)];
+					      sodium_base64_VARIANT_ORIGINAL)];
 	char id[BUNDLE_KEY_ID_HEX];
 	json_t *doc;
 	char *text;
@@ -310,8 +317,8 @@ int bundle_sig_make(const char *manifest, size_t len,
 	sodium_bin2base64(pk_b64, sizeof(pk_b64), pk, sizeof(pk),
 			  sodium_base64_VARIANT_ORIGINAL);
 	doc = json_pack("{s:i, s:s, s:s, s:s, s:s}", "format", BUNDLE_FORMAT,
-			"algorithm", SIG_ALGORITHM, "key_id", id, "key",
-			pk_b64, "sig", sig_b64);
+			"algorithm", SIG_ALGORITHM, "key_id", id, "key", pk_b64,
+			"sig", sig_b64);
 	if (!doc)
 		return err_set(e, ENOMEM, "manifest.sig: out of memory");
 	text = json_dumps(doc, JSON_INDENT(2));
@@ -337,17 +344,20 @@ static int sig_parse(const char *sig, size_t sig_len,
 
 	doc = json_loadb(sig, sig_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
-		return err_set(e, EINVAL, "manifest.sig is not valid JSON: "
-			       "line %d: %s", jerr.line, jerr.text);
+		return err_set(e, EINVAL,
+			       "manifest.sig is not valid JSON: "
+			       "line %d: %s",
+			       jerr.line, jerr.text);
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s}",
-			   "format", &format, "algorithm", &alg, "key_id",
-			   &id, "key", &key_b64, "sig", &sig_b64) != 0) {
+			   "format", &format, "algorithm", &alg, "key_id", &id,
+			   "key", &key_b64, "sig", &sig_b64) != 0) {
 		rc = err_set(e, EINVAL, "manifest.sig: malformed: %s",
 			     jerr.text);
 		goto out;
 	}
 	if (format != BUNDLE_FORMAT || strcmp(alg, SIG_ALGORITHM) != 0) {
-		rc = err_set(e, EINVAL, "manifest.sig: unknown format %lld or "
+		rc = err_set(e, EINVAL,
+			     "manifest.sig: unknown format %lld or "
 			     "algorithm \"%.32s\" (expected %d, \"%s\")",
 			     (long long)format, alg, BUNDLE_FORMAT,
 			     SIG_ALGORITHM);
@@ -356,14 +366,17 @@ static int sig_parse(const char *sig, size_t sig_len,
 	if (key_b64_decode(key_b64, strlen(key_b64), key, BUNDLE_KEY_LEN) < 0 ||
 	    key_b64_decode(sig_b64, strlen(sig_b64), sigbuf,
 			   crypto_sign_BYTES) < 0) {
-		rc = err_set(e, EINVAL, "manifest.sig: 'key' or 'sig' is not "
+		rc = err_set(e, EINVAL,
+			     "manifest.sig: 'key' or 'sig' is not "
 			     "base64 of the right length");
 		goto out;
 	}
 	bundle_key_id(key, want_id);
 	if (strcmp(id, want_id) != 0)
-		rc = err_set(e, EINVAL, "manifest.sig: key_id %.32s does not "
-			     "match its key (%s)", id, want_id);
+		rc = err_set(e, EINVAL,
+			     "manifest.sig: key_id %.32s does not "
+			     "match its key (%s)",
+			     id, want_id);
 out:
 	json_decref(doc);
 	return rc;
@@ -383,13 +396,14 @@ int bundle_sig_check(const char *sig, size_t sig_len, const char *manifest,
 	if (rc < 0)
 		return rc;
 	bundle_key_id(signer->s_key, signer->s_key_id);
-	if (crypto_sign_verify_detached(sigbuf,
-					(const unsigned char *)manifest, len,
-					signer->s_key) != 0)
-		return err_set(e, EBADMSG, "bad signature: manifest.sig does "
+	if (crypto_sign_verify_detached(sigbuf, (const unsigned char *)manifest,
+					len, signer->s_key) != 0)
+		return err_set(e, EBADMSG,
+			       "bad signature: manifest.sig does "
 			       "not verify over manifest.json with key %s (the "
 			       "manifest was altered or the signature is "
-			       "corrupt)", signer->s_key_id);
+			       "corrupt)",
+			       signer->s_key_id);
 	signer->s_signed = true;
 	return 0;
 }

@@ -27,7 +27,8 @@ static int manifest_check_keys(json_t *obj, const char *const *allowed,
 	json_t *val;
 	size_t i;
 
-	json_object_foreach(obj, key, val) {
+	json_object_foreach(obj, key, val)
+	{
 		for (i = 0; allowed[i]; i++)
 			if (strcmp(key, allowed[i]) == 0)
 				break;
@@ -61,9 +62,8 @@ static int manifest_get_string(json_t *obj, const char *key, bool required,
 	return 0;
 }
 
-static int manifest_dup_string(json_t *obj, const char *key,
-			       const char *where, char **out,
-			       struct seam_err *e)
+static int manifest_dup_string(json_t *obj, const char *key, const char *where,
+			       char **out, struct seam_err *e)
 {
 	const char *s;
 	int rc = manifest_get_string(obj, key, false, where, &s, e);
@@ -83,8 +83,8 @@ static int manifest_parse_version_text(const char *text, const char *where,
 	struct seam_err ve;
 
 	if (version_parse(text, v, &ve) < 0)
-		return err_set(e, EINVAL, "manifest: %s: field '%s': %s",
-			       where, field, ve.msg);
+		return err_set(e, EINVAL, "manifest: %s: field '%s': %s", where,
+			       field, ve.msg);
 	return 0;
 }
 
@@ -109,12 +109,13 @@ static int manifest_get_version(json_t *obj, const char *where,
 	    json_integer_value(build) > 999999999)
 		return err_set(e, EINVAL,
 			       "manifest: %s: field 'build' must be an "
-			       "integer from 0 to 999999999", where);
-	if (v->v_has_build &&
-	    v->v_build != (uint32_t)json_integer_value(build))
+			       "integer from 0 to 999999999",
+			       where);
+	if (v->v_has_build && v->v_build != (uint32_t)json_integer_value(build))
 		return err_set(e, EINVAL,
 			       "manifest: %s: field 'build' disagrees with "
-			       "the build in 'version' \"%s\"", where, text);
+			       "the build in 'version' \"%s\"",
+			       where, text);
 	v->v_has_build = true;
 	v->v_build = (uint32_t)json_integer_value(build);
 	return 0;
@@ -140,20 +141,23 @@ static int manifest_get_versions(json_t *obj, const char *key,
 	if (!json_is_array(arr))
 		return err_set(e, EINVAL,
 			       "manifest: %s: field '%s' must be an array of "
-			       "version strings", where, key);
+			       "version strings",
+			       where, key);
 	if (json_array_size(arr) == 0)
 		return 0;
 	*out = calloc(json_array_size(arr), sizeof(**out));
 	if (!*out)
 		return err_set(e, ENOMEM, "manifest: out of memory");
-	json_array_foreach(arr, i, item) {
+	json_array_foreach(arr, i, item)
+	{
 		snprintf(field, sizeof(field), "%s[%zu]", key, i);
 		if (!json_is_string(item))
 			return err_set(e, EINVAL,
 				       "manifest: %s: field '%s' must be a "
-				       "version string", where, field);
-		rc = manifest_parse_version_text(json_string_value(item),
-						 where, field, &(*out)[i], e);
+				       "version string",
+				       where, field);
+		rc = manifest_parse_version_text(json_string_value(item), where,
+						 field, &(*out)[i], e);
 		if (rc < 0)
 			return rc;
 		*n = i + 1;
@@ -189,7 +193,8 @@ static int manifest_get_name(json_t *obj, const char *where, char **out,
 		return err_set(e, EINVAL,
 			       "manifest: %s: name \"%.80s\" is invalid (1 to "
 			       "%d of a-z, 0-9 and '-', not starting with "
-			       "'-')", where, s, BUNDLE_NAME_MAX);
+			       "'-')",
+			       where, s, BUNDLE_NAME_MAX);
 	*out = strdup(s);
 	return *out ? 0 : err_set(e, ENOMEM, "manifest: out of memory");
 }
@@ -213,8 +218,8 @@ static bool manifest_script_ok(const char *s, const char *component)
 	size_t clen = strlen(component), len = strlen(s);
 	const char *rest;
 
-	if (len < 4 || s[0] < '0' || s[0] > '9' || s[1] < '0' ||
-	    s[1] > '9' || s[2] != '_')
+	if (len < 4 || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' ||
+	    s[2] != '_')
 		return false;
 	rest = s + 3;
 	if (strncmp(rest, component, clen) != 0 || rest[clen] != '-')
@@ -229,8 +234,7 @@ static int manifest_cmp_str(const void *a, const void *b)
 }
 
 static int manifest_get_scripts(json_t *obj, const char *where,
-				struct bundle_component *c,
-				struct seam_err *e)
+				struct bundle_component *c, struct seam_err *e)
 {
 	json_t *arr = json_object_get(obj, "scripts"), *item;
 	size_t i, j;
@@ -240,26 +244,30 @@ static int manifest_get_scripts(json_t *obj, const char *where,
 	if (!json_is_array(arr))
 		return err_set(e, EINVAL,
 			       "manifest: %s: field 'scripts' must be an array "
-			       "of script names", where);
+			       "of script names",
+			       where);
 	if (json_array_size(arr) == 0)
 		return 0;
 	c->c_scripts = calloc(json_array_size(arr), sizeof(char *));
 	if (!c->c_scripts)
 		return err_set(e, ENOMEM, "manifest: out of memory");
-	json_array_foreach(arr, i, item) {
+	json_array_foreach(arr, i, item)
+	{
 		const char *s = json_string_value(item);
 		if (!s || !manifest_script_ok(s, c->c_name))
-			return err_set(e, EINVAL,
-				       "manifest: %s: scripts[%zu] \"%.80s\" is "
-				       "not a script name of the form "
-				       "NN_%s-scan or NN_%s-apply", where, i,
-				       s ? s : "(not a string)", c->c_name,
-				       c->c_name);
+			return err_set(
+			    e, EINVAL,
+			    "manifest: %s: scripts[%zu] \"%.80s\" is "
+			    "not a script name of the form "
+			    "NN_%s-scan or NN_%s-apply",
+			    where, i, s ? s : "(not a string)", c->c_name,
+			    c->c_name);
 		for (j = 0; j < c->c_nscripts; j++)
 			if (strcmp(c->c_scripts[j], s) == 0)
 				return err_set(e, EINVAL,
 					       "manifest: %s: script \"%s\" "
-					       "listed twice", where, s);
+					       "listed twice",
+					       where, s);
 		c->c_scripts[i] = strdup(s);
 		if (!c->c_scripts[i])
 			return err_set(e, ENOMEM, "manifest: out of memory");
@@ -270,8 +278,7 @@ static int manifest_get_scripts(json_t *obj, const char *where,
 }
 
 static int manifest_get_payload(json_t *obj, const char *where,
-				struct bundle_component *c,
-				struct seam_err *e)
+				struct bundle_component *c, struct seam_err *e)
 {
 	static const char *const keys[] = {"sha256", "size", NULL};
 	json_t *p = json_object_get(obj, "payload"), *size;
@@ -280,11 +287,15 @@ static int manifest_get_payload(json_t *obj, const char *where,
 	int rc;
 
 	if (!p)
-		return err_set(e, EINVAL, "manifest: %s: field 'payload' "
-			       "missing", where);
+		return err_set(e, EINVAL,
+			       "manifest: %s: field 'payload' "
+			       "missing",
+			       where);
 	if (!json_is_object(p))
-		return err_set(e, EINVAL, "manifest: %s: field 'payload' must "
-			       "be an object {\"sha256\", \"size\"}", where);
+		return err_set(e, EINVAL,
+			       "manifest: %s: field 'payload' must "
+			       "be an object {\"sha256\", \"size\"}",
+			       where);
 	snprintf(pwhere, sizeof(pwhere), "%s: payload", where);
 	rc = manifest_check_keys(p, keys, pwhere, e);
 	if (rc < 0)
@@ -293,16 +304,20 @@ static int manifest_get_payload(json_t *obj, const char *where,
 	if (rc < 0)
 		return rc;
 	if (!manifest_hex_ok(digest))
-		return err_set(e, EINVAL, "manifest: %s: sha256 \"%.80s\" is "
-			       "not 64 lowercase hex digits", pwhere, digest);
+		return err_set(e, EINVAL,
+			       "manifest: %s: sha256 \"%.80s\" is "
+			       "not 64 lowercase hex digits",
+			       pwhere, digest);
 	memcpy(c->c_digest, digest, BUNDLE_DIGEST_HEX);
 	size = json_object_get(p, "size");
 	if (!size)
 		return err_set(e, EINVAL, "manifest: %s: field 'size' missing",
 			       pwhere);
 	if (!json_is_integer(size) || json_integer_value(size) < 0)
-		return err_set(e, EINVAL, "manifest: %s: field 'size' must be "
-			       "a non-negative integer", pwhere);
+		return err_set(e, EINVAL,
+			       "manifest: %s: field 'size' must be "
+			       "a non-negative integer",
+			       pwhere);
 	c->c_size = (uint64_t)json_integer_value(size);
 	return 0;
 }
@@ -312,8 +327,9 @@ static int manifest_parse_component(json_t *obj, size_t idx,
 				    struct seam_err *e)
 {
 	static const char *const keys[] = {
-		"name", "version", "build", "acceptance", "payload", "scripts",
-		"live_patch_from", "fsr_required", "description", NULL};
+	    "name",	   "version", "build",		 "acceptance",
+	    "payload",	   "scripts", "live_patch_from", "fsr_required",
+	    "description", NULL};
 	char where[WHERE_MAX];
 	const char *level;
 	json_t *fsr;
@@ -336,26 +352,31 @@ static int manifest_parse_component(json_t *obj, size_t idx,
 	{
 		struct seam_err le;
 		if (bundle_level_parse(level, &c->c_level, &le) < 0)
-			return err_set(e, EINVAL, "manifest: %s: field "
-				       "'acceptance': %s", where, le.msg);
+			return err_set(e, EINVAL,
+				       "manifest: %s: field "
+				       "'acceptance': %s",
+				       where, le.msg);
 	}
 	if ((rc = manifest_get_payload(obj, where, c, e)) < 0 ||
 	    (rc = manifest_get_scripts(obj, where, c, e)) < 0 ||
-	    (rc = manifest_get_versions(obj, "live_patch_from", where,
-					&c->c_live_patchable,
-					&c->c_live_patch_from,
-					&c->c_nlive_patch_from, e)) < 0 ||
+	    (rc = manifest_get_versions(
+		 obj, "live_patch_from", where, &c->c_live_patchable,
+		 &c->c_live_patch_from, &c->c_nlive_patch_from, e)) < 0 ||
 	    (rc = manifest_dup_string(obj, "description", where,
 				      &c->c_description, e)) < 0)
 		return rc;
 	fsr = json_object_get(obj, "fsr_required");
 	if (fsr && !json_is_boolean(fsr))
-		return err_set(e, EINVAL, "manifest: %s: field 'fsr_required' "
-			       "must be true or false", where);
+		return err_set(e, EINVAL,
+			       "manifest: %s: field 'fsr_required' "
+			       "must be true or false",
+			       where);
 	c->c_fsr_required = fsr && json_is_true(fsr);
 	if (c->c_fsr_required && !c->c_live_patchable)
-		return err_set(e, EINVAL, "manifest: %s: 'fsr_required' is "
-			       "only meaningful with 'live_patch_from'", where);
+		return err_set(e, EINVAL,
+			       "manifest: %s: 'fsr_required' is "
+			       "only meaningful with 'live_patch_from'",
+			       where);
 	return 0;
 }
 
@@ -373,30 +394,36 @@ static int manifest_get_refs(json_t *obj, const char *key, const char *where,
 	*n = 0;
 	if (!map) {
 		if (required)
-			return err_set(e, EINVAL, "manifest: %s: field '%s' "
-				       "missing", where, key);
+			return err_set(e, EINVAL,
+				       "manifest: %s: field '%s' "
+				       "missing",
+				       where, key);
 		return 0;
 	}
 	if (!json_is_object(map))
-		return err_set(e, EINVAL, "manifest: %s: field '%s' must be an "
-			       "object {\"component\": \"version\"}", where,
-			       key);
+		return err_set(e, EINVAL,
+			       "manifest: %s: field '%s' must be an "
+			       "object {\"component\": \"version\"}",
+			       where, key);
 	if (json_object_size(map) == 0)
 		return 0;
 	*out = calloc(json_object_size(map), sizeof(**out));
 	if (!*out)
 		return err_set(e, ENOMEM, "manifest: out of memory");
-	json_object_foreach(map, name, val) {
+	json_object_foreach(map, name, val)
+	{
 		struct bundle_ref *r = &(*out)[*n];
 		if (!manifest_name_ok(name))
-			return err_set(e, EINVAL, "manifest: %s: %s: component "
-				       "name \"%.80s\" is invalid", where, key,
-				       name);
+			return err_set(e, EINVAL,
+				       "manifest: %s: %s: component "
+				       "name \"%.80s\" is invalid",
+				       where, key, name);
 		snprintf(field, sizeof(field), "%s.%s", key, name);
 		if (!json_is_string(val))
-			return err_set(e, EINVAL, "manifest: %s: field '%s' "
-				       "must be a version string", where,
-				       field);
+			return err_set(e, EINVAL,
+				       "manifest: %s: field '%s' "
+				       "must be a version string",
+				       where, field);
 		rc = manifest_parse_version_text(json_string_value(val), where,
 						 field, &r->r_version, e);
 		if (rc < 0)
@@ -410,12 +437,11 @@ static int manifest_get_refs(json_t *obj, const char *key, const char *where,
 }
 
 static int manifest_parse_base(json_t *obj, size_t idx,
-			       struct bundle_base_image *bi,
-			       struct seam_err *e)
+			       struct bundle_base_image *bi, struct seam_err *e)
 {
-	static const char *const keys[] = {
-		"version", "build", "components", "live_patch_from",
-		"description", NULL};
+	static const char *const keys[] = {"version",	  "build",
+					   "components",  "live_patch_from",
+					   "description", NULL};
 	char where[WHERE_MAX], vbuf[VERSION_TEXT_MAX];
 	int rc;
 
@@ -431,10 +457,9 @@ static int manifest_parse_base(json_t *obj, size_t idx,
 	    (rc = manifest_get_refs(obj, "components", where, true,
 				    &bi->bi_components, &bi->bi_ncomponents,
 				    e)) < 0 ||
-	    (rc = manifest_get_versions(obj, "live_patch_from", where,
-					&bi->bi_live_patchable,
-					&bi->bi_live_patch_from,
-					&bi->bi_nlive_patch_from, e)) < 0 ||
+	    (rc = manifest_get_versions(
+		 obj, "live_patch_from", where, &bi->bi_live_patchable,
+		 &bi->bi_live_patch_from, &bi->bi_nlive_patch_from, e)) < 0 ||
 	    (rc = manifest_dup_string(obj, "description", where,
 				      &bi->bi_description, e)) < 0)
 		return rc;
@@ -444,12 +469,12 @@ static int manifest_parse_base(json_t *obj, size_t idx,
 	return 0;
 }
 
-static int manifest_parse_addon(json_t *obj, size_t idx,
-				struct bundle_addon *a, struct seam_err *e)
+static int manifest_parse_addon(json_t *obj, size_t idx, struct bundle_addon *a,
+				struct seam_err *e)
 {
 	static const char *const keys[] = {
-		"name", "version", "build", "base_versions", "components",
-		"description", NULL};
+	    "name",	  "version",	 "build", "base_versions",
+	    "components", "description", NULL};
 	char where[WHERE_MAX];
 	bool present;
 	int rc;
@@ -467,13 +492,14 @@ static int manifest_parse_addon(json_t *obj, size_t idx,
 					&a->a_base_versions,
 					&a->a_nbase_versions, e)) < 0 ||
 	    (rc = manifest_get_refs(obj, "components", where, true,
-				    &a->a_components, &a->a_ncomponents,
-				    e)) < 0 ||
+				    &a->a_components, &a->a_ncomponents, e)) <
+		0 ||
 	    (rc = manifest_dup_string(obj, "description", where,
 				      &a->a_description, e)) < 0)
 		return rc;
 	if (a->a_nbase_versions == 0)
-		return err_set(e, EINVAL, "manifest: %s: field 'base_versions' "
+		return err_set(e, EINVAL,
+			       "manifest: %s: field 'base_versions' "
 			       "must list at least one base image version",
 			       where);
 	return 0;
@@ -493,19 +519,22 @@ static int manifest_parse_array(json_t *root, const char *key, bool required,
 	*n = 0;
 	if (!arr) {
 		if (required)
-			return err_set(e, EINVAL, "manifest: field '%s' missing",
-				       key);
+			return err_set(e, EINVAL,
+				       "manifest: field '%s' missing", key);
 		return 0;
 	}
 	if (!json_is_array(arr))
-		return err_set(e, EINVAL, "manifest: field '%s' must be an "
-			       "array", key);
+		return err_set(e, EINVAL,
+			       "manifest: field '%s' must be an "
+			       "array",
+			       key);
 	if (json_array_size(arr) == 0)
 		return 0;
 	*out = calloc(json_array_size(arr), elem);
 	if (!*out)
 		return err_set(e, ENOMEM, "manifest: out of memory");
-	json_array_foreach(arr, i, item) {
+	json_array_foreach(arr, i, item)
+	{
 		*n = i + 1;
 		rc = parse(item, i, (char *)*out + i * elem, e);
 		if (rc < 0)
@@ -555,10 +584,12 @@ static int manifest_check_refs(const struct bundle_manifest *m,
 
 	for (i = 0; i < n; i++)
 		if (!manifest_find(m, refs[i].r_name, &refs[i].r_version))
-			return err_set(e, EINVAL, "manifest: %s %s: component "
+			return err_set(e, EINVAL,
+				       "manifest: %s %s: component "
 				       "'%s' %s is not in this bundle's "
-				       "components", what,
-				       VERSION_STR(v, vbuf), refs[i].r_name,
+				       "components",
+				       what, VERSION_STR(v, vbuf),
+				       refs[i].r_name,
 				       VERSION_STR(&refs[i].r_version, rbuf));
 	return 0;
 }
@@ -576,21 +607,24 @@ static int manifest_check(const struct bundle_manifest *m, struct seam_err *e)
 				   m->m_components[j].c_name) == 0 &&
 			    version_equal(&m->m_components[i].c_version,
 					  &m->m_components[j].c_version))
-				return err_set(e, EINVAL, "manifest: "
-					       "components[%zu]: component "
-					       "'%s' %s listed twice", i,
-					       m->m_components[i].c_name,
-					       VERSION_STR(&m->m_components[i]
-							   .c_version, vbuf));
+				return err_set(
+				    e, EINVAL,
+				    "manifest: "
+				    "components[%zu]: component "
+				    "'%s' %s listed twice",
+				    i, m->m_components[i].c_name,
+				    VERSION_STR(&m->m_components[i].c_version,
+						vbuf));
 	for (i = 0; i < m->m_nbase_images; i++) {
 		const struct bundle_base_image *bi = &m->m_base_images[i];
 		for (j = 0; j < i; j++)
 			if (version_equal(&bi->bi_version,
 					  &m->m_base_images[j].bi_version))
-				return err_set(e, EINVAL, "manifest: base image "
-					       "%s listed twice",
-					       VERSION_STR(&bi->bi_version,
-							   vbuf));
+				return err_set(
+				    e, EINVAL,
+				    "manifest: base image "
+				    "%s listed twice",
+				    VERSION_STR(&bi->bi_version, vbuf));
 		rc = manifest_check_refs(m, "base image", &bi->bi_version,
 					 bi->bi_components, bi->bi_ncomponents,
 					 e);
@@ -611,8 +645,8 @@ int bundle_manifest_parse(const char *bytes, size_t len,
 			  struct bundle_manifest *m, struct seam_err *e)
 {
 	static const char *const keys[] = {
-		"format", "name", "description", "base_images", "addons",
-		"components", NULL};
+	    "format", "name",	    "description", "base_images",
+	    "addons", "components", NULL};
 	json_error_t jerr;
 	json_t *root, *format;
 	int rc;
@@ -620,23 +654,28 @@ int bundle_manifest_parse(const char *bytes, size_t len,
 	memset(m, 0, sizeof(*m));
 	root = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return err_set(e, EINVAL, "manifest.json is not valid JSON: "
-			       "line %d column %d: %s", jerr.line, jerr.column,
-			       jerr.text);
+		return err_set(e, EINVAL,
+			       "manifest.json is not valid JSON: "
+			       "line %d column %d: %s",
+			       jerr.line, jerr.column, jerr.text);
 	rc = -EINVAL;
 	if (!json_is_object(root)) {
-		err_set(e, EINVAL, "manifest.json: top level must be a JSON "
+		err_set(e, EINVAL,
+			"manifest.json: top level must be a JSON "
 			"object");
 		goto out;
 	}
 	format = json_object_get(root, "format");
 	if (!format || !json_is_integer(format)) {
-		err_set(e, EINVAL, "manifest: field 'format' missing or not an "
-			"integer (this reader knows format %d)", BUNDLE_FORMAT);
+		err_set(e, EINVAL,
+			"manifest: field 'format' missing or not an "
+			"integer (this reader knows format %d)",
+			BUNDLE_FORMAT);
 		goto out;
 	}
 	if (json_integer_value(format) != BUNDLE_FORMAT) {
-		err_set(e, EINVAL, "manifest: unknown manifest format %lld "
+		err_set(e, EINVAL,
+			"manifest: unknown manifest format %lld "
 			"(this reader knows format %d)",
 			(long long)json_integer_value(format), BUNDLE_FORMAT);
 		goto out;
@@ -647,16 +686,14 @@ int bundle_manifest_parse(const char *bytes, size_t len,
 				      e)) < 0 ||
 	    (rc = manifest_dup_string(root, "description", "top level",
 				      &m->m_description, e)) < 0 ||
-	    (rc = manifest_parse_array(root, "components", true,
-				       sizeof(struct bundle_component),
-				       (void **)&m->m_components,
-				       &m->m_ncomponents,
-				       manifest_parse_component_cb, e)) < 0 ||
-	    (rc = manifest_parse_array(root, "base_images", false,
-				       sizeof(struct bundle_base_image),
-				       (void **)&m->m_base_images,
-				       &m->m_nbase_images,
-				       manifest_parse_base_cb, e)) < 0 ||
+	    (rc = manifest_parse_array(
+		 root, "components", true, sizeof(struct bundle_component),
+		 (void **)&m->m_components, &m->m_ncomponents,
+		 manifest_parse_component_cb, e)) < 0 ||
+	    (rc = manifest_parse_array(
+		 root, "base_images", false, sizeof(struct bundle_base_image),
+		 (void **)&m->m_base_images, &m->m_nbase_images,
+		 manifest_parse_base_cb, e)) < 0 ||
 	    (rc = manifest_parse_array(root, "addons", false,
 				       sizeof(struct bundle_addon),
 				       (void **)&m->m_addons, &m->m_naddons,

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #define WRITE_BLOCK (64 * 1024)
-#define WRITE_MTIME 315532800	/* 1980-01-01, the zip epoch */
+#define WRITE_MTIME 315532800 /* 1980-01-01, the zip epoch */
 
 struct zipw {
 	struct afile zw_file;
@@ -123,10 +123,13 @@ static int zipw_add_bytes(struct zipw *z, const char *name, const void *buf,
 	return rc < 0 ? rc : zipw_data(z, name, buf, len, e);
 }
 
+/* Add a file's bytes, checking they still have the digest and size. */
 static int zipw_add_file(struct zipw *z, const char *name, const char *path,
-			 uint64_t size, struct seam_err *e)
+			 const char *digest, uint64_t size, struct seam_err *e)
 {
-	char block[WRITE_BLOCK];
+	unsigned char md[crypto_hash_sha256_BYTES];
+	char block[WRITE_BLOCK], hex[BUNDLE_DIGEST_HEX];
+	crypto_hash_sha256_state h;
 	uint64_t total = 0;
 	ssize_t n;
 	int fd, rc;
@@ -134,6 +137,7 @@ static int zipw_add_file(struct zipw *z, const char *name, const char *path,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, "%s: cannot open", path);
+	crypto_hash_sha256_init(&h);
 	rc = zipw_header(z, name, size, e);
 	while (rc == 0 && (n = read(fd, block, sizeof(block))) != 0) {
 		if (n < 0) {
@@ -141,14 +145,18 @@ static int zipw_add_file(struct zipw *z, const char *name, const char *path,
 			break;
 		}
 		total += (uint64_t)n;
+		if (total > size)
+			break;
+		crypto_hash_sha256_update(&h, (unsigned char *)block,
+					  (size_t)n);
 		rc = zipw_data(z, name, block, (size_t)n, e);
 	}
 	close(fd);
-	if (rc == 0 && total != size)
-		rc = err_set(e, EIO, "%s: changed while being added (%llu "
-			     "bytes, expected %llu)", path,
-			     (unsigned long long)total,
-			     (unsigned long long)size);
+	crypto_hash_sha256_final(&h, md);
+	sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+	if (rc == 0 && (total != size || strcmp(hex, digest) != 0))
+		rc = err_set(e, EIO, "%s: changed while the bundle was built",
+			     path);
 	return rc;
 }
 
@@ -181,26 +189,31 @@ static struct build_payload *build_find(struct build_payload *p, size_t n,
 }
 
 /* Replace one component's "payload" with {"sha256", "size"}. */
-static int build_fill_payload(json_t *comp, size_t idx,
-			      struct build_payload *p, size_t n,
-			      struct seam_err *e)
+static int build_fill_payload(json_t *comp, size_t idx, struct build_payload *p,
+			      size_t n, struct seam_err *e)
 {
 	json_t *pl = json_object_get(comp, "payload");
 	const char *file = NULL, *digest = NULL;
 	struct build_payload *bp;
 
 	if (!json_is_object(pl))
-		return err_set(e, EINVAL, "input manifest: components[%zu]: "
+		return err_set(e, EINVAL,
+			       "input manifest: components[%zu]: "
 			       "'payload' must be {\"file\": NAME} or "
-			       "{\"sha256\": HEX}", idx);
+			       "{\"sha256\": HEX}",
+			       idx);
 	file = json_string_value(json_object_get(pl, "file"));
 	digest = json_string_value(json_object_get(pl, "sha256"));
 	bp = build_find(p, n, file, file ? NULL : digest);
 	if (!bp)
-		return err_set(e, ENOENT, "input manifest: components[%zu]: "
+		return err_set(e, ENOENT,
+			       "input manifest: components[%zu]: "
 			       "payload %s \"%.80s\" is not among the payload "
-			       "files given", idx, file ? "file" : "sha256",
-			       file ? file : digest ? digest : "(none)");
+			       "files given",
+			       idx, file ? "file" : "sha256",
+			       file	? file
+			       : digest ? digest
+					: "(none)");
 	bp->bp_used = true;
 	pl = json_pack("{s:s, s:I}", "sha256", bp->bp_digest, "size",
 		       (json_int_t)bp->bp_size);
@@ -217,20 +230,26 @@ static int build_fill(json_t *root, struct build_payload *p, size_t n,
 	int rc;
 
 	if (!json_is_array(comps))
-		return err_set(e, EINVAL, "input manifest: 'components' must "
+		return err_set(e, EINVAL,
+			       "input manifest: 'components' must "
 			       "be an array");
-	json_array_foreach(comps, i, comp) {
+	json_array_foreach(comps, i, comp)
+	{
 		if (!json_is_object(comp))
-			return err_set(e, EINVAL, "input manifest: "
-				       "components[%zu] must be an object", i);
+			return err_set(e, EINVAL,
+				       "input manifest: "
+				       "components[%zu] must be an object",
+				       i);
 		rc = build_fill_payload(comp, i, p, n, e);
 		if (rc < 0)
 			return rc;
 	}
 	for (i = 0; i < n; i++)
 		if (!p[i].bp_used)
-			return err_set(e, EINVAL, "payload file %s is not used "
-				       "by any component", p[i].bp_path);
+			return err_set(e, EINVAL,
+				       "payload file %s is not used "
+				       "by any component",
+				       p[i].bp_path);
 	return 0;
 }
 
@@ -248,14 +267,15 @@ static int build_write(const char *out, const char *manifest,
 	rc = zipw_add_bytes(&z, BUNDLE_MANIFEST_NAME, manifest,
 			    strlen(manifest), e);
 	for (i = 0; rc == 0 && i < n; i++) {
-		for (j = 0; j < i; j++)	/* same bytes given twice: once */
+		for (j = 0; j < i; j++) /* same bytes given twice: once */
 			if (strcmp(p[j].bp_digest, p[i].bp_digest) == 0)
 				break;
 		if (j < i)
 			continue;
 		snprintf(name, sizeof(name), BUNDLE_PAYLOAD_PREFIX "%s",
 			 p[i].bp_digest);
-		rc = zipw_add_file(&z, name, p[i].bp_path, p[i].bp_size, e);
+		rc = zipw_add_file(&z, name, p[i].bp_path, p[i].bp_digest,
+				   p[i].bp_size, e);
 	}
 	if (rc < 0) {
 		zipw_abort(&z);
@@ -280,9 +300,10 @@ int bundle_build(const char *manifest_json, const char *const *payloads,
 		return err_set(e, ENOMEM, "out of memory");
 	root = json_loads(manifest_json, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		rc = err_set(e, EINVAL, "input manifest is not valid JSON: line "
-			     "%d column %d: %s", jerr.line, jerr.column,
-			     jerr.text);
+		rc = err_set(e, EINVAL,
+			     "input manifest is not valid JSON: line "
+			     "%d column %d: %s",
+			     jerr.line, jerr.column, jerr.text);
 		goto out;
 	}
 	for (i = 0; i < npayloads; i++) {
@@ -300,11 +321,13 @@ int bundle_build(const char *manifest_json, const char *const *payloads,
 		goto out;
 	}
 	if (strlen(text) + 1 > BUNDLE_MAX_MANIFEST) {
-		rc = err_set(e, EFBIG, "manifest: oversized: more than %u "
-			     "bytes", BUNDLE_MAX_MANIFEST);
+		rc = err_set(e, EFBIG,
+			     "manifest: oversized: more than %u "
+			     "bytes",
+			     BUNDLE_MAX_MANIFEST);
 		goto out;
 	}
-	{	/* newline-terminated, like any text file */
+	{ /* newline-terminated, like any text file */
 		size_t len = strlen(text);
 		char *t = realloc(text, len + 2);
 		if (!t) {
@@ -328,9 +351,8 @@ out:
 
 /* Sign. */
 
-static int sign_copy_entry(struct zipw *z, struct archive *a,
-			   const char *name, const struct bundle_component *c,
-			   struct seam_err *e)
+static int sign_copy_entry(struct zipw *z, struct archive *a, const char *name,
+			   const struct bundle_component *c, struct seam_err *e)
 {
 	unsigned char md[crypto_hash_sha256_BYTES];
 	char block[WRITE_BLOCK], hex[BUNDLE_DIGEST_HEX];
@@ -370,8 +392,8 @@ static int sign_copy_payloads(struct zipw *z, const struct bundle *b,
 	struct archive_entry *entry;
 	struct archive *a;
 	const char *name;
-	size_t i, plen = strlen(BUNDLE_PAYLOAD_PREFIX);
-	int r, rc = 0;
+	size_t i, copied = 0, plen = strlen(BUNDLE_PAYLOAD_PREFIX);
+	int r = ARCHIVE_OK, rc = 0;
 
 	if (lseek(b->b_fd, 0, SEEK_SET) < 0)
 		return err_sys(e, "%s: seek", b->b_path);
@@ -385,8 +407,8 @@ static int sign_copy_payloads(struct zipw *z, const struct bundle *b,
 		archive_read_free(a);
 		return rc;
 	}
-	while (rc == 0 && (r = archive_read_next_header(a, &entry)) ==
-				  ARCHIVE_OK) {
+	while (rc == 0 &&
+	       (r = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
 		name = archive_entry_pathname(entry);
 		if (!name || strncmp(name, BUNDLE_PAYLOAD_PREFIX, plen) != 0)
 			continue;
@@ -395,12 +417,22 @@ static int sign_copy_payloads(struct zipw *z, const struct bundle *b,
 				   name + plen) == 0)
 				c = &b->b_manifest.m_components[i];
 		if (!c) {
-			rc = err_set(e, EBADMSG, "%s: changed since it was "
-				     "verified", name);
+			rc = err_set(e, EBADMSG,
+				     "%s: changed since it was "
+				     "verified",
+				     name);
 			break;
 		}
 		rc = sign_copy_entry(z, a, name, c, e);
+		if (rc == 0)
+			copied++;
 	}
+	if (rc == 0 && r != ARCHIVE_EOF)
+		rc = err_set(e, EIO, "%s: reading: %s", b->b_path,
+			     archive_error_string(a));
+	if (rc == 0 && copied != b->b_npayloads)
+		rc = err_set(e, EBADMSG, "%s: changed since it was verified",
+			     b->b_path);
 	archive_read_free(a);
 	return rc;
 }
@@ -424,11 +456,10 @@ int bundle_sign(const char *path, const unsigned char secret[BUNDLE_SECRET_LEN],
 	rc = zipw_open(&z, path, e);
 	if (rc < 0)
 		goto out;
-	if ((rc = zipw_add_bytes(&z, BUNDLE_MANIFEST_NAME,
-				 b->b_manifest_bytes, b->b_manifest_len,
-				 e)) < 0 ||
+	if ((rc = zipw_add_bytes(&z, BUNDLE_MANIFEST_NAME, b->b_manifest_bytes,
+				 b->b_manifest_len, e)) < 0 ||
 	    (rc = zipw_add_bytes(&z, BUNDLE_SIG_NAME, sig, strlen(sig), e)) <
-		    0 ||
+		0 ||
 	    (rc = sign_copy_payloads(&z, b, e)) < 0) {
 		zipw_abort(&z);
 		goto out;

@@ -83,7 +83,8 @@ int payload_build(const char *out, const struct payload_file *files,
 	a = archive_write_new();
 	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_gzip(a) != ARCHIVE_OK) {
-		rc = err_set(e, EIO, "payload %s: libarchive setup failed", out);
+		rc =
+		    err_set(e, EIO, "payload %s: libarchive setup failed", out);
 		goto fail;
 	}
 	/* No timestamp in the gzip header: same input, same bytes. */
@@ -117,13 +118,17 @@ static int payload_check_name(const char *name, struct seam_err *e)
 	if (!name || !*name)
 		return err_set(e, EINVAL, "payload: entry with an empty name");
 	if (name[0] == '/')
-		return err_set(e, EINVAL, "payload: entry '%.200s': absolute "
-			       "path not allowed", name);
+		return err_set(e, EINVAL,
+			       "payload: entry '%.200s': absolute "
+			       "path not allowed",
+			       name);
 	while (*p) {
 		size_t len = strcspn(p, "/");
 		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return err_set(e, EINVAL, "payload: entry '%.200s': "
-				       "'..' path component not allowed", name);
+			return err_set(e, EINVAL,
+				       "payload: entry '%.200s': "
+				       "'..' path component not allowed",
+				       name);
 		p += len;
 		if (*p == '/')
 			p++;
@@ -147,8 +152,9 @@ static int payload_open_parent(int dirfd, char *name, const char **leaf,
 				close(fd);
 				return err_sys(e, "payload: mkdir %s", p);
 			}
-			next = openat(fd, p, O_RDONLY | O_DIRECTORY |
-						     O_NOFOLLOW | O_CLOEXEC);
+			next = openat(fd, p,
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					  O_CLOEXEC);
 			close(fd);
 			if (next < 0)
 				return err_sys(e, "payload: open dir %s", p);
@@ -171,10 +177,11 @@ static int payload_write_entry(struct archive *a, int dirfd,
 	la_ssize_t n;
 
 	snprintf(name, sizeof(name), "%s", archive_entry_pathname(entry));
-	mode = archive_entry_filetype(entry) == AE_IFDIR ? 0755 :
-	       (archive_entry_perm(entry) & 0111) ? 0755 : 0644;
+	mode = archive_entry_filetype(entry) == AE_IFDIR ? 0755
+	       : (archive_entry_perm(entry) & 0111)	 ? 0755
+							 : 0644;
 	if (archive_entry_filetype(entry) == AE_IFDIR)
-		strcat(name, "/");	/* make every component */
+		strcat(name, "/"); /* make every component */
 	pfd = payload_open_parent(dirfd, name, &leaf, e);
 	if (pfd < 0)
 		return pfd;
@@ -182,15 +189,16 @@ static int payload_write_entry(struct archive *a, int dirfd,
 		close(pfd);
 		return 0;
 	}
-	fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				       O_CLOEXEC, mode);
+	fd = openat(pfd, leaf,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	close(pfd);
 	if (fd < 0)
 		return err_sys(e, "payload: create %s", name);
 	while ((n = archive_read_data(a, block, sizeof(block))) > 0) {
 		*total += (uint64_t)n;
 		if (*total > PAYLOAD_MAX_TOTAL) {
-			rc = err_set(e, EFBIG, "payload: oversized: more than "
+			rc = err_set(e, EFBIG,
+				     "payload: oversized: more than "
 				     "%llu bytes unpacked",
 				     (unsigned long long)PAYLOAD_MAX_TOTAL);
 			break;
@@ -221,11 +229,15 @@ static int payload_entry(struct archive *a, int dirfd,
 	if (rc < 0)
 		return rc;
 	if (archive_entry_hardlink(entry) || type == AE_IFLNK)
-		return err_set(e, EINVAL, "payload: entry '%.200s': links not "
-			       "allowed", name);
+		return err_set(e, EINVAL,
+			       "payload: entry '%.200s': links not "
+			       "allowed",
+			       name);
 	if (type != AE_IFREG && type != AE_IFDIR)
-		return err_set(e, EINVAL, "payload: entry '%.200s': not a "
-			       "regular file or directory", name);
+		return err_set(e, EINVAL,
+			       "payload: entry '%.200s': not a "
+			       "regular file or directory",
+			       name);
 	return payload_write_entry(a, dirfd, entry, total, e);
 }
 
@@ -250,9 +262,10 @@ int payload_unpack(const char *path, const char *dir, struct seam_err *e)
 	}
 	while ((r = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
 		if (++count > PAYLOAD_MAX_ENTRIES) {
-			rc = err_set(e, EFBIG, "payload %s: oversized: more "
-				     "than %u entries", path,
-				     PAYLOAD_MAX_ENTRIES);
+			rc = err_set(e, EFBIG,
+				     "payload %s: oversized: more "
+				     "than %u entries",
+				     path, PAYLOAD_MAX_ENTRIES);
 			goto out;
 		}
 		rc = payload_entry(a, dirfd, entry, &total, e);

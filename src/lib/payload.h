@@ -19,11 +19,11 @@
 #include "err.h"
 
 #define PAYLOAD_MAX_ENTRIES 4096u
-#define PAYLOAD_MAX_TOTAL (1ull << 30)	/* 1 GiB unpacked */
+#define PAYLOAD_MAX_TOTAL (1ull << 30) /* 1 GiB unpacked */
 
 struct payload_file {
-	const char *pf_name;	/* name inside, e.g. "bin/seam-vmx" */
-	const char *pf_path;	/* file on disk */
+	const char *pf_name; /* name inside, e.g. "bin/seam-vmx" */
+	const char *pf_path; /* file on disk */
 };
 
 int payload_build(const char *out, const struct payload_file *files,

@@ -33,13 +33,12 @@ static int version_parse_number(const char **p, uint32_t *out, uint8_t *width)
 
 static const char *version_field_name(int i)
 {
-	static const char *const names[VERSION_FIELDS] = {
-		"MAJOR", "MINOR", "UPDATE", "PATCH"};
+	static const char *const names[VERSION_FIELDS] = {"MAJOR", "MINOR",
+							  "UPDATE", "PATCH"};
 	return names[i];
 }
 
-int version_parse(const char *text, struct seam_version *v,
-		  struct seam_err *e)
+int version_parse(const char *text, struct seam_version *v, struct seam_err *e)
 {
 	struct seam_version out = {0};
 	const char *p = text;
@@ -52,22 +51,24 @@ int version_parse(const char *text, struct seam_version *v,
 		if (rc == -ERANGE)
 			return err_set(e, EINVAL,
 				       "version \"%.40s\": %s field has more "
-				       "than %d digits", text,
-				       version_field_name(i),
+				       "than %d digits",
+				       text, version_field_name(i),
 				       VERSION_FIELD_DIGITS);
 		if (rc < 0)
-			return err_set(e, EINVAL,
-				       "version \"%.40s\": %s field is not a "
-				       "decimal number (expected "
-				       "MAJOR.MINOR.UPDATE.PATCH, e.g. 1.0.0.0100)",
-				       text, version_field_name(i));
+			return err_set(
+			    e, EINVAL,
+			    "version \"%.40s\": %s field is not a "
+			    "decimal number (expected "
+			    "MAJOR.MINOR.UPDATE.PATCH, e.g. 1.0.0.0100)",
+			    text, version_field_name(i));
 		if (i < VERSION_FIELDS - 1) {
 			if (*p != '.')
-				return err_set(e, EINVAL,
-					       "version \"%.40s\": expected '.' "
-					       "after the %s field (four fields: "
-					       "MAJOR.MINOR.UPDATE.PATCH)",
-					       text, version_field_name(i));
+				return err_set(
+				    e, EINVAL,
+				    "version \"%.40s\": expected '.' "
+				    "after the %s field (four fields: "
+				    "MAJOR.MINOR.UPDATE.PATCH)",
+				    text, version_field_name(i));
 			p++;
 		}
 	}
@@ -77,13 +78,15 @@ int version_parse(const char *text, struct seam_version *v,
 			return err_set(e, EINVAL,
 				       "version \"%.40s\": build number after "
 				       "'-' is not a decimal number of at most "
-				       "%d digits", text, VERSION_FIELD_DIGITS);
+				       "%d digits",
+				       text, VERSION_FIELD_DIGITS);
 		out.v_has_build = true;
 	}
 	if (*p != '\0')
 		return err_set(e, EINVAL,
 			       "version \"%.40s\": unexpected text \"%.20s\" "
-			       "after the PATCH field", text, p);
+			       "after the PATCH field",
+			       text, p);
 	*v = out;
 	return 0;
 }

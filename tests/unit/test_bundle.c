@@ -34,11 +34,11 @@ static struct {
 	char dir[1024];
 	char trust[1280];
 	char keys[1280];
-	char out[1280];			/* extraction target directory */
-	unsigned char sk[BUNDLE_SECRET_LEN];	/* trusted (certified) */
+	char out[1280];			     /* extraction target directory */
+	unsigned char sk[BUNDLE_SECRET_LEN]; /* trusted (certified) */
 	unsigned char partner_sk[BUNDLE_SECRET_LEN];
-	unsigned char other_sk[BUNDLE_SECRET_LEN];	/* untrusted */
-	unsigned char *payload;		/* PAYLOAD_LEN bytes */
+	unsigned char other_sk[BUNDLE_SECRET_LEN]; /* untrusted */
+	unsigned char *payload;			   /* PAYLOAD_LEN bytes */
 	char digest[BUNDLE_DIGEST_HEX];
 	int seq;
 } F;
@@ -47,8 +47,8 @@ struct zent {
 	const char *name;
 	const void *data;
 	size_t len;
-	mode_t type;		/* 0: regular */
-	const char *link;	/* symlink target / hardlink target */
+	mode_t type;	  /* 0: regular */
+	const char *link; /* symlink target / hardlink target */
 	int hardlink;
 };
 
@@ -85,8 +85,8 @@ static void write_zip(const char *path, const struct zent *ents, size_t n)
 	for (i = 0; i < n; i++) {
 		e = archive_entry_new();
 		archive_entry_set_pathname(e, ents[i].name);
-		archive_entry_set_filetype(e, ents[i].type ? ents[i].type :
-					   AE_IFREG);
+		archive_entry_set_filetype(e, ents[i].type ? ents[i].type
+							   : AE_IFREG);
 		archive_entry_set_perm(e, 0644);
 		if (ents[i].hardlink)
 			archive_entry_set_hardlink(e, ents[i].link);
@@ -95,9 +95,9 @@ static void write_zip(const char *path, const struct zent *ents, size_t n)
 		archive_entry_set_size(e, (la_int64_t)ents[i].len);
 		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
 		if (ents[i].len)
-			assert_int_equal(archive_write_data(a, ents[i].data,
-							    ents[i].len),
-					 (la_ssize_t)ents[i].len);
+			assert_int_equal(
+			    archive_write_data(a, ents[i].data, ents[i].len),
+			    (la_ssize_t)ents[i].len);
 		archive_entry_free(e);
 	}
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
@@ -138,8 +138,8 @@ static char *sign(const char *manifest, const unsigned char *sk)
 	char *sig = NULL;
 	struct seam_err e = {0};
 
-	assert_int_equal(bundle_sig_make(manifest, strlen(manifest), sk, &sig,
-					 &e), 0);
+	assert_int_equal(
+	    bundle_sig_make(manifest, strlen(manifest), sk, &sig, &e), 0);
 	return sig;
 }
 
@@ -153,11 +153,11 @@ static void make_bundle(char *path, const char *manifest,
 	size_t n = 0, i;
 
 	path_in(path, "b%d.zip", ++F.seq);
-	ents[n++] = (struct zent){BUNDLE_MANIFEST_NAME, manifest,
-				  strlen(manifest), 0, NULL, 0};
+	ents[n++] = (struct zent){
+	    BUNDLE_MANIFEST_NAME, manifest, strlen(manifest), 0, NULL, 0};
 	if (sig)
-		ents[n++] = (struct zent){BUNDLE_SIG_NAME, sig, strlen(sig),
-					  0, NULL, 0};
+		ents[n++] = (struct zent){
+		    BUNDLE_SIG_NAME, sig, strlen(sig), 0, NULL, 0};
 	for (i = 0; i < nextra; i++)
 		ents[n++] = extra[i];
 	write_zip(path, ents, n);
@@ -213,7 +213,8 @@ static void expect_refused_p(const char *path, const struct bundle_policy *p,
 	rc = bundle_open(path, p, &b, &e);
 	if (rc == 0)
 		fail_msg("bundle %s was accepted; expected refusal with "
-			 "\"%s\"", path, needle);
+			 "\"%s\"",
+			 path, needle);
 	assert_null(b);
 	assert_true(rc < 0);
 	assert_int_equal(e.code, -rc);
@@ -256,8 +257,7 @@ static void copy_file(const char *from, const char *to)
 	fclose(out);
 }
 
-static void make_key(const char *name, const char *level,
-		     unsigned char *sk)
+static void make_key(const char *name, const char *level, unsigned char *sk)
 {
 	char from[PATH_MAX], to[PATH_MAX], sub[2048];
 	struct seam_err e = {0};
@@ -345,7 +345,7 @@ static void test_good_signed_opens_and_extracts(void **state)
 	assert_string_equal(c->c_scripts[0], "03_vmx-apply");
 	assert_non_null(bundle_find_base_image(b, &v));
 	assert_true(bundle_base_live_patchable_from(
-		bundle_find_base_image(b, &v), &from));
+	    bundle_find_base_image(b, &v), &from));
 
 	path_in(dest, "extracted");
 	assert_int_equal(bundle_extract_payload(b, F.digest, dest, &e), 0);
@@ -402,7 +402,8 @@ static void test_unsigned_cannot_claim_certified(void **state)
 	make_bundle(path, m, NULL, &pe, 1);
 	free(m);
 	p.bp_min_level = BUNDLE_LEVEL_COMMUNITY;
-	expect_refused_p(path, &p, "declares acceptance level certified, but "
+	expect_refused_p(path, &p,
+			 "declares acceptance level certified, but "
 			 "the bundle is only trusted at community (unsigned)");
 }
 
@@ -425,7 +426,8 @@ static void test_partner_key_levels(void **state)
 	assert_int_equal(b->b_level, BUNDLE_LEVEL_PARTNER);
 	bundle_free(b);
 	p.bp_min_level = BUNDLE_LEVEL_CERTIFIED;
-	expect_refused_p(path, &p, "trusted at level partner, below the "
+	expect_refused_p(path, &p,
+			 "trusted at level partner, below the "
 			 "lowest accepted level certified");
 }
 
@@ -470,21 +472,21 @@ static void test_refuse_dotdot(void **state)
 	make_bundle(path, m, F.sk, ex, 2);
 	free(m);
 	expect_refused(path, "entry 'payloads/../../evil': '..' path "
-		       "component");
+			     "component");
 }
 
 static void test_refuse_symlink(void **state)
 {
 	char path[PATH_MAX], name[128];
-	struct zent ex[] = {payload_entry(name),
-			    {"payloads/link", NULL, 0, AE_IFLNK, "/etc/passwd",
-			     0}};
+	struct zent ex[] = {
+	    payload_entry(name),
+	    {"payloads/link", NULL, 0, AE_IFLNK, "/etc/passwd", 0}};
 	char *m = good_manifest();
 
 	make_bundle(path, m, F.sk, ex, 2);
 	free(m);
 	expect_refused(path, "entry 'payloads/link': symbolic link (to "
-		       "'/etc/passwd')");
+			     "'/etc/passwd')");
 }
 
 static void test_refuse_hardlink(void **state)
@@ -547,7 +549,7 @@ static void patch_mode(const char *path, unsigned mode)
 		if (memcmp(buf + i, "PK\1\2", 4) != 0 ||
 		    memcmp(buf + i + 46, "payloads/", 9) != 0)
 			continue;
-		buf[i + 5] = 3;	/* made by: Unix */
+		buf[i + 5] = 3; /* made by: Unix */
 		buf[i + 38] = buf[i + 39] = 0;
 		buf[i + 40] = (unsigned char)(mode & 0xff);
 		buf[i + 41] = (unsigned char)(mode >> 8);
@@ -580,10 +582,10 @@ static void test_refuse_special_files(void **state)
 		mode_t type;
 		const char *needle;
 	} cases[] = {
-		{AE_IFIFO, "named pipe not allowed"},
-		{AE_IFCHR, "character device not allowed"},
-		{AE_IFBLK, "block device not allowed"},
-		{AE_IFSOCK, "socket not allowed"},
+	    {AE_IFIFO, "named pipe not allowed"},
+	    {AE_IFCHR, "character device not allowed"},
+	    {AE_IFBLK, "block device not allowed"},
+	    {AE_IFSOCK, "socket not allowed"},
 	};
 	enum bundle_entry_kind kind;
 	struct seam_err e = {0};
@@ -597,8 +599,7 @@ static void test_refuse_special_files(void **state)
 		archive_entry_set_filetype(entry, cases[i].type);
 		assert_true(bundle_check_entry(entry, &kind, &e) < 0);
 		if (!strstr(e.msg, cases[i].needle))
-			fail_msg("\"%s\" lacks \"%s\"", e.msg,
-				 cases[i].needle);
+			fail_msg("\"%s\" lacks \"%s\"", e.msg, cases[i].needle);
 		archive_entry_free(entry);
 	}
 }
@@ -716,9 +717,9 @@ static void test_refuse_malformed_sig(void **state)
 {
 	char path[PATH_MAX], name[128];
 	char *m = good_manifest();
-	struct zent ex[] = {{BUNDLE_SIG_NAME, "{\"format\": 1}", 13, 0, NULL,
-			     0},
-			    payload_entry(name)};
+	struct zent ex[] = {
+	    {BUNDLE_SIG_NAME, "{\"format\": 1}", 13, 0, NULL, 0},
+	    payload_entry(name)};
 
 	make_bundle(path, m, NULL, ex, 2);
 	free(m);
@@ -778,7 +779,7 @@ static void test_refuse_missing_payload(void **state)
 	make_bundle(path, m, F.sk, NULL, 0);
 	free(m);
 	expect_refused(path, "missing payload: component 'vmx' 1.0.0.0100 "
-		       "names payload");
+			     "names payload");
 }
 
 static void test_refuse_unreferenced_payload(void **state)
@@ -837,7 +838,8 @@ static void manifest_refused(const char *manifest, const char *needle)
 
 static void test_refuse_manifest_not_json(void **state)
 {
-	manifest_refused("{\"format\": 1, \"components\": [", "manifest.json "
+	manifest_refused("{\"format\": 1, \"components\": [",
+			 "manifest.json "
 			 "is not valid JSON");
 	manifest_refused("not json at all", "is not valid JSON");
 	manifest_refused("[1, 2]", "top level must be a JSON object");
@@ -859,7 +861,7 @@ static void test_refuse_bad_version(void **state)
 				PAYLOAD_LEN, NULL);
 
 	manifest_refused(m, "components[0] ('vmx'): field 'version': version "
-			 "\"1.0.x.0100\": UPDATE field is not a decimal");
+			    "\"1.0.x.0100\": UPDATE field is not a decimal");
 	free(m);
 	m = manifest_text(1, "1.0.0.0100", "certified", F.digest, PAYLOAD_LEN,
 			  ", \"build\": \"x\"");
@@ -877,7 +879,7 @@ static void test_refuse_bad_component_version(void **state)
 		 "\"payload\": {\"sha256\": \"%s\", \"size\": %d}}]}",
 		 F.digest, PAYLOAD_LEN);
 	manifest_refused(m, "components[0] ('vmx'): field 'version': version "
-			 "\"1.0.0\"");
+			    "\"1.0.0\"");
 	snprintf(m, sizeof(m),
 		 "{\"format\": 1, \"components\": [{\"name\": \"vmx\", "
 		 "\"version\": \"1.0.0.0\", \"acceptance\": \"certified\", "
@@ -889,8 +891,8 @@ static void test_refuse_bad_component_version(void **state)
 
 static void test_refuse_unknown_level(void **state)
 {
-	char *m = manifest_text(1, "1.0.0.0100", "gold", F.digest,
-				PAYLOAD_LEN, NULL);
+	char *m =
+	    manifest_text(1, "1.0.0.0100", "gold", F.digest, PAYLOAD_LEN, NULL);
 
 	manifest_refused(m, "unknown acceptance level \"gold\"");
 	free(m);
@@ -928,7 +930,7 @@ static void test_refuse_bad_script_and_refs(void **state)
 		 "\"payload\": {\"sha256\": \"%s\", \"size\": %d}}]}",
 		 F.digest, PAYLOAD_LEN);
 	manifest_refused(m, "scripts[0] \"03_hostd-scan\" is not a script "
-			 "name");
+			    "name");
 	snprintf(m, sizeof(m),
 		 "{\"format\": 1, \"base_images\": [{\"version\": \"1.0.0.0\","
 		 " \"components\": {\"hostd\": \"1.0.0.0\"}}], "
@@ -937,7 +939,7 @@ static void test_refuse_bad_script_and_refs(void **state)
 		 "\"payload\": {\"sha256\": \"%s\", \"size\": %d}}]}",
 		 F.digest, PAYLOAD_LEN);
 	manifest_refused(m, "base image 1.0.0.0: component 'hostd' 1.0.0.0 is "
-			 "not in this bundle");
+			    "not in this bundle");
 }
 
 /* Extraction re-checks what it writes. */
@@ -1084,45 +1086,45 @@ static void test_trust_and_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_signed_opens_and_extracts),
-		cmocka_unit_test(test_unsigned_only_with_community),
-		cmocka_unit_test(test_unsigned_cannot_claim_certified),
-		cmocka_unit_test(test_partner_key_levels),
-		cmocka_unit_test(test_inspect_skips_trust),
-		cmocka_unit_test(test_refuse_absolute_path),
-		cmocka_unit_test(test_refuse_dotdot),
-		cmocka_unit_test(test_refuse_symlink),
-		cmocka_unit_test(test_refuse_hardlink),
-		cmocka_unit_test(test_refuse_directory),
-		cmocka_unit_test(test_refuse_link_by_mode),
-		cmocka_unit_test(test_refuse_special_files),
-		cmocka_unit_test(test_refuse_duplicate),
-		cmocka_unit_test(test_refuse_duplicate_manifest),
-		cmocka_unit_test(test_refuse_truncated),
-		cmocka_unit_test(test_refuse_corrupt_payload_bytes),
-		cmocka_unit_test(test_refuse_not_zip),
-		cmocka_unit_test(test_refuse_unexpected_name),
-		cmocka_unit_test(test_refuse_no_manifest),
-		cmocka_unit_test(test_refuse_bad_signature),
-		cmocka_unit_test(test_refuse_malformed_sig),
-		cmocka_unit_test(test_refuse_untrusted_key),
-		cmocka_unit_test(test_refuse_digest_mismatch),
-		cmocka_unit_test(test_refuse_size_mismatch),
-		cmocka_unit_test(test_refuse_missing_payload),
-		cmocka_unit_test(test_refuse_unreferenced_payload),
-		cmocka_unit_test(test_refuse_oversized_payload),
-		cmocka_unit_test(test_refuse_oversized_manifest),
-		cmocka_unit_test(test_refuse_manifest_not_json),
-		cmocka_unit_test(test_refuse_unknown_format),
-		cmocka_unit_test(test_refuse_bad_version),
-		cmocka_unit_test(test_refuse_bad_component_version),
-		cmocka_unit_test(test_refuse_unknown_level),
-		cmocka_unit_test(test_refuse_manifest_fields),
-		cmocka_unit_test(test_refuse_bad_script_and_refs),
-		cmocka_unit_test(test_extract_after_tamper_writes_nothing),
-		cmocka_unit_test(test_build_and_sign),
-		cmocka_unit_test(test_payload_round_trip),
-		cmocka_unit_test(test_trust_and_keys),
+	    cmocka_unit_test(test_good_signed_opens_and_extracts),
+	    cmocka_unit_test(test_unsigned_only_with_community),
+	    cmocka_unit_test(test_unsigned_cannot_claim_certified),
+	    cmocka_unit_test(test_partner_key_levels),
+	    cmocka_unit_test(test_inspect_skips_trust),
+	    cmocka_unit_test(test_refuse_absolute_path),
+	    cmocka_unit_test(test_refuse_dotdot),
+	    cmocka_unit_test(test_refuse_symlink),
+	    cmocka_unit_test(test_refuse_hardlink),
+	    cmocka_unit_test(test_refuse_directory),
+	    cmocka_unit_test(test_refuse_link_by_mode),
+	    cmocka_unit_test(test_refuse_special_files),
+	    cmocka_unit_test(test_refuse_duplicate),
+	    cmocka_unit_test(test_refuse_duplicate_manifest),
+	    cmocka_unit_test(test_refuse_truncated),
+	    cmocka_unit_test(test_refuse_corrupt_payload_bytes),
+	    cmocka_unit_test(test_refuse_not_zip),
+	    cmocka_unit_test(test_refuse_unexpected_name),
+	    cmocka_unit_test(test_refuse_no_manifest),
+	    cmocka_unit_test(test_refuse_bad_signature),
+	    cmocka_unit_test(test_refuse_malformed_sig),
+	    cmocka_unit_test(test_refuse_untrusted_key),
+	    cmocka_unit_test(test_refuse_digest_mismatch),
+	    cmocka_unit_test(test_refuse_size_mismatch),
+	    cmocka_unit_test(test_refuse_missing_payload),
+	    cmocka_unit_test(test_refuse_unreferenced_payload),
+	    cmocka_unit_test(test_refuse_oversized_payload),
+	    cmocka_unit_test(test_refuse_oversized_manifest),
+	    cmocka_unit_test(test_refuse_manifest_not_json),
+	    cmocka_unit_test(test_refuse_unknown_format),
+	    cmocka_unit_test(test_refuse_bad_version),
+	    cmocka_unit_test(test_refuse_bad_component_version),
+	    cmocka_unit_test(test_refuse_unknown_level),
+	    cmocka_unit_test(test_refuse_manifest_fields),
+	    cmocka_unit_test(test_refuse_bad_script_and_refs),
+	    cmocka_unit_test(test_extract_after_tamper_writes_nothing),
+	    cmocka_unit_test(test_build_and_sign),
+	    cmocka_unit_test(test_payload_round_trip),
+	    cmocka_unit_test(test_trust_and_keys),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

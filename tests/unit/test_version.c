@@ -49,9 +49,13 @@ static void test_parse_fields(void **state)
 
 static void test_format_round_trip(void **state)
 {
-	static const char *const texts[] = {
-		"1.0.0.0", "1.0.0.0100", "1.0.0.99", "2.0.0.0", "10.20.30.40",
-		"1.0.0.0100-12345", "999999999.0.0.000000001"};
+	static const char *const texts[] = {"1.0.0.0",
+					    "1.0.0.0100",
+					    "1.0.0.99",
+					    "2.0.0.0",
+					    "10.20.30.40",
+					    "1.0.0.0100-12345",
+					    "999999999.0.0.000000001"};
 	char buf[VERSION_TEXT_MAX];
 	size_t i;
 
@@ -77,14 +81,14 @@ static void test_compare_numeric(void **state)
 	struct seam_version g = parse_ok("1.10.0.0");
 	struct seam_version h = parse_ok("1.9.0.0");
 
-	assert_true(version_cmp(&a, &b) > 0);	/* 100 > 99 */
+	assert_true(version_cmp(&a, &b) > 0); /* 100 > 99 */
 	assert_true(version_cmp(&b, &a) < 0);
-	assert_int_equal(version_cmp(&a, &c), 0);	/* 0100 == 100 */
+	assert_int_equal(version_cmp(&a, &c), 0); /* 0100 == 100 */
 	assert_true(version_equal(&a, &c));
 	assert_true(version_cmp(&d, &a) < 0);
 	assert_true(version_cmp(&e2, &a) > 0);
-	assert_true(version_equal(&a, &f));	/* build ignored */
-	assert_true(version_cmp(&g, &h) > 0);	/* not string order */
+	assert_true(version_equal(&a, &f));   /* build ignored */
+	assert_true(version_cmp(&g, &h) > 0); /* not string order */
 }
 
 static void test_parse_errors_name_text(void **state)
@@ -118,11 +122,11 @@ static void test_parse_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_fields),
-		cmocka_unit_test(test_format_round_trip),
-		cmocka_unit_test(test_compare_numeric),
-		cmocka_unit_test(test_parse_errors_name_text),
-		cmocka_unit_test(test_parse_null),
+	    cmocka_unit_test(test_parse_fields),
+	    cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_compare_numeric),
+	    cmocka_unit_test(test_parse_errors_name_text),
+	    cmocka_unit_test(test_parse_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
