@@ -10,6 +10,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -170,7 +171,7 @@ static int payload_write_entry(struct archive *a, int dirfd,
 			       struct archive_entry *entry, uint64_t *total,
 			       struct seam_err *e)
 {
-	char name[4096], block[PAYLOAD_BLOCK];
+	char name[4096], walk[4096 + 1], block[PAYLOAD_BLOCK];
 	const char *leaf = NULL;
 	int pfd, fd, rc = 0;
 	mode_t mode;
@@ -180,9 +181,9 @@ static int payload_write_entry(struct archive *a, int dirfd,
 	mode = archive_entry_filetype(entry) == AE_IFDIR ? 0755
 	       : (archive_entry_perm(entry) & 0111)	 ? 0755
 							 : 0644;
-	if (archive_entry_filetype(entry) == AE_IFDIR)
-		strcat(name, "/"); /* make every component */
-	pfd = payload_open_parent(dirfd, name, &leaf, e);
+	snprintf(walk, sizeof(walk), "%s%s", name,
+		 archive_entry_filetype(entry) == AE_IFDIR ? "/" : "");
+	pfd = payload_open_parent(dirfd, walk, &leaf, e);
 	if (pfd < 0)
 		return pfd;
 	if (!*leaf || archive_entry_filetype(entry) == AE_IFDIR) {
@@ -191,9 +192,11 @@ static int payload_write_entry(struct archive *a, int dirfd,
 	}
 	fd = openat(pfd, leaf,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	close(pfd);
-	if (fd < 0)
-		return err_sys(e, "payload: create %s", name);
+	if (fd < 0) {
+		rc = err_sys(e, "payload: create %s", name);
+		close(pfd);
+		return rc;
+	}
 	while ((n = archive_read_data(a, block, sizeof(block))) > 0) {
 		*total += (uint64_t)n;
 		if (*total > PAYLOAD_MAX_TOTAL) {
@@ -214,6 +217,9 @@ static int payload_write_entry(struct archive *a, int dirfd,
 	if (rc == 0 && fsync(fd) < 0)
 		rc = err_sys(e, "payload: fsync %s", name);
 	close(fd);
+	if (rc == 0 && fsync(pfd) < 0) /* the new name, too */
+		rc = err_sys(e, "payload: fsync directory of %s", name);
+	close(pfd);
 	return rc;
 }
 
@@ -241,6 +247,60 @@ static int payload_entry(struct archive *a, int dirfd,
 	return payload_write_entry(a, dirfd, entry, total, e);
 }
 
+/* Remove everything below dirfd (what a failed unpack made). */
+static void payload_clear(int dirfd)
+{
+	struct dirent *de;
+	int fd = dup(dirfd), sub;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) == 0)
+			continue;
+		sub = openat(dirfd, de->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		payload_clear(sub);
+		close(sub);
+		unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+static bool payload_dir_empty(int dirfd)
+{
+	struct dirent *de;
+	bool empty = true;
+	int fd = dup(dirfd);
+	DIR *d;
+
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	return empty;
+}
+
 int payload_unpack(const char *path, const char *dir, struct seam_err *e)
 {
 	struct archive_entry *entry;
@@ -252,6 +312,12 @@ int payload_unpack(const char *path, const char *dir, struct seam_err *e)
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return err_sys(e, "payload: %s", dir);
+	if (!payload_dir_empty(dirfd)) {
+		close(dirfd);
+		return err_set(e, ENOTEMPTY,
+			       "payload: unpack into %s: directory not empty",
+			       dir);
+	}
 	a = archive_read_new();
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_gzip(a);
@@ -279,6 +345,8 @@ int payload_unpack(const char *path, const char *dir, struct seam_err *e)
 		rc = err_sys(e, "payload: fsync %s", dir);
 out:
 	archive_read_free(a);
+	if (rc < 0)
+		payload_clear(dirfd); /* a bad payload leaves nothing */
 	close(dirfd);
 	return rc;
 }

@@ -8,7 +8,7 @@
  * component store: it extracts into an empty directory and refuses anything
  * but regular files and directories under relative, `..`-free names, with a
  * bounded entry count and size, never following a link and never replacing
- * an existing file.
+ * an existing file, and leaving nothing behind when it refuses.
  */
 #ifndef SEAM_PAYLOAD_H
 #define SEAM_PAYLOAD_H
@@ -28,7 +28,10 @@ struct payload_file {
 
 int payload_build(const char *out, const struct payload_file *files,
 		  size_t nfiles, struct seam_err *e);
-/* Extract into `dir`, which must exist and be empty. */
+/*
+ * Extract into `dir`, which must exist and be empty. On failure everything
+ * extracted so far is removed again: `dir` is left empty.
+ */
 int payload_unpack(const char *path, const char *dir, struct seam_err *e);
 
 #endif

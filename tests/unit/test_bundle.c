@@ -1042,8 +1042,68 @@ static void test_payload_round_trip(void **state)
 	assert_true(st.st_mode & 0100);
 	snprintf(got, sizeof(got), "%s/scripts/03_vmx-scan", dir);
 	assert_int_equal(stat(got, &st), 0);
-	/* Unpacking again over existing files is refused (O_EXCL). */
+	/* Unpacking into a directory that is not empty is refused. */
 	assert_true(payload_unpack(tgz, dir, &e) < 0);
+	assert_non_null(strstr(e.msg, "directory not empty"));
+}
+
+/* A tar.gz with one good file, then `bad`; unpack must refuse it whole. */
+static void payload_refused(const struct zent *bad, const char *needle)
+{
+	char tgz[PATH_MAX], dir[PATH_MAX];
+	struct archive *a = archive_write_new();
+	struct archive_entry *en;
+	struct seam_err e = {0};
+	const struct zent *z;
+	const struct zent good = {"bin/seam-vmx", "ok\n", 3, 0, NULL, 0};
+	int i;
+
+	path_in(tgz, "bad%d.tar.gz", ++F.seq);
+	path_in(dir, "unpack%d", F.seq);
+	mkdir(dir, 0755);
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_gzip(a);
+	assert_int_equal(archive_write_open_filename(a, tgz), ARCHIVE_OK);
+	for (i = 0; i < 2; i++) {
+		z = i == 0 ? &good : bad;
+		en = archive_entry_new();
+		archive_entry_set_pathname(en, z->name);
+		archive_entry_set_filetype(en, z->type ? z->type : AE_IFREG);
+		archive_entry_set_perm(en, 0644);
+		if (z->hardlink)
+			archive_entry_set_hardlink(en, z->link);
+		else if (z->type == AE_IFLNK)
+			archive_entry_set_symlink(en, z->link);
+		archive_entry_set_size(en, (la_int64_t)z->len);
+		assert_int_equal(archive_write_header(a, en), ARCHIVE_OK);
+		if (z->len)
+			archive_write_data(a, z->data, z->len);
+		archive_entry_free(en);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	assert_true(payload_unpack(tgz, dir, &e) < 0);
+	if (!strstr(e.msg, needle))
+		fail_msg("\"%s\" lacks \"%s\"", e.msg, needle);
+	print_message("    refused: %s\n", e.msg);
+	assert_int_equal(dir_entries(dir), 0); /* nothing left behind */
+}
+
+static void test_payload_unpack_refusals(void **state)
+{
+	const struct zent abs = {"/tmp/evil", "x", 1, 0, NULL, 0};
+	const struct zent dotdot = {"bin/../../evil", "x", 1, 0, NULL, 0};
+	const struct zent sym = {"bin/link", NULL, 0, AE_IFLNK, "/etc", 0};
+	const struct zent hard = {"bin/hard", NULL, 0, 0, "bin/seam-vmx", 1};
+	const struct zent fifo = {"bin/fifo", NULL, 0, AE_IFIFO, NULL, 0};
+	const struct zent dup = {"bin/seam-vmx", "again", 5, 0, NULL, 0};
+
+	payload_refused(&abs, "absolute path not allowed");
+	payload_refused(&dotdot, "'..' path component not allowed");
+	payload_refused(&sym, "links not allowed");
+	payload_refused(&hard, "links not allowed");
+	payload_refused(&fifo, "not a regular file or directory");
+	payload_refused(&dup, "create bin/seam-vmx: File exists");
 }
 
 static void test_trust_and_keys(void **state)
@@ -1124,6 +1184,7 @@ int main(void)
 	    cmocka_unit_test(test_extract_after_tamper_writes_nothing),
 	    cmocka_unit_test(test_build_and_sign),
 	    cmocka_unit_test(test_payload_round_trip),
+	    cmocka_unit_test(test_payload_unpack_refusals),
 	    cmocka_unit_test(test_trust_and_keys),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
