@@ -379,7 +379,7 @@ static int cmd_inspect(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage();
-	if (bundle_open(argv[optind], &p, &b, &e) < 0)
+	if (!(b = bundle_open(argv[optind], &p, &e)))
 		return fail("inspect", &e);
 	if (json) {
 		rc = inspect_json(b);
@@ -428,7 +428,7 @@ static int cmd_verify(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage();
 	trust_policy(&t, &p);
-	if (bundle_open(argv[optind], &p, &b, &e) < 0)
+	if (!(b = bundle_open(argv[optind], &p, &e)))
 		return fail("verify", &e);
 	if (b->b_signer.s_signed)
 		printf("%s: OK: signed by key %s, trusted at level %s (trust "
@@ -481,7 +481,7 @@ static int cmd_extract(int argc, char **argv)
 	if (!digest || !out || optind != argc - 1)
 		return usage();
 	trust_policy(&t, &p);
-	if (bundle_open(argv[optind], &p, &b, &e) < 0)
+	if (!(b = bundle_open(argv[optind], &p, &e)))
 		return fail("extract", &e);
 	rc = bundle_extract_payload(b, digest, out, &e);
 	bundle_free(b);

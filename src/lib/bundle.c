@@ -632,8 +632,9 @@ static int bundle_verify(struct bundle *b, struct scan *s,
 	return bundle_check_payloads(b, s, e);
 }
 
-int bundle_open(const char *path, const struct bundle_policy *policy,
-		struct bundle **out, struct seam_err *e)
+static int bundle_open_checked(const char *path,
+			       const struct bundle_policy *policy,
+			       struct bundle **out, struct seam_err *e)
 {
 	struct scan s = {0};
 	struct bundle *b;
@@ -680,6 +681,16 @@ fail:
 	scan_release(&s);
 	bundle_free(b);
 	return rc;
+}
+
+struct bundle *bundle_open(const char *path, const struct bundle_policy *policy,
+			   struct seam_err *e)
+{
+	struct bundle *b = NULL;
+
+	if (bundle_open_checked(path, policy, &b, e) < 0)
+		return NULL;
+	return b;
 }
 
 void bundle_free(struct bundle *b)

@@ -151,9 +151,13 @@ const char *bundle_level_name(enum bundle_level level);
 int bundle_level_parse(const char *name, enum bundle_level *level,
 		       struct seam_err *e);
 
-/* Opening and reading. */
-int bundle_open(const char *path, const struct bundle_policy *policy,
-		struct bundle **out, struct seam_err *e);
+/*
+ * Opening and reading. bundle_open() returns an owned bundle, verified
+ * completely under `policy`, or NULL with `e` saying why (e->code is the
+ * errno value). bundle_free(NULL) is a no-op.
+ */
+struct bundle *bundle_open(const char *path, const struct bundle_policy *policy,
+			   struct seam_err *e);
 void bundle_free(struct bundle *b);
 const struct bundle_component *
 bundle_find_component(const struct bundle *b, const char *name,

@@ -446,9 +446,9 @@ int bundle_sign(const char *path, const unsigned char secret[BUNDLE_SECRET_LEN],
 	struct zipw z;
 	int rc;
 
-	rc = bundle_open(path, &inspect, &b, e);
-	if (rc < 0)
-		return rc;
+	b = bundle_open(path, &inspect, e);
+	if (!b)
+		return e ? -e->code : -EINVAL;
 	rc = bundle_sig_make(b->b_manifest_bytes, b->b_manifest_len, secret,
 			     &sig, e);
 	if (rc < 0)
