@@ -633,7 +633,10 @@ static int manifest_check(const struct bundle_manifest *m, struct seam_err *e)
 	}
 	for (i = 0; i < m->m_naddons; i++) {
 		const struct bundle_addon *a = &m->m_addons[i];
-		rc = manifest_check_refs(m, "add-on", &a->a_version,
+		char what[BUNDLE_NAME_MAX + 16];
+
+		snprintf(what, sizeof(what), "add-on '%s'", a->a_name);
+		rc = manifest_check_refs(m, what, &a->a_version,
 					 a->a_components, a->a_ncomponents, e);
 		if (rc < 0)
 			return rc;

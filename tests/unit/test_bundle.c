@@ -939,6 +939,45 @@ static void test_refuse_bad_script_and_refs(void **state)
 			    "not in this bundle");
 }
 
+static void test_addons(void **state)
+{
+	struct bundle_policy p = policy();
+	char m[2048], path[PATH_MAX], name[128];
+	struct zent pe = payload_entry(name);
+	const struct bundle_addon *a;
+	struct bundle *b;
+	static const char fmt[] =
+	    "{\"format\": 1, \"addons\": [{\"name\": \"acme\", "
+	    "\"version\": \"1.2.0.0\", \"build\": 7, "
+	    "\"base_versions\": [%s], \"components\": {\"vmx\": \"%s\"}}], "
+	    "\"components\": [{\"name\": \"vmx\", \"version\": "
+	    "\"1.0.0.0\", \"acceptance\": \"certified\", \"payload\": "
+	    "{\"sha256\": \"%s\", \"size\": %d}}]}";
+
+	snprintf(m, sizeof(m), fmt, "\"1.0.0.0\", \"1.0.0.0100\"", "1.0.0.0",
+		 F.digest, PAYLOAD_LEN);
+	make_bundle(path, m, F.sk, &pe, 1);
+	b = expect_open(path, &p);
+	assert_int_equal(b->b_manifest.m_naddons, 1);
+	a = &b->b_manifest.m_addons[0];
+	assert_string_equal(a->a_name, "acme");
+	assert_int_equal(a->a_version.v_build, 7);
+	assert_int_equal(a->a_nbase_versions, 2);
+	assert_int_equal(a->a_version.v_field[1], 2);
+	assert_int_equal(a->a_ncomponents, 1);
+	assert_string_equal(a->a_components[0].r_name, "vmx");
+	bundle_free(b);
+	snprintf(m, sizeof(m), fmt, "", "1.0.0.0", F.digest, PAYLOAD_LEN);
+	manifest_refused(m, "addons[0] ('acme'): field 'base_versions' must "
+			    "list at least one");
+	snprintf(m, sizeof(m), fmt, "\"1.0.0.0\"", "9.0.0.0", F.digest,
+		 PAYLOAD_LEN);
+	manifest_refused(m,
+			 "add-on 'acme' 1.2.0.0-7: component 'vmx' 9.0.0.0 is "
+			 "not "
+			 "in this bundle");
+}
+
 /* Extraction re-checks what it writes. */
 
 static void test_extract_after_tamper_writes_nothing(void **state)
@@ -1178,6 +1217,7 @@ int main(void)
 	    cmocka_unit_test(test_refuse_unknown_level),
 	    cmocka_unit_test(test_refuse_manifest_fields),
 	    cmocka_unit_test(test_refuse_bad_script_and_refs),
+	    cmocka_unit_test(test_addons),
 	    cmocka_unit_test(test_extract_after_tamper_writes_nothing),
 	    cmocka_unit_test(test_build_and_sign),
 	    cmocka_unit_test(test_payload_round_trip),
