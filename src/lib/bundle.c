@@ -356,7 +356,7 @@ static int scan_entry(struct scan *s, struct archive *a,
 {
 	enum bundle_entry_kind kind;
 	const char *name;
-	uint64_t limit, size;
+	uint64_t limit, size = 0;
 	const char *what;
 	int rc;
 
