@@ -149,7 +149,8 @@ __attribute__((noreturn)) static void bsp_main(uint64_t start_info)
 	ncpus = read_ncpus();
 	boot_read(&boot, start_info, boot_via_pvh);
 	con_printf("seam-guest %s cpus=%u mem_mb=%lu cmdline='%s'\n",
-		   GUEST_VERSION, ncpus, boot.ram_bytes / MIB, boot.cmdline);
+		   GUEST_VERSION, ncpus, (boot.ram_bytes + MIB / 2) / MIB,
+		   boot.cmdline);
 	if (!boot.valid)
 		con_printf("warning: no PVH start info at 0x%lx\n", start_info);
 	parse_cmdline();
