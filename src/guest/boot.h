@@ -24,7 +24,7 @@ struct boot_range {
 };
 
 struct boot_info {
-	int valid;	    /* the start structure had the right magic */
+	int valid; /* the start structure had the right magic */
 	char cmdline[SEAM_BOOT_CMDLINE_MAX];
 	uint64_t ram_bytes; /* all RAM in the map */
 	struct boot_range ram[BOOT_MAX_RAM];

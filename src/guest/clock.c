@@ -73,8 +73,8 @@ void clock_init(void)
 	if (khz == 0 || khz == 0xFFFFFFFF) {
 		clock.source = "pit";
 		clock.khz = 0;
-		for (i = 0; i < 3 && (clock.khz < 1000 ||
-				      clock.khz > 100000000); i++)
+		for (i = 0;
+		     i < 3 && (clock.khz < 1000 || clock.khz > 100000000); i++)
 			clock.khz = clock_calibrate();
 	}
 	if (clock.khz < 1000 || clock.khz > 100000000) {

@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 struct clock {
-	uint64_t tsc0;	   /* TSC at boot */
-	uint64_t khz;	   /* TSC ticks per millisecond */
-	uint64_t tick_tsc; /* one timer tick (~1 ms) in TSC ticks */
+	uint64_t tsc0;	    /* TSC at boot */
+	uint64_t khz;	    /* TSC ticks per millisecond */
+	uint64_t tick_tsc;  /* one timer tick (~1 ms) in TSC ticks */
 	const char *source; /* "port" or "pit" */
 };
 

@@ -10,12 +10,12 @@ struct cmdline_key {
 	size_t offset;
 };
 
-#define KEY(n, f) {n, offsetof(struct guest_opts, f)}
+#define OPT(f) offsetof(struct guest_opts, f)
 static const struct cmdline_key cmdline_keys[] = {
-	KEY("heartbeat", heartbeat_ms), KEY("verify", verify_mb),
-	KEY("dirty", dirty_mbps),	KEY("dirty_mb", dirty_mb),
-	KEY("shutdown", shutdown_ms),	KEY("triple_fault", triple_fault_ms),
-	KEY("panic", panic_ms),
+    {"heartbeat", OPT(heartbeat_ms)}, {"verify", OPT(verify_mb)},
+    {"dirty", OPT(dirty_mbps)},	      {"dirty_mb", OPT(dirty_mb)},
+    {"shutdown", OPT(shutdown_ms)},   {"triple_fault", OPT(triple_fault_ms)},
+    {"panic", OPT(panic_ms)},
 };
 
 static int cmdline_is_sep(char c)

@@ -46,11 +46,11 @@ struct idt_gate {
 #define TSS_TYPE_AVAIL 0x89  /* present, 64-bit TSS, available */
 
 static uint64_t gdt[GDT_ENTRIES] = {
-	0,
-	0x00AF9A000000FFFFULL, /* 0x08 kernel code, 64-bit */
-	0x00CF92000000FFFFULL, /* 0x10 kernel data */
-	0x00CFF2000000FFFFULL, /* 0x18 user data, DPL 3 */
-	0x00AFFA000000FFFFULL, /* 0x20 user code, 64-bit, DPL 3 */
+    0,
+    0x00AF9A000000FFFFULL, /* 0x08 kernel code, 64-bit */
+    0x00CF92000000FFFFULL, /* 0x10 kernel data */
+    0x00CFF2000000FFFFULL, /* 0x18 user data, DPL 3 */
+    0x00AFFA000000FFFFULL, /* 0x20 user code, 64-bit, DPL 3 */
 };
 
 /* Used by entry64.S (64-bit lgdt) and pvh.S (32-bit lgdt: 6 bytes). */
@@ -63,7 +63,7 @@ static volatile int idt_ready;
 
 uint8_t kstacks[GUEST_MAX_CPUS][GUEST_KSTACK_SIZE] __attribute__((aligned(16)));
 static uint8_t ustacks[GUEST_MAX_CPUS][GUEST_USTACK_SIZE]
-	__attribute__((aligned(16)));
+    __attribute__((aligned(16)));
 uint8_t boot_via_pvh;
 uint8_t cpu_has_timer[GUEST_MAX_CPUS];
 
@@ -104,19 +104,28 @@ static void tss_load(unsigned int cpu)
 	tss[cpu].iomap = sizeof(struct tss); /* no bitmap: IOPL 3 decides */
 	gdt[slot] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
 		    ((uint64_t)TSS_TYPE_AVAIL << 40) |
-		    (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+		    (((limit >> 16) & 0xF) << 48) |
+		    (((base >> 24) & 0xFF) << 56);
 	gdt[slot + 1] = base >> 32;
 	__asm__ volatile("ltr %w0" : : "r"(slot * 8));
 }
 
-/* RDTSC must work in user mode: CR4.TSD clear (both entries leave it so). */
-static void cr4_allow_rdtsc(void)
+/*
+ * CR4 as the guest needs it, whichever entry set it: TSD clear (RDTSC in user
+ * mode), SMEP and SMAP clear (every page is user-accessible, the kernel's
+ * own included).
+ */
+#define CR4_TSD (1ULL << 2)
+#define CR4_SMEP (1ULL << 20)
+#define CR4_SMAP (1ULL << 21)
+
+static void cr4_fixup(void)
 {
-	uint64_t cr4;
+	uint64_t cr4, bad = CR4_TSD | CR4_SMEP | CR4_SMAP;
 
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-	if (cr4 & (1u << 2))
-		__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 & ~(1ULL << 2)));
+	if (cr4 & bad)
+		__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 & ~bad));
 }
 
 void kernel_main(uint64_t cpu, uint64_t start_info)
@@ -134,7 +143,7 @@ void kernel_main(uint64_t cpu, uint64_t start_info)
 			cpu_relax();
 	}
 	__asm__ volatile("lidt %0" : : "m"(idt_ptr));
-	cr4_allow_rdtsc();
+	cr4_fixup();
 	cpu_has_timer[cpu] = cpu == 0 ? 1 : apic_timer_init() == 0;
 	/* As if called: RSP + 8 aligned to 16 at the entry of user_main. */
 	cpu_enter_user(user_main,

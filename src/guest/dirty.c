@@ -26,7 +26,7 @@ static inline uint64_t dirty_word(uint64_t page, uint32_t gen, uint64_t i)
 static void dirty_write_page(struct dirty *d, uint64_t p)
 {
 	volatile uint64_t *w =
-		(volatile uint64_t *)(uintptr_t)(d->base + p * DIRTY_PAGE);
+	    (volatile uint64_t *)(uintptr_t)(d->base + p * DIRTY_PAGE);
 	uint32_t g = d->gen[p] + 1;
 	uint64_t i;
 
@@ -41,7 +41,7 @@ int dirty_check_page(const struct dirty *d, uint64_t p, uint64_t *addr,
 		     uint64_t *expected, uint64_t *got)
 {
 	const volatile uint64_t *w =
-		(const volatile uint64_t *)(uintptr_t)(d->base + p * DIRTY_PAGE);
+	    (const volatile uint64_t *)(uintptr_t)(d->base + p * DIRTY_PAGE);
 	uint32_t g = __atomic_load_n(&d->gen[p], __ATOMIC_ACQUIRE);
 	uint64_t i;
 

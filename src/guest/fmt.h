@@ -15,6 +15,6 @@
 
 size_t fmt_vbuf(char *buf, size_t size, const char *fmt, va_list ap);
 size_t fmt_buf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

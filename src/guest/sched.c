@@ -28,7 +28,8 @@ void sched_run(struct task **tasks, unsigned int n, int can_sleep)
 			first->step(first, now);
 			continue;
 		}
-		if (can_sleep && (precise == TASK_NEVER || precise - now > margin))
+		if (can_sleep &&
+		    (precise == TASK_NEVER || precise - now > margin))
 			sys_sleep();
 		else
 			cpu_relax();

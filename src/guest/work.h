@@ -23,13 +23,13 @@ struct heartbeat {
 };
 
 struct dirty {
-	uint64_t base;	   /* region, page aligned */
+	uint64_t base; /* region, page aligned */
 	uint64_t npages;
-	uint32_t *gen;	   /* generation of each page, 0 = never written */
+	uint32_t *gen; /* generation of each page, 0 = never written */
 	uint64_t pages_per_s;
-	uint64_t t_start;  /* TSC when pacing began */
-	uint64_t done;	   /* pages written since t_start */
-	uint64_t next;	   /* next page to write */
+	uint64_t t_start; /* TSC when pacing began */
+	uint64_t done;	  /* pages written since t_start */
+	uint64_t next;	  /* next page to write */
 };
 
 enum verify_phase {
@@ -43,7 +43,7 @@ enum verify_phase {
 struct verify {
 	uint64_t base, size, seed;
 	enum verify_phase phase;
-	uint64_t pos;	     /* bytes (FILL, CHECK) or pages (DIRTY) done */
+	uint64_t pos; /* bytes (FILL, CHECK) or pages (DIRTY) done */
 	uint64_t pass;
 	uint64_t t_pass;     /* TSC when this pass began */
 	struct dirty *dirty; /* also checked each pass, or NULL */

@@ -85,9 +85,14 @@ static void test_cmdline_unknown(void **state)
 static void test_cmdline_bad_values(void **state)
 {
 	static const char *const cases[] = {
-		"heartbeat=", "heartbeat=0", "heartbeat=abc", "verify=-1",
-		"verify=1x", "dirty=2147483648", "dirty=99999999999999999999",
-		"panic==1",
+	    "heartbeat=",
+	    "heartbeat=0",
+	    "heartbeat=abc",
+	    "verify=-1",
+	    "verify=1x",
+	    "dirty=2147483648",
+	    "dirty=99999999999999999999",
+	    "panic==1",
 	};
 	struct guest_opts o;
 	char bad[64];
@@ -151,15 +156,15 @@ static void test_fmt_truncates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cmdline_combined),
-		cmocka_unit_test(test_cmdline_helpers_and_last_wins),
-		cmocka_unit_test(test_cmdline_empty),
-		cmocka_unit_test(test_cmdline_unknown),
-		cmocka_unit_test(test_cmdline_bad_values),
-		cmocka_unit_test(test_cmdline_bad_word_truncated),
-		cmocka_unit_test(test_fmt_numbers),
-		cmocka_unit_test(test_fmt_padding),
-		cmocka_unit_test(test_fmt_truncates),
+	    cmocka_unit_test(test_cmdline_combined),
+	    cmocka_unit_test(test_cmdline_helpers_and_last_wins),
+	    cmocka_unit_test(test_cmdline_empty),
+	    cmocka_unit_test(test_cmdline_unknown),
+	    cmocka_unit_test(test_cmdline_bad_values),
+	    cmocka_unit_test(test_cmdline_bad_word_truncated),
+	    cmocka_unit_test(test_fmt_numbers),
+	    cmocka_unit_test(test_fmt_padding),
+	    cmocka_unit_test(test_fmt_truncates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
