@@ -15,7 +15,7 @@ static const struct cmdline_key cmdline_keys[] = {
     {"heartbeat", OPT(heartbeat_ms)}, {"verify", OPT(verify_mb)},
     {"dirty", OPT(dirty_mbps)},	      {"dirty_mb", OPT(dirty_mb)},
     {"shutdown", OPT(shutdown_ms)},   {"triple_fault", OPT(triple_fault_ms)},
-    {"panic", OPT(panic_ms)},
+    {"panic", OPT(panic_ms)},	      {"fault", OPT(fault_ms)},
 };
 
 static int cmdline_is_sep(char c)

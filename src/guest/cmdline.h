@@ -19,6 +19,7 @@ struct guest_opts {
 	uint32_t shutdown_ms;	  /* 0 = never */
 	uint32_t triple_fault_ms; /* 0 = never */
 	uint32_t panic_ms;	  /* 0 = never */
+	uint32_t fault_ms;	  /* 0 = never */
 };
 
 enum cmdline_result {

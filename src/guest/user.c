@@ -6,8 +6,10 @@
  * the configuration. Then the tasks are placed: the heartbeat and the test
  * helpers (shutdown, triple_fault, panic) always on vCPU 0; verify and dirty
  * on vCPU 1 when there is one, so heartbeats stay regular, else on vCPU 0 in
- * the same cooperative loop. Further vCPUs halt. Every vCPU then runs its
- * tasks for ever (sched.c).
+ * the same cooperative loop. The test helpers: shutdown=MS (status 0),
+ * panic=MS (status 1), triple_fault=MS (empty IDT, then a fault) and
+ * fault=MS (an invalid opcode in user mode: the exception path, status 3).
+ * Further vCPUs halt. Every vCPU then runs its tasks for ever (sched.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +37,8 @@ static int config_ready;
 static struct heartbeat hb;
 static struct verify vf;
 static struct dirty dt;
-static struct task t_hb, t_verify, t_dirty, t_shutdown, t_triple, t_panic;
+static struct task t_hb, t_verify, t_dirty, t_shutdown, t_triple, t_panic,
+    t_fault;
 static struct task *cpu_tasks[2][8];
 static unsigned int cpu_ntasks[2];
 
@@ -64,6 +67,12 @@ static void step_panic(struct task *t, uint64_t now)
 {
 	con_printf("panic: requested on the command line\n");
 	guest_exit(GUEST_EXIT_PANIC);
+}
+
+static void step_fault(struct task *t, uint64_t now)
+{
+	con_printf("fault: executing ud2\n");
+	__asm__ volatile("ud2");
 }
 
 static void add_task(unsigned int cpu, struct task *t)
@@ -163,6 +172,7 @@ __attribute__((noreturn)) static void bsp_main(uint64_t start_info)
 	add_timer(&t_shutdown, opts.shutdown_ms, step_shutdown, now);
 	add_timer(&t_triple, opts.triple_fault_ms, step_triple_fault, now);
 	add_timer(&t_panic, opts.panic_ms, step_panic, now);
+	add_timer(&t_fault, opts.fault_ms, step_fault, now);
 	setup_memory_work(ncpus > 1 ? 1 : 0, now);
 	con_printf("ready\n");
 	__atomic_store_n(&config_ready, 1, __ATOMIC_RELEASE);
@@ -175,6 +185,8 @@ __attribute__((noreturn)) static void ap_main(uint64_t cpu)
 		cpu_relax();
 	if (cpu != 1 || cpu_ntasks[1] == 0)
 		sys_halt();
+	con_printf("cpu1 runs verify/dirty, timer=%s\n",
+		   cpu_has_timer[1] ? "x2apic" : "none (polling)");
 	sched_run(cpu_tasks[1], cpu_ntasks[1], cpu_has_timer[1]);
 }
 

@@ -158,6 +158,14 @@ def test_triple_fault_ends_qemu(boot):
     assert hbs and hbs[-1][0] == len(hbs)
 
 
+def test_exception_prints_a_line(boot):
+    g = boot("heartbeat=20,fault=100")
+    lines = g.wait_for(lambda ls: any(l.startswith("exception") for l in ls))
+    exc = [l for l in lines if l.startswith("exception")][0]
+    assert re.match(r"exception vec=6 rip=0x[0-9a-f]+ err=0x0 .*cs=0x23$",
+                    exc), exc
+
+
 def test_pvh_note():
     readelf = shutil.which("readelf")
     if readelf is None:

@@ -42,13 +42,14 @@ static void test_cmdline_helpers_and_last_wins(void **state)
 	struct guest_opts o;
 	char bad[32];
 
-	assert_int_equal(parse(",shutdown=5,,panic=6\ttriple_fault=7,"
+	assert_int_equal(parse(",shutdown=5,,panic=6\ttriple_fault=7,fault=8,"
 			       "heartbeat=1,heartbeat=2147483647",
 			       &o, bad, sizeof(bad)),
 			 CMDLINE_OK);
 	assert_int_equal(o.shutdown_ms, 5);
 	assert_int_equal(o.panic_ms, 6);
 	assert_int_equal(o.triple_fault_ms, 7);
+	assert_int_equal(o.fault_ms, 8);
 	assert_int_equal(o.heartbeat_ms, 2147483647);
 }
 
