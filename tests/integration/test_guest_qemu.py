@@ -99,9 +99,12 @@ def test_banner_and_heartbeats(boot):
     assert all(v == "none" for _, _, v in hbs)
     t = [t for _, t, _ in hbs]
     assert all(b > a for a, b in zip(t, t[1:]))
-    # Deadline scheduling: the mean interval is the requested one.
-    mean_us = (t[-1] - t[0]) / (len(t) - 1)
-    assert 9000 <= mean_us <= 11000, mean_us
+    # Deadline scheduling: the typical interval is the requested one (a
+    # loaded host may delay a TCG guest now and then: the median, not the
+    # mean).
+    deltas = sorted(b - a for a, b in zip(t, t[1:]))
+    median_us = deltas[len(deltas) // 2]
+    assert 9000 <= median_us <= 11000, deltas
 
 
 def test_verify_passes(boot):
