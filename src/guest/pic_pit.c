@@ -30,7 +30,6 @@
 #define PIC2_DATA 0xA1
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
-#define PIT_HZ 1193182
 #define PIT_RELOAD 1193 /* ~1000.15 Hz */
 
 #define MSR_APIC_BASE 0x1B
@@ -46,8 +45,21 @@
 #define APIC_TIMER_PERIODIC (1u << 17)
 #define APIC_TIMER_COUNT 1000000
 
-static uint64_t rdmsr(uint32_t msr);
-static void wrmsr(uint32_t msr, uint64_t v);
+static uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr"
+			 :
+			 : "c"(msr), "a"((uint32_t)v),
+			   "d"((uint32_t)(v >> 32)));
+}
 
 void apic_virtual_wire(void)
 {
@@ -76,22 +88,6 @@ void pic_pit_init(void)
 	outb(PIT_CMD, 0x34); /* channel 0, lo/hi, mode 2 */
 	outb(PIT_CH0, PIT_RELOAD & 0xFF);
 	outb(PIT_CH0, PIT_RELOAD >> 8);
-}
-
-static uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr"
-			 :
-			 : "c"(msr), "a"((uint32_t)v),
-			   "d"((uint32_t)(v >> 32)));
 }
 
 static int cpu_has_x2apic(void)
