@@ -164,6 +164,7 @@ __attribute__((noreturn)) static void bsp_main(uint64_t start_info)
 		con_printf("warning: no PVH start info at 0x%lx\n", start_info);
 	parse_cmdline();
 	clock_init();
+	con_printf("clock tsc_khz=%lu source=%s\n", clock.khz, clock.source);
 	now = rdtsc();
 	if (opts.heartbeat_ms) {
 		heartbeat_start(&t_hb, &hb, opts.heartbeat_ms, now);
