@@ -12,7 +12,10 @@
  * KVM_EXIT_IO on port 0x10 carrying its byte. It prints one line a fact
  * (name=value) and exits 0 only if all of it held.
  *
- * Usage: kvm-smoke [--mem-mib N] [--vcpus N]
+ * --bench then measures what tests inside the box can expect: the rate of
+ * a guest loop (dec/jnz) and the cost of one port-I/O exit to user space.
+ *
+ * Usage: kvm-smoke [--mem-mib N] [--vcpus N] [--bench]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +35,9 @@
 #define SMOKE_CODE_BASE 0x1000
 #define SMOKE_CODE_STRIDE 0x100
 #define SMOKE_MAX_VCPUS 8
+#define SMOKE_BENCH_BASE 0x2000
+#define SMOKE_BENCH_LOOPS 10000000u
+#define SMOKE_BENCH_EXITS 2000
 
 struct smoke_cap {
 	const char *name;
@@ -185,6 +191,65 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+static void bench_code_write(uint8_t *mem)
+{
+	static const uint8_t code[] = {
+		0x66, 0xb9, 0, 0, 0, 0, /* mov $SMOKE_BENCH_LOOPS, %ecx */
+		0x66, 0x49,		/* 1: dec %ecx */
+		0x75, 0xfc,		/* jnz 1b */
+		0xe6, 0x11,		/* out %al, $0x11 */
+		0xe6, 0x12,		/* 2: out %al, $0x12 */
+		0xeb, 0xfc,		/* jmp 2b */
+	};
+	uint32_t n = SMOKE_BENCH_LOOPS;
+
+	memcpy(mem + SMOKE_BENCH_BASE, code, sizeof(code));
+	memcpy(mem + SMOKE_BENCH_BASE + 2, &n, sizeof(n));
+}
+
+static int bench_run_to_port(struct smoke_vcpu *v, uint16_t port)
+{
+	if (ioctl(v->fd, KVM_RUN, 0) < 0)
+		return fail("KVM_RUN (bench)");
+	if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port != port) {
+		printf("error=bench: exit_reason=%u port=%#x, want io %#x\n",
+		       v->run->exit_reason, v->run->io.port, port);
+		return 1;
+	}
+	return 0;
+}
+
+/* On vCPU 0, after the smoke test: loop rate, then the cost of an exit. */
+static int bench_run(struct smoke_vcpu *v, uint8_t *mem)
+{
+	struct kvm_regs regs;
+	double t;
+	int i;
+
+	bench_code_write(mem);
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return fail("KVM_GET_REGS");
+	regs.rip = SMOKE_BENCH_BASE;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return fail("KVM_SET_REGS");
+	t = now_ms();
+	if (bench_run_to_port(v, 0x11))
+		return 1;
+	t = now_ms() - t;
+	printf("bench_loop_iterations=%u\nbench_loop_ms=%.1f\n"
+	       "bench_loop_mips=%.1f\n", SMOKE_BENCH_LOOPS, t,
+	       2.0 * SMOKE_BENCH_LOOPS / t / 1e3);
+	if (bench_run_to_port(v, 0x12))
+		return 1;
+	t = now_ms();
+	for (i = 0; i < SMOKE_BENCH_EXITS; i++)
+		if (bench_run_to_port(v, 0x12))
+			return 1;
+	printf("bench_io_exit_us=%.1f\n",
+	       (now_ms() - t) * 1e3 / SMOKE_BENCH_EXITS);
+	return 0;
+}
+
 static int memory_add(int vm, uint64_t size, uint8_t **out)
 {
 	struct kvm_userspace_memory_region region;
@@ -236,7 +301,7 @@ static int vm_devices_add(int vm)
 	return 0;
 }
 
-static int vcpus_run(int kvm, int vm, uint8_t *mem, int n)
+static int vcpus_run(int kvm, int vm, uint8_t *mem, int n, int bench)
 {
 	struct smoke_vcpu v[SMOKE_MAX_VCPUS];
 	pthread_t th[SMOKE_MAX_VCPUS];
@@ -273,13 +338,15 @@ static int vcpus_run(int kvm, int vm, uint8_t *mem, int n)
 		printf("vcpu%d=%s %s\n", i, v[i].ok ? "ok" : "FAIL", v[i].msg);
 		bad += !v[i].ok;
 	}
-	return bad ? 1 : 0;
+	if (bad)
+		return 1;
+	return bench ? bench_run(&v[0], mem) : 0;
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t mem_mib = 4096;
-	int nvcpus = 2, i, kvm, vm, api, missing;
+	int nvcpus = 2, bench = 0, i, kvm, vm, api, missing;
 	uint8_t *mem = NULL;
 	double t;
 
@@ -288,9 +355,12 @@ int main(int argc, char **argv)
 			mem_mib = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
 			nvcpus = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--bench"))
+			bench = 1;
 		else {
 			fprintf(stderr,
-				"usage: kvm-smoke [--mem-mib N] [--vcpus N]\n");
+				"usage: kvm-smoke [--mem-mib N] [--vcpus N] "
+				"[--bench]\n");
 			return 2;
 		}
 	}
@@ -321,7 +391,7 @@ int main(int argc, char **argv)
 	/* Slot before irqchip: far cheaper in that order (PLATFORM.md). */
 	if (memory_add(vm, mem_mib << 20, &mem) || vm_devices_add(vm))
 		return 1;
-	if (vcpus_run(kvm, vm, mem, nvcpus))
+	if (vcpus_run(kvm, vm, mem, nvcpus, bench))
 		return 1;
 	if (missing) {
 		printf("error=%d required capabilities missing\n", missing);
