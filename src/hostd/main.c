@@ -1,0 +1,232 @@
+/*
+ * main.c — seam-hostd: command line, start-up and shutdown sequence.
+ *
+ *   seam-hostd init --state DIR [--bundle FILE --base VERSION]
+ *   seam-hostd --state DIR --listen ADDR:PORT [--listen-fd FD] [--vmx PATH]
+ *              [--debug]
+ *
+ * `init` prepares the state directory and prints, one name=value per line,
+ * the enrollment token (the host secret the center will present) and the
+ * certificate thumbprint (which the center pins). The daemon prints
+ * `listen=ADDR:PORT` and `thumbprint=HEX` on stdout once it accepts
+ * connections (port 0 picks a free port), then serves until SIGTERM/SIGINT.
+ * --listen-fd serves an inherited listening socket instead (a hostd that
+ * re-execs itself keeps its socket, so no connection is refused).
+ *
+ * Order of start: state, event log, VM scan (adopt running vmx processes,
+ * report crashed ones), monitor thread, server. Shutdown is the reverse;
+ * VMs are left running.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostd.h"
+#include "log.h"
+
+struct hostd_opts {
+	const char *state;
+	const char *listen;
+	const char *bundle;
+	const char *base;
+	const char *vmx;
+	int listen_fd;
+	bool debug;
+};
+
+static void hostd_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: seam-hostd init --state DIR [--bundle FILE --base "
+		"VERSION]\n"
+		"       seam-hostd --state DIR --listen ADDR:PORT "
+		"[--listen-fd FD] [--vmx PATH] [--debug]\n");
+}
+
+static int hostd_parse(int argc, char **argv, struct hostd_opts *o)
+{
+	static const struct option opts[] = {
+		{"state", required_argument, NULL, 's'},
+		{"listen", required_argument, NULL, 'l'},
+		{"listen-fd", required_argument, NULL, 'f'},
+		{"bundle", required_argument, NULL, 'b'},
+		{"base", required_argument, NULL, 'B'},
+		{"vmx", required_argument, NULL, 'x'},
+		{"debug", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char *end;
+	int c;
+
+	o->listen_fd = -1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->state = optarg;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'f':
+			o->listen_fd = (int)strtol(optarg, &end, 10);
+			if (*end || o->listen_fd < 0)
+				fatalx("--listen-fd '%s' is not a descriptor",
+				       optarg);
+			break;
+		case 'b':
+			o->bundle = optarg;
+			break;
+		case 'B':
+			o->base = optarg;
+			break;
+		case 'x':
+			o->vmx = optarg;
+			break;
+		case 'd':
+			o->debug = true;
+			break;
+		case 'h':
+			hostd_usage(stdout);
+			exit(0);
+		default:
+			hostd_usage(stderr);
+			exit(2);
+		}
+	}
+	if (!o->state) {
+		hostd_usage(stderr);
+		exit(2);
+	}
+	return 0;
+}
+
+static int hostd_cmd_init(const struct hostd_opts *o)
+{
+	struct seam_err e = {0};
+	char fmt[TLS_THUMBPRINT_FMT_SIZE];
+	struct hostd h;
+
+	if (!!o->bundle != !!o->base)
+		fatalx("init: --bundle and --base go together");
+	if (hostd_open(&h, o->state, &e) < 0)
+		fatalx("init: %s", e.msg);
+	if (o->bundle && hostd_image_install(&h, o->bundle, o->base, &e) < 0) {
+		hostd_close(&h);
+		fatalx("init: %s", e.msg);
+	}
+	tls_thumbprint_format(h.tls->thumbprint, fmt, sizeof(fmt));
+	printf("enrollment_token=%s\n", h.secret);
+	printf("thumbprint=%s\n", h.tls->thumbprint);
+	printf("thumbprint_sha256=%s\n", fmt);
+	printf("host_id=%s\n", h.host_id);
+	fflush(stdout);
+	hostd_close(&h);
+	return 0;
+}
+
+static void hostd_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int hostd_serve_socket(const struct hostd_opts *o, int *fd,
+			      uint16_t *port, struct seam_err *e)
+{
+	if (o->listen_fd >= 0) {
+		*fd = o->listen_fd;
+		return httpd_socket_port(*fd, port) < 0
+			       ? err_sys(e, "--listen-fd %d is not a "
+					    "listening socket",
+					 *fd)
+			       : 0;
+	}
+	if (!o->listen)
+		return err_set(e, EINVAL, "--listen ADDR:PORT is required");
+	return httpd_listen(o->listen, fd, port, e);
+}
+
+/* "listen=ADDR:PORT" with the port actually bound (port 0 picks one). */
+static void hostd_print_listen(const struct hostd_opts *o, uint16_t port)
+{
+	const char *colon = o->listen ? strrchr(o->listen, ':') : NULL;
+
+	if (colon)
+		printf("listen=%.*s:%u\n", (int)(colon - o->listen), o->listen,
+		       port);
+	else
+		printf("listen=fd%d:%u\n", o->listen_fd, port);
+	printf("port=%u\n", port);
+}
+
+static int hostd_cmd_serve(const struct hostd_opts *o)
+{
+	struct seam_err e = {0};
+	struct httpd_config cfg = {0};
+	struct hostd h;
+	sigset_t set;
+	uint16_t port = 0;
+	int fd = -1, sig = 0;
+
+	hostd_block_signals(&set);
+	if (hostd_open(&h, o->state, &e) < 0)
+		fatalx("%s", e.msg);
+	if (o->vmx)
+		snprintf(h.vmx_path, sizeof(h.vmx_path), "%s", o->vmx);
+	if (hostd_serve_socket(o, &fd, &port, &e) < 0)
+		fatalx("%s", e.msg);
+	evlog_emit(h.events, "host.started", NULL,
+		   "seam-hostd %s started (maintenance mode %s)", HOSTD_VERSION,
+		   maint_mode_name(h.maint));
+	pthread_mutex_lock(&h.lock);
+	hostd_vm_scan(&h, true);
+	pthread_mutex_unlock(&h.lock);
+	if (hostd_monitor_start(&h) < 0)
+		fatalx("cannot start the VM monitor thread");
+	cfg = (struct httpd_config){
+		.routes = hostd_routes, .nroutes = hostd_nroutes,
+		.cert_pem = h.tls->cert_pem, .key_pem = h.tls->key_pem,
+		.listen_fd = fd, .auth = hostd_auth, .ctx = &h,
+	};
+	if (httpd_start(&cfg, &h.httpd, &e) < 0)
+		fatalx("%s", e.msg);
+	hostd_print_listen(o, port);
+	printf("thumbprint=%s\n", h.tls->thumbprint);
+	fflush(stdout);
+	log_info("serving https on port %u, state %s", port, h.state);
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		log_info("SIGHUP ignored");
+	log_info("signal %d: stopping (VMs keep running)", sig);
+	evlog_emit(h.events, "host.stopping", NULL, "seam-hostd stopping");
+	evlog_shutdown(h.events);
+	httpd_stop(h.httpd);
+	hostd_monitor_stop(&h);
+	hostd_close(&h);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct hostd_opts o = {0};
+	bool init = argc > 1 && !strcmp(argv[1], "init");
+
+	log_init("hostd", LOG_LEVEL_INFO);
+	if (init) {
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
+	hostd_parse(argc, argv, &o);
+	if (o.debug)
+		log_set_level(LOG_LEVEL_DEBUG);
+	return init ? hostd_cmd_init(&o) : hostd_cmd_serve(&o);
+}
