@@ -374,7 +374,7 @@ void httpd_reply_json(struct httpd_req *req, unsigned status, json_t *body)
 	struct MHD_Response *resp;
 	char *s;
 
-	s = json_dumps(body, JSON_COMPACT);
+	s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(body);
 	if (!s) {
 		s = strdup("{\"error\":{\"code\":\"internal\","
