@@ -26,6 +26,12 @@
 #include "log.h"
 
 #define HTTPD_CONNECTION_TIMEOUT 300 /* seconds idle */
+/*
+ * A body over the bound is read and dropped so the client gets its 413 on
+ * an orderly connection; past this many times the bound, it is refused at
+ * once (the connection closes while the client may still be sending).
+ */
+#define HTTPD_DRAIN_FACTOR 64
 
 struct httpd {
 	struct MHD_Daemon *mhd;
@@ -524,7 +530,8 @@ static bool httpd_content_length_too_large(struct httpd_req *req)
 		return false;
 	errno = 0;
 	n = strtoull(cl, &end, 10);
-	return !errno && *end == '\0' && n > req->h->max_body;
+	return !errno && *end == '\0' &&
+	       n / HTTPD_DRAIN_FACTOR > req->h->max_body;
 }
 
 static void httpd_reply_too_large(struct httpd_req *req)
