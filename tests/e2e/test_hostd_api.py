@@ -620,3 +620,16 @@ def test_free_port_helper_unused():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.close()
+
+
+def test_openapi_document_lists_every_route():
+    """docs/hostd-api.yaml and the routing table in src/hostd/api.c agree."""
+    import re
+    yaml = pytest.importorskip("yaml")
+    doc = yaml.safe_load((REPO / "docs" / "hostd-api.yaml").read_text())
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items()
+                  for m in ops if m != "parameters"}
+    src = (REPO / "src" / "hostd" / "api.c").read_text()
+    routed = set(re.findall(r'\{"(GET|POST|PUT|DELETE)", API "([^"]+)"',
+                            src))
+    assert routed and documented == routed
