@@ -16,6 +16,13 @@
  * Order of start: state, event log, VM scan (adopt running vmx processes,
  * report crashed ones), monitor thread, server. Shutdown is the reverse;
  * VMs are left running.
+ *
+ * SIGHUP re-execs hostd — into the active revision of the `hostd` component
+ * when there is one, else into the same binary — keeping its listening
+ * socket: the server stops accepting (connections wait in the socket's
+ * backlog), finishes what is in flight, and the new process, started with
+ * --listen-fd, accepts them. No connection is refused; the event cursor
+ * continues from the log; VMs are not touched.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,8 +32,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <limits.h>
+
+#include "compstore.h"
+#include "fsutil.h"
 #include "hostd.h"
 #include "log.h"
+
+#define HOSTD_REEXEC_GRACE_MS 5000
 
 struct hostd_opts {
 	const char *state;
@@ -36,6 +50,7 @@ struct hostd_opts {
 	const char *vmx;
 	int listen_fd;
 	bool debug;
+	char self[PATH_MAX]; /* this binary, resolved at start */
 };
 
 static void hostd_usage(FILE *f)
@@ -168,6 +183,67 @@ static void hostd_print_listen(const struct hostd_opts *o, uint16_t port)
 	printf("port=%u\n", port);
 }
 
+/* What to re-exec: the active `hostd` component, else this binary. */
+static void hostd_reexec_binary(struct hostd *h, const struct hostd_opts *o,
+				char *buf, size_t len)
+{
+	char rev[256];
+
+	if (compstore_active(h->comp_root, "hostd", rev, sizeof(rev)) == 0 &&
+	    fs_path(buf, len, "%s/hostd/%s/seam-hostd", h->comp_root, rev) ==
+		    0 &&
+	    access(buf, X_OK) == 0)
+		return;
+	snprintf(buf, len, "%s", o->self);
+}
+
+/*
+ * Replace this process by a new hostd serving the same socket. Returns only
+ * when the new binary is not there (nothing was torn down); a failing
+ * execve() after the teardown is fatal.
+ */
+static void hostd_reexec(struct hostd *h, const struct hostd_opts *o)
+{
+	char bin[PATH_MAX], fdarg[16];
+	const char *argv[16];
+	int fd, n = 0;
+
+	hostd_reexec_binary(h, o, bin, sizeof(bin));
+	if (access(bin, X_OK) < 0) {
+		log_warn("SIGHUP: cannot re-exec %s", bin);
+		return;
+	}
+	log_info("SIGHUP: re-exec %s keeping the listening socket", bin);
+	evlog_emit(h->events, "host.reexec", NULL, "seam-hostd re-execs %s",
+		   bin);
+	evlog_shutdown(h->events);
+	fd = httpd_stop_keep_socket(h->httpd, HOSTD_REEXEC_GRACE_MS);
+	h->httpd = NULL;
+	hostd_monitor_stop(h);
+	if (fd < 0 || fcntl(fd, F_SETFD, 0) < 0)
+		fatalx("re-exec: lost the listening socket");
+	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	argv[n++] = bin;
+	argv[n++] = "--state";
+	argv[n++] = o->state;
+	argv[n++] = "--listen-fd";
+	argv[n++] = fdarg;
+	if (o->listen) {
+		argv[n++] = "--listen";
+		argv[n++] = o->listen;
+	}
+	if (o->vmx) {
+		argv[n++] = "--vmx";
+		argv[n++] = o->vmx;
+	}
+	if (o->debug)
+		argv[n++] = "--debug";
+	argv[n] = NULL;
+	hostd_close(h);
+	execv(bin, (char *const *)argv);
+	fatal("re-exec %s", bin);
+}
+
 static int hostd_cmd_serve(const struct hostd_opts *o)
 {
 	struct seam_err e = {0};
@@ -204,7 +280,7 @@ static int hostd_cmd_serve(const struct hostd_opts *o)
 	fflush(stdout);
 	log_info("serving https on port %u, state %s", port, h.state);
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-		log_info("SIGHUP ignored");
+		hostd_reexec(&h, o);
 	log_info("signal %d: stopping (VMs keep running)", sig);
 	evlog_emit(h.events, "host.stopping", NULL, "seam-hostd stopping");
 	evlog_shutdown(h.events);
@@ -226,6 +302,8 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	hostd_parse(argc, argv, &o);
+	if (!realpath("/proc/self/exe", o.self))
+		snprintf(o.self, sizeof(o.self), "%s", argv[0]);
 	if (o.debug)
 		log_set_level(LOG_LEVEL_DEBUG);
 	return init ? hostd_cmd_init(&o) : hostd_cmd_serve(&o);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -683,7 +684,7 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **out,
 	struct httpd *h;
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-			 MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+			 MHD_USE_ERROR_LOG | MHD_USE_AUTO | MHD_USE_ITC;
 
 	*out = NULL;
 	if (cfg->listen_fd < 0 || !cfg->cert_pem || !cfg->key_pem)
@@ -721,6 +722,29 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **out,
 	}
 	*out = h;
 	return 0;
+}
+
+int httpd_stop_keep_socket(struct httpd *h, long grace_ms)
+{
+	const union MHD_DaemonInfo *info;
+	struct timespec ts = {0, 10 * 1000000L};
+	MHD_socket fd;
+	long waited;
+
+	if (!h || !h->mhd)
+		return -EINVAL;
+	fd = MHD_quiesce_daemon(h->mhd);
+	/* Let accepted connections finish their request (keep-alive ones
+	 * that stay idle are closed when the grace period ends). */
+	for (waited = 0; waited < grace_ms; waited += 10) {
+		info = MHD_get_daemon_info(h->mhd,
+					   MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || info->num_connections == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	httpd_stop(h);
+	return fd == MHD_INVALID_SOCKET ? -EBADF : (int)fd;
 }
 
 void httpd_stop(struct httpd *h)

@@ -66,7 +66,8 @@ struct httpd_config {
 	size_t nroutes;
 	const char *cert_pem;
 	const char *key_pem;
-	int listen_fd;	 /* from httpd_listen(); the server owns it */
+	int listen_fd;	 /* from httpd_listen(); owned by the server once it
+			  * has started (still the caller's if start fails) */
 	size_t max_body; /* 0 = HTTPD_DEFAULT_MAX_BODY */
 	httpd_auth_fn auth;
 	void *ctx; /* handed to auth and, through the request, to handlers */
@@ -92,6 +93,13 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **out,
 		struct seam_err *e);
 /* Stop accepting, finish in-flight requests, free. NULL is a no-op. */
 void httpd_stop(struct httpd *h);
+/*
+ * The same, but the listening socket stays open and is returned (or -errno):
+ * connections that arrive meanwhile wait in its backlog, for the process
+ * that inherits it across execve() (still CLOEXEC: clear it to pass it on).
+ * Connections already accepted get up to grace_ms to finish.
+ */
+int httpd_stop_keep_socket(struct httpd *h, long grace_ms);
 
 /* Routing, exposed for tests: 1 when path matches pattern, params filled. */
 int httpd_pattern_match(const char *pattern, const char *path,

@@ -633,3 +633,49 @@ def test_openapi_document_lists_every_route():
     routed = set(re.findall(r'\{"(GET|POST|PUT|DELETE)", API "([^"]+)"',
                             src))
     assert routed and documented == routed
+
+
+def test_sighup_reexec_keeps_socket_and_cursor(host):
+    """SIGHUP: hostd re-execs itself on its listening socket (issue 5 items
+    7-8, the mechanism): no connection refused, VMs untouched, cursor kept."""
+    host.req("POST", "/vms", json=vm_spec())
+    vm = host.req("POST", "/vms/vm1/power-on").json()
+    cursor = host.req("GET", "/events").json()["last"]
+    stop, results = threading.Event(), []
+
+    def hammer():
+        while not stop.is_set():
+            try:   # a new connection every time (no session)
+                results.append(host.req("GET", "/host").status_code)
+            except requests.RequestException as e:
+                results.append(repr(e))
+
+    threads = [threading.Thread(target=hammer, daemon=True)
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        host.proc.send_signal(signal.SIGHUP)
+        wait_event(host, "host.reexec")
+        e = wait_event(host, "host.started")
+        while e["cursor"] <= cursor:   # the host.started after the re-exec
+            r = host.req("GET", f"/events?after={e['cursor']}&timeout=5")
+            e = next(x for x in r.json()["events"]
+                     if x["type"] == "host.started")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert results and all(r == 200 for r in results), \
+        [r for r in results if r != 200][:3]
+    assert host.proc.poll() is None          # same pid: execve, not fork
+    after = host.req("GET", "/vms/vm1").json()
+    assert after["state"] == "running" and after["pid"] == vm["pid"]
+    evs = host.req("GET", f"/events?after={cursor}").json()["events"]
+    assert [e["cursor"] for e in evs] == \
+        list(range(cursor + 1, cursor + 1 + len(evs)))
+    types = [e["type"] for e in evs]
+    assert types.index("host.reexec") < types.index("host.started")
+    assert "vm.adopted" in types
