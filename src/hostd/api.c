@@ -17,22 +17,22 @@
 #include "vmstore.h"
 
 static const struct jsonio_field api_maint_fields[] = {
-	{"mode", JSONIO_STRING, true},
-	{NULL, 0, false},
+    {"mode", JSONIO_STRING, true},
+    {NULL, 0, false},
 };
 
 static const struct jsonio_field api_power_off_fields[] = {
-	{"force", JSONIO_BOOL, false},
-	{NULL, 0, false},
+    {"force", JSONIO_BOOL, false},
+    {NULL, 0, false},
 };
 
 static const struct jsonio_field api_activate_fields[] = {
-	{"revision", JSONIO_STRING, true},
-	{NULL, 0, false},
+    {"revision", JSONIO_STRING, true},
+    {NULL, 0, false},
 };
 
 static const struct jsonio_field api_no_fields[] = {
-	{NULL, 0, false},
+    {NULL, 0, false},
 };
 
 int hostd_auth(void *ctx, struct httpd_req *req)
@@ -65,8 +65,7 @@ static json_t *api_host_summary(struct hostd *h)
 	return json_pack("{s:s,s:s,s:s,s:s,s:I}", "id", h->host_id, "version",
 			 HOSTD_VERSION, "thumbprint", h->tls->thumbprint,
 			 "maintenance_mode", maint_mode_name(h->maint),
-			 "event_cursor",
-			 (json_int_t)evlog_last(h->events));
+			 "event_cursor", (json_int_t)evlog_last(h->events));
 }
 
 static void api_host_get(struct httpd_req *req)
@@ -86,8 +85,8 @@ static void api_inventory_get(struct httpd_req *req)
 	pthread_mutex_lock(&h->lock);
 	inv = api_host_summary(h);
 	json_object_set_new(inv, "host",
-			    inventory_host_attributes(json_object_get(
-				    h->config, "attributes")));
+			    inventory_host_attributes(
+				json_object_get(h->config, "attributes")));
 	json_object_set_new(inv, "image", hostd_image_describe(h));
 	json_object_set_new(inv, "components", compstore_list(h->comp_root));
 	json_object_set_new(inv, "vms", hostd_vm_list(h));
@@ -110,7 +109,7 @@ static void api_vms_create(struct httpd_req *req)
 {
 	struct hostd *h = httpd_req_ctx(req);
 	const char *name =
-		json_string_value(json_object_get(httpd_req_json(req), "name"));
+	    json_string_value(json_object_get(httpd_req_json(req), "name"));
 	struct seam_err e = {0};
 	json_t *vm = NULL;
 
@@ -190,8 +189,8 @@ static void api_vm_power_on(struct httpd_req *req)
 static void api_vm_power_off(struct httpd_req *req)
 {
 	struct hostd *h = httpd_req_ctx(req);
-	bool force = json_is_true(json_object_get(httpd_req_json(req),
-						  "force"));
+	bool force =
+	    json_is_true(json_object_get(httpd_req_json(req), "force"));
 	struct seam_err e = {0};
 	int rc;
 
@@ -219,7 +218,7 @@ static void api_maint_put(struct httpd_req *req)
 {
 	struct hostd *h = httpd_req_ctx(req);
 	const char *mode =
-		json_string_value(json_object_get(httpd_req_json(req), "mode"));
+	    json_string_value(json_object_get(httpd_req_json(req), "mode"));
 	struct seam_err e = {0};
 	enum maint_mode next, prev;
 	char names[512];
@@ -275,8 +274,8 @@ static void api_component_activate(struct httpd_req *req)
 {
 	struct hostd *h = httpd_req_ctx(req);
 	const char *name = httpd_req_param(req, "name");
-	const char *rev = json_string_value(
-		json_object_get(httpd_req_json(req), "revision"));
+	const char *rev =
+	    json_string_value(json_object_get(httpd_req_json(req), "revision"));
 	struct seam_err e = {0};
 
 	pthread_mutex_lock(&h->lock);
@@ -304,25 +303,24 @@ static void api_component_rollback(struct httpd_req *req)
 #define API "/api/v1"
 
 const struct httpd_route hostd_routes[] = {
-	{"GET", API "/host", api_host_get, NULL, 0},
-	{"GET", API "/inventory", api_inventory_get, NULL, 0},
-	{"GET", API "/vms", api_vms_list, NULL, 0},
-	{"POST", API "/vms", api_vms_create, vm_config_fields, 0},
-	{"GET", API "/vms/{name}", api_vm_get, NULL, 0},
-	{"DELETE", API "/vms/{name}", api_vm_delete, NULL, 0},
-	{"POST", API "/vms/{name}/power-on", api_vm_power_on, api_no_fields,
-	 0},
-	{"POST", API "/vms/{name}/power-off", api_vm_power_off,
-	 api_power_off_fields, 0},
-	{"GET", API "/maintenance", api_maint_get, NULL, 0},
-	{"PUT", API "/maintenance", api_maint_put, api_maint_fields, 0},
-	{"GET", API "/components", api_components_list, NULL, 0},
-	{"POST", API "/components/{name}/activate", api_component_activate,
-	 api_activate_fields, 0},
-	{"POST", API "/components/{name}/rollback", api_component_rollback,
-	 api_no_fields, 0},
-	{"GET", API "/events", api_events_poll, NULL, 0},
-	{"GET", API "/events/stream", api_events_stream, NULL, 0},
+    {"GET", API "/host", api_host_get, NULL, 0},
+    {"GET", API "/inventory", api_inventory_get, NULL, 0},
+    {"GET", API "/vms", api_vms_list, NULL, 0},
+    {"POST", API "/vms", api_vms_create, vm_config_fields, 0},
+    {"GET", API "/vms/{name}", api_vm_get, NULL, 0},
+    {"DELETE", API "/vms/{name}", api_vm_delete, NULL, 0},
+    {"POST", API "/vms/{name}/power-on", api_vm_power_on, api_no_fields, 0},
+    {"POST", API "/vms/{name}/power-off", api_vm_power_off,
+     api_power_off_fields, 0},
+    {"GET", API "/maintenance", api_maint_get, NULL, 0},
+    {"PUT", API "/maintenance", api_maint_put, api_maint_fields, 0},
+    {"GET", API "/components", api_components_list, NULL, 0},
+    {"POST", API "/components/{name}/activate", api_component_activate,
+     api_activate_fields, 0},
+    {"POST", API "/components/{name}/rollback", api_component_rollback,
+     api_no_fields, 0},
+    {"GET", API "/events", api_events_poll, NULL, 0},
+    {"GET", API "/events/stream", api_events_stream, NULL, 0},
 };
 
 const size_t hostd_nroutes = sizeof(hostd_routes) / sizeof(hostd_routes[0]);

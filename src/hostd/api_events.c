@@ -60,8 +60,7 @@ void api_events_poll(struct httpd_req *req)
 	cursor = after;
 	if (json_array_size(evs))
 		cursor = (uint64_t)json_integer_value(json_object_get(
-			json_array_get(evs, json_array_size(evs) - 1),
-			"cursor"));
+		    json_array_get(evs, json_array_size(evs) - 1), "cursor"));
 	httpd_reply_json(req, 200,
 			 json_pack("{s:o,s:I,s:I}", "events", evs, "cursor",
 				   (json_int_t)cursor, "last",
@@ -87,18 +86,20 @@ static int api_sse_format(struct api_sse *s, json_t *evs)
 	json_t *ev;
 	size_t i;
 
-	json_array_foreach (evs, i, ev) {
+	json_array_foreach(evs, i, ev)
+	{
 		char head[160];
 		char *data = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-		uint64_t c = (uint64_t)json_integer_value(
-			json_object_get(ev, "cursor"));
+		uint64_t c =
+		    (uint64_t)json_integer_value(json_object_get(ev, "cursor"));
 		int n;
 
 		if (!data)
 			return -ENOMEM;
-		n = snprintf(head, sizeof(head), "id: %llu\nevent: %.100s\ndata: ",
-			     (unsigned long long)c,
-			     json_string_value(json_object_get(ev, "type")));
+		n = snprintf(
+		    head, sizeof(head),
+		    "id: %llu\nevent: %.100s\ndata: ", (unsigned long long)c,
+		    json_string_value(json_object_get(ev, "type")));
 		if (api_sse_push(s, head, (size_t)n) < 0 ||
 		    api_sse_push(s, data, strlen(data)) < 0 ||
 		    api_sse_push(s, "\n\n", 2) < 0) {
@@ -121,8 +122,8 @@ static ssize_t api_sse_refill(struct api_sse *s)
 	if (!s->started) {
 		s->started = true;
 		return api_sse_push(s, "retry: 1000\n\n", 13) < 0
-			       ? HTTPD_STREAM_ERROR
-			       : 0;
+			   ? HTTPD_STREAM_ERROR
+			   : 0;
 	}
 	for (;;) {
 		evs = evlog_read(s->log, s->cursor, API_SSE_BATCH);
@@ -137,8 +138,8 @@ static ssize_t api_sse_refill(struct api_sse *s)
 			return HTTPD_STREAM_END;
 		if (rc == 0)
 			return api_sse_push(s, ": keepalive\n\n", 13) < 0
-				       ? HTTPD_STREAM_ERROR
-				       : 0;
+				   ? HTTPD_STREAM_ERROR
+				   : 0;
 	}
 }
 

@@ -128,9 +128,8 @@ static void compstore_sync_tree(const char *path)
 	fs_fsync_path(path);
 }
 
-int compstore_stage_commit(const char *root, const char *name,
-			   const char *rev, const char *tmpdir,
-			   struct seam_err *e)
+int compstore_stage_commit(const char *root, const char *name, const char *rev,
+			   const char *tmpdir, struct seam_err *e)
 {
 	char path[PATH_MAX];
 
@@ -220,8 +219,7 @@ static int compstore_link_read(const char *root, const char *name,
 	return 0;
 }
 
-int compstore_active(const char *root, const char *name, char *rev,
-		     size_t len)
+int compstore_active(const char *root, const char *name, char *rev, size_t len)
 {
 	return compstore_link_read(root, name, "active", rev, len);
 }
@@ -265,9 +263,8 @@ int compstore_activate(const char *root, const char *name, const char *rev,
 	if (rc < 0)
 		return rc;
 	if (!compstore_has(root, name, rev))
-		return err_set(e, ENOENT,
-			       "component '%s' has no revision '%s'", name,
-			       rev);
+		return err_set(e, ENOENT, "component '%s' has no revision '%s'",
+			       name, rev);
 	if (compstore_active(root, name, cur, sizeof(cur)) == 0) {
 		if (!strcmp(cur, rev))
 			return 0;
@@ -396,14 +393,14 @@ static json_t *compstore_describe(const char *root, const char *name)
 	json_object_set_new(c, "revisions", revs);
 	json_object_set_new(c, "active",
 			    compstore_active(root, name, link, sizeof(link)) ==
-					    0
-				    ? json_string(link)
-				    : json_null());
-	json_object_set_new(c, "previous",
-			    compstore_previous(root, name, link,
-					       sizeof(link)) == 0
-				    ? json_string(link)
-				    : json_null());
+				    0
+				? json_string(link)
+				: json_null());
+	json_object_set_new(
+	    c, "previous",
+	    compstore_previous(root, name, link, sizeof(link)) == 0
+		? json_string(link)
+		: json_null());
 	return c;
 }
 

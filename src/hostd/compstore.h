@@ -40,9 +40,8 @@ int compstore_init(const char *root, struct seam_err *e);
 int compstore_stage_begin(const char *root, const char *name, const char *rev,
 			  char *tmpdir, size_t len, struct seam_err *e);
 /* fsync the tree and rename it into place; -EEXIST never: a no-op then. */
-int compstore_stage_commit(const char *root, const char *name,
-			   const char *rev, const char *tmpdir,
-			   struct seam_err *e);
+int compstore_stage_commit(const char *root, const char *name, const char *rev,
+			   const char *tmpdir, struct seam_err *e);
 void compstore_stage_abort(const char *tmpdir);
 /* Copy srcdir in as NAME/REV (staged, then committed). */
 int compstore_install_dir(const char *root, const char *name, const char *rev,
@@ -54,8 +53,7 @@ int compstore_activate(const char *root, const char *name, const char *rev,
 /* Swap active and previous. */
 int compstore_rollback(const char *root, const char *name, struct seam_err *e);
 /* The active / previous revision; -ENOENT when none. */
-int compstore_active(const char *root, const char *name, char *rev,
-		     size_t len);
+int compstore_active(const char *root, const char *name, char *rev, size_t len);
 int compstore_previous(const char *root, const char *name, char *rev,
 		       size_t len);
 int compstore_has(const char *root, const char *name, const char *rev);

@@ -22,10 +22,10 @@
 #include "log.h"
 
 static const struct jsonio_field hostd_config_fields[] = {
-	{"attributes", JSONIO_OBJECT, false},
-	{"vmx_path", JSONIO_STRING, false},
-	{"default_kernel", JSONIO_STRING, false},
-	{NULL, 0, false},
+    {"attributes", JSONIO_OBJECT, false},
+    {"vmx_path", JSONIO_STRING, false},
+    {"default_kernel", JSONIO_STRING, false},
+    {NULL, 0, false},
 };
 
 static int hostd_random_hex(char *out, size_t bytes, struct seam_err *e)
@@ -144,8 +144,7 @@ static int hostd_load_config(struct hostd *h, struct seam_err *e)
 		snprintf(h->vmx_path, sizeof(h->vmx_path), "%s", s);
 	s = json_string_value(json_object_get(h->config, "default_kernel"));
 	if (s)
-		snprintf(h->default_kernel, sizeof(h->default_kernel), "%s",
-			 s);
+		snprintf(h->default_kernel, sizeof(h->default_kernel), "%s", s);
 	return 0;
 }
 
@@ -161,8 +160,8 @@ static int hostd_load_id(struct hostd *h, struct seam_err *e)
 		return rc;
 	snprintf(h->host_id, sizeof(h->host_id), "%s",
 		 json_string_value(json_object_get(j, "id"))
-			 ? json_string_value(json_object_get(j, "id"))
-			 : "");
+		     ? json_string_value(json_object_get(j, "id"))
+		     : "");
 	json_decref(j);
 	return 0;
 }
@@ -177,7 +176,8 @@ int hostd_open(struct hostd *h, const char *state, struct seam_err *e)
 	pthread_mutex_init(&h->stop_lock, NULL);
 	pthread_cond_init(&h->stop_cond, NULL);
 	if (strlen(state) >= HOSTD_STATE_MAX)
-		return err_set(e, ENAMETOOLONG, "state directory path too long");
+		return err_set(e, ENAMETOOLONG,
+			       "state directory path too long");
 	snprintf(h->state, sizeof(h->state), "%s", state);
 	snprintf(h->comp_root, sizeof(h->comp_root), "%s/components", state);
 	rc = hostd_state_init(state, e);

@@ -83,8 +83,8 @@ int hostd_monitor_start(struct hostd *h);
 void hostd_monitor_stop(struct hostd *h);
 
 /* Base image from a bundle (image.c). */
-int hostd_image_install(struct hostd *h, const char *bundle,
-			const char *base, struct seam_err *e);
+int hostd_image_install(struct hostd *h, const char *bundle, const char *base,
+			struct seam_err *e);
 json_t *hostd_image_describe(struct hostd *h);
 
 /* The HTTPS API (api.c, api_events.c). */

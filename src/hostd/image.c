@@ -16,8 +16,8 @@
 
 #include "jsonio.h"
 
-int hostd_image_install(struct hostd *h, const char *bundle,
-			const char *base, struct seam_err *e)
+int hostd_image_install(struct hostd *h, const char *bundle, const char *base,
+			struct seam_err *e)
 {
 	return err_set(e, ENOSYS,
 		       "installing base image %s from %s needs the bundle "

@@ -21,27 +21,27 @@ static const struct {
 	unsigned vendor, device;
 	const char *name;
 } inventory_dpus[] = {
-	{0x15b3, 0xa2d2, "NVIDIA BlueField"},
-	{0x15b3, 0xa2d6, "NVIDIA BlueField-2"},
-	{0x15b3, 0xa2dc, "NVIDIA BlueField-3"},
-	{0x1dd8, 0x0002, "AMD Pensando DSC"},
-	{0x1dd8, 0x1000, "AMD Pensando DSC"},
+    {0x15b3, 0xa2d2, "NVIDIA BlueField"},
+    {0x15b3, 0xa2d6, "NVIDIA BlueField-2"},
+    {0x15b3, 0xa2dc, "NVIDIA BlueField-3"},
+    {0x1dd8, 0x0002, "AMD Pensando DSC"},
+    {0x1dd8, 0x1000, "AMD Pensando DSC"},
 };
 
 static const struct {
 	const char *name;
 	int cap;
 } inventory_kvm_caps[] = {
-	{"irqchip", KVM_CAP_IRQCHIP},
-	{"pit2", KVM_CAP_PIT2},
-	{"xsave", KVM_CAP_XSAVE},
-	{"vcpu_events", KVM_CAP_VCPU_EVENTS},
-	{"immediate_exit", KVM_CAP_IMMEDIATE_EXIT},
-	{"dirty_log_ring", KVM_CAP_DIRTY_LOG_RING},
-	{"manual_dirty_log_protect", KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2},
-	{"readonly_mem", KVM_CAP_READONLY_MEM},
-	{"nr_vcpus", KVM_CAP_NR_VCPUS},
-	{"max_vcpus", KVM_CAP_MAX_VCPUS},
+    {"irqchip", KVM_CAP_IRQCHIP},
+    {"pit2", KVM_CAP_PIT2},
+    {"xsave", KVM_CAP_XSAVE},
+    {"vcpu_events", KVM_CAP_VCPU_EVENTS},
+    {"immediate_exit", KVM_CAP_IMMEDIATE_EXIT},
+    {"dirty_log_ring", KVM_CAP_DIRTY_LOG_RING},
+    {"manual_dirty_log_protect", KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2},
+    {"readonly_mem", KVM_CAP_READONLY_MEM},
+    {"nr_vcpus", KVM_CAP_NR_VCPUS},
+    {"max_vcpus", KVM_CAP_MAX_VCPUS},
 };
 
 static void inventory_cpuinfo(json_t *h)
@@ -62,7 +62,7 @@ static void inventory_cpuinfo(json_t *h)
 			json_object_set_new(h, "cpu_model", json_string(v));
 			model = true;
 		} else if (!virt && !strncmp(line, "flags", 5)) {
-			const char *t = strstr(v, " vmx") ? "vmx"
+			const char *t = strstr(v, " vmx")   ? "vmx"
 					: strstr(v, " svm") ? "svm"
 							    : "none";
 			json_object_set_new(h, "cpu_virtualization",
@@ -85,12 +85,13 @@ json_t *inventory_kvm(const char *dev)
 	json_object_set_new(k, "api_version",
 			    json_integer(ioctl(fd, KVM_GET_API_VERSION, 0)));
 	caps = json_object();
-	for (i = 0; i < sizeof(inventory_kvm_caps) / sizeof(inventory_kvm_caps[0]);
+	for (i = 0;
+	     i < sizeof(inventory_kvm_caps) / sizeof(inventory_kvm_caps[0]);
 	     i++)
-		json_object_set_new(caps, inventory_kvm_caps[i].name,
-				    json_integer(ioctl(fd,
-						       KVM_CHECK_EXTENSION,
-						       inventory_kvm_caps[i].cap)));
+		json_object_set_new(
+		    caps, inventory_kvm_caps[i].name,
+		    json_integer(ioctl(fd, KVM_CHECK_EXTENSION,
+				       inventory_kvm_caps[i].cap)));
 	json_object_set_new(k, "capabilities", caps);
 	close(fd);
 	return k;
@@ -131,7 +132,8 @@ static const char *inventory_find_dpu(void)
 		snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s/device",
 			 de->d_name);
 		device = inventory_read_hex(p);
-		for (i = 0; i < sizeof(inventory_dpus) / sizeof(inventory_dpus[0]);
+		for (i = 0;
+		     i < sizeof(inventory_dpus) / sizeof(inventory_dpus[0]);
 		     i++)
 			if (inventory_dpus[i].vendor == vendor &&
 			    inventory_dpus[i].device == device)
@@ -146,7 +148,8 @@ static void inventory_apply_overrides(json_t *h, const json_t *overrides)
 	json_t *names = json_array(), *v;
 	const char *key;
 
-	json_object_foreach ((json_t *)overrides, key, v) {
+	json_object_foreach((json_t *)overrides, key, v)
+	{
 		json_object_set(h, key, v);
 		json_array_append_new(names, json_string(key));
 	}

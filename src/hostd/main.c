@@ -55,25 +55,24 @@ struct hostd_opts {
 
 static void hostd_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: seam-hostd init --state DIR [--bundle FILE --base "
-		"VERSION]\n"
-		"       seam-hostd --state DIR --listen ADDR:PORT "
-		"[--listen-fd FD] [--vmx PATH] [--debug]\n");
+	fprintf(f, "usage: seam-hostd init --state DIR [--bundle FILE --base "
+		   "VERSION]\n"
+		   "       seam-hostd --state DIR --listen ADDR:PORT "
+		   "[--listen-fd FD] [--vmx PATH] [--debug]\n");
 }
 
 static int hostd_parse(int argc, char **argv, struct hostd_opts *o)
 {
 	static const struct option opts[] = {
-		{"state", required_argument, NULL, 's'},
-		{"listen", required_argument, NULL, 'l'},
-		{"listen-fd", required_argument, NULL, 'f'},
-		{"bundle", required_argument, NULL, 'b'},
-		{"base", required_argument, NULL, 'B'},
-		{"vmx", required_argument, NULL, 'x'},
-		{"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"state", required_argument, NULL, 's'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"listen-fd", required_argument, NULL, 'f'},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"base", required_argument, NULL, 'B'},
+	    {"vmx", required_argument, NULL, 'x'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int c;
@@ -160,10 +159,11 @@ static int hostd_serve_socket(const struct hostd_opts *o, int *fd,
 	if (o->listen_fd >= 0) {
 		*fd = o->listen_fd;
 		return httpd_socket_port(*fd, port) < 0
-			       ? err_sys(e, "--listen-fd %d is not a "
-					    "listening socket",
-					 *fd)
-			       : 0;
+			   ? err_sys(e,
+				     "--listen-fd %d is not a "
+				     "listening socket",
+				     *fd)
+			   : 0;
 	}
 	if (!o->listen)
 		return err_set(e, EINVAL, "--listen ADDR:PORT is required");
@@ -191,7 +191,7 @@ static void hostd_reexec_binary(struct hostd *h, const struct hostd_opts *o,
 
 	if (compstore_active(h->comp_root, "hostd", rev, sizeof(rev)) == 0 &&
 	    fs_path(buf, len, "%s/hostd/%s/seam-hostd", h->comp_root, rev) ==
-		    0 &&
+		0 &&
 	    access(buf, X_OK) == 0)
 		return;
 	snprintf(buf, len, "%s", o->self);
@@ -269,9 +269,13 @@ static int hostd_cmd_serve(const struct hostd_opts *o)
 	if (hostd_monitor_start(&h) < 0)
 		fatalx("cannot start the VM monitor thread");
 	cfg = (struct httpd_config){
-		.routes = hostd_routes, .nroutes = hostd_nroutes,
-		.cert_pem = h.tls->cert_pem, .key_pem = h.tls->key_pem,
-		.listen_fd = fd, .auth = hostd_auth, .ctx = &h,
+	    .routes = hostd_routes,
+	    .nroutes = hostd_nroutes,
+	    .cert_pem = h.tls->cert_pem,
+	    .key_pem = h.tls->key_pem,
+	    .listen_fd = fd,
+	    .auth = hostd_auth,
+	    .ctx = &h,
 	};
 	if (httpd_start(&cfg, &h.httpd, &e) < 0)
 		fatalx("%s", e.msg);

@@ -12,16 +12,16 @@
 #include "jsonio.h"
 
 static const char *const maint_names[] = {
-	[MAINT_NONE] = "none",
-	[MAINT_PARTIAL] = "partial",
-	[MAINT_FULL] = "full",
+    [MAINT_NONE] = "none",
+    [MAINT_PARTIAL] = "partial",
+    [MAINT_FULL] = "full",
 };
 
 static const char *const maint_op_names[] = {
-	[MAINT_OP_VM_CREATE] = "creating a VM",
-	[MAINT_OP_VM_POWER_ON] = "powering on a VM",
-	[MAINT_OP_MIGRATE_IN] = "migrating a VM in",
-	[MAINT_OP_MIGRATE_OUT] = "migrating a VM out",
+    [MAINT_OP_VM_CREATE] = "creating a VM",
+    [MAINT_OP_VM_POWER_ON] = "powering on a VM",
+    [MAINT_OP_MIGRATE_IN] = "migrating a VM in",
+    [MAINT_OP_MIGRATE_OUT] = "migrating a VM out",
 };
 
 const char *maint_mode_name(enum maint_mode m)
@@ -64,8 +64,7 @@ static bool maint_refuses(enum maint_mode mode, enum maint_op op)
 	return true;
 }
 
-int maint_check_op(enum maint_mode mode, enum maint_op op,
-		   struct seam_err *e)
+int maint_check_op(enum maint_mode mode, enum maint_op op, struct seam_err *e)
 {
 	if (!maint_refuses(mode, op))
 		return 0;
@@ -91,9 +90,9 @@ int maint_check_enter(enum maint_mode cur, enum maint_mode next,
 int maint_load(const char *state_dir, enum maint_mode *m, struct seam_err *e)
 {
 	static const struct jsonio_field fields[] = {
-		{"mode", JSONIO_STRING, true},
-		{"since", JSONIO_STRING, false},
-		{NULL, 0, false},
+	    {"mode", JSONIO_STRING, true},
+	    {"since", JSONIO_STRING, false},
+	    {NULL, 0, false},
 	};
 	char path[PATH_MAX];
 	json_t *j;
@@ -108,9 +107,8 @@ int maint_load(const char *state_dir, enum maint_mode *m, struct seam_err *e)
 		return rc;
 	rc = jsonio_check_fields(j, fields, e);
 	if (rc == 0)
-		rc = maint_mode_parse(json_string_value(json_object_get(j,
-									"mode")),
-				      m, e);
+		rc = maint_mode_parse(
+		    json_string_value(json_object_get(j, "mode")), m, e);
 	json_decref(j);
 	return rc;
 }

@@ -31,8 +31,7 @@ int maint_mode_parse(const char *s, enum maint_mode *m, struct seam_err *e);
 const char *maint_op_name(enum maint_op op);
 
 /* 0 when op is allowed in mode, else -EBUSY with the refusal. */
-int maint_check_op(enum maint_mode mode, enum maint_op op,
-		   struct seam_err *e);
+int maint_check_op(enum maint_mode mode, enum maint_op op, struct seam_err *e);
 /*
  * 0 when the host may go from cur to next; running_vms counts the VMs that
  * run, running_names names them (may be NULL) for the message.

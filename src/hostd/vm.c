@@ -78,8 +78,7 @@ static enum vm_power hostd_vm_power(struct hostd *h, const char *name,
 	return vm_proc_state(rt);
 }
 
-json_t *hostd_vm_describe(struct hostd *h, const char *name,
-			  struct seam_err *e)
+json_t *hostd_vm_describe(struct hostd *h, const char *name, struct seam_err *e)
 {
 	struct vm_config c;
 	struct vm_runtime rt;
@@ -109,7 +108,8 @@ json_t *hostd_vm_list(struct hostd *h)
 	json_t *names = vmstore_names(h->state), *arr = json_array(), *v;
 	size_t i;
 
-	json_array_foreach (names, i, v) {
+	json_array_foreach(names, i, v)
+	{
 		json_t *d = hostd_vm_describe(h, json_string_value(v), NULL);
 
 		if (d)
@@ -168,23 +168,27 @@ int hostd_vm_power_on(struct hostd *h, const char *name, struct seam_err *e)
 	if (hostd_vm_power(h, name, &rt) == VM_POWER_RUNNING)
 		return err_set(e, EBUSY, "VM '%s' is already running (pid %d)",
 			       name, (int)rt.pid);
-	if ((rc = hostd_vmx_resolve(h, vmx, sizeof(vmx), ver, sizeof(ver),
-				    e)) < 0 ||
+	if ((rc = hostd_vmx_resolve(h, vmx, sizeof(vmx), ver, sizeof(ver), e)) <
+		0 ||
 	    (rc = hostd_kernel_resolve(h, &c, kernel, sizeof(kernel), e)) < 0)
 		return rc;
 	vmstore_dir(h->state, name, dir, sizeof(dir));
 	vm_runtime_remove(dir); /* a crashed run, acknowledged by this start */
 	spec = (struct vm_proc_spec){
-		.dir = dir, .vmx = vmx, .vmx_version = ver, .name = name,
-		.kernel = kernel, .cmdline = c.cmdline, .mem_mib = c.mem_mib,
-		.vcpus = c.vcpus,
+	    .dir = dir,
+	    .vmx = vmx,
+	    .vmx_version = ver,
+	    .name = name,
+	    .kernel = kernel,
+	    .cmdline = c.cmdline,
+	    .mem_mib = c.mem_mib,
+	    .vcpus = c.vcpus,
 	};
 	rc = vm_proc_start(&spec, &rt, e);
 	if (rc < 0)
 		return rc;
 	evlog_emit(h->events, "vm.powered_on", name,
-		   "VM %s powered on (vmx %s, pid %d)", name, ver,
-		   (int)rt.pid);
+		   "VM %s powered on (vmx %s, pid %d)", name, ver, (int)rt.pid);
 	return 0;
 }
 
@@ -223,14 +227,15 @@ unsigned hostd_vm_running(struct hostd *h, char *buf, size_t len)
 
 	if (len)
 		buf[0] = '\0';
-	json_array_foreach (names, i, v) {
+	json_array_foreach(names, i, v)
+	{
 		const char *name = json_string_value(v);
 
 		if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
 			continue;
 		if (used < len)
-			used += (size_t)snprintf(buf + used, len - used,
-						 "%s%s", n ? ", " : "", name);
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 n ? ", " : "", name);
 		n++;
 	}
 	json_decref(names);
@@ -253,7 +258,8 @@ void hostd_vm_scan(struct hostd *h, bool at_start)
 	struct vm_runtime rt;
 	size_t i;
 
-	json_array_foreach (names, i, v) {
+	json_array_foreach(names, i, v)
+	{
 		const char *name = json_string_value(v);
 		enum vm_power p = hostd_vm_power(h, name, &rt);
 

@@ -266,16 +266,14 @@ int vm_proc_stop(const struct vm_runtime *rt, long timeout_ms, bool force,
 		       (int)rt->pid);
 }
 
-static void vm_copy_str(char *dst, size_t len, const json_t *o,
-			const char *key)
+static void vm_copy_str(char *dst, size_t len, const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 
 	snprintf(dst, len, "%s", s ? s : "");
 }
 
-int vm_runtime_load(const char *dir, struct vm_runtime *rt,
-		    struct seam_err *e)
+int vm_runtime_load(const char *dir, struct vm_runtime *rt, struct seam_err *e)
 {
 	char path[PATH_MAX];
 	json_t *j;
@@ -288,11 +286,10 @@ int vm_runtime_load(const char *dir, struct vm_runtime *rt,
 		return rc;
 	rt->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
 	rt->starttime = (unsigned long long)json_integer_value(
-		json_object_get(j, "starttime"));
+	    json_object_get(j, "starttime"));
 	vm_copy_str(rt->control, sizeof(rt->control), j, "control");
 	vm_copy_str(rt->vmx, sizeof(rt->vmx), j, "vmx");
-	vm_copy_str(rt->vmx_version, sizeof(rt->vmx_version), j,
-		    "vmx_version");
+	vm_copy_str(rt->vmx_version, sizeof(rt->vmx_version), j, "vmx_version");
 	vm_copy_str(rt->started, sizeof(rt->started), j, "started");
 	vm_copy_str(rt->crashed, sizeof(rt->crashed), j, "crashed");
 	json_decref(j);

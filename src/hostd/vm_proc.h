@@ -65,8 +65,7 @@ int vm_proc_stop(const struct vm_runtime *rt, long timeout_ms, bool force,
 		 struct seam_err *e);
 
 /* dir/runtime.json: load (-ENOENT when absent), save, remove. */
-int vm_runtime_load(const char *dir, struct vm_runtime *rt,
-		    struct seam_err *e);
+int vm_runtime_load(const char *dir, struct vm_runtime *rt, struct seam_err *e);
 int vm_runtime_save(const char *dir, const struct vm_runtime *rt,
 		    struct seam_err *e);
 int vm_runtime_remove(const char *dir);

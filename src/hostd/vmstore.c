@@ -16,15 +16,15 @@
 #include "fsutil.h"
 
 const struct jsonio_field vm_config_fields[] = {
-	{"name", JSONIO_STRING, true},
-	{"mem", JSONIO_STRING_OR_INTEGER, true},
-	{"vcpus", JSONIO_INTEGER, true},
-	{"cmdline", JSONIO_STRING, false},
-	{"kernel", JSONIO_STRING, false},
-	{"fault_tolerance", JSONIO_BOOL, false},
-	{"passthrough", JSONIO_BOOL, false},
-	{"pod", JSONIO_BOOL, false},
-	{NULL, 0, false},
+    {"name", JSONIO_STRING, true},
+    {"mem", JSONIO_STRING_OR_INTEGER, true},
+    {"vcpus", JSONIO_INTEGER, true},
+    {"cmdline", JSONIO_STRING, false},
+    {"kernel", JSONIO_STRING, false},
+    {"fault_tolerance", JSONIO_BOOL, false},
+    {"passthrough", JSONIO_BOOL, false},
+    {"pod", JSONIO_BOOL, false},
+    {NULL, 0, false},
 };
 
 int vm_name_check(const char *name, struct seam_err *e)
@@ -32,10 +32,10 @@ int vm_name_check(const char *name, struct seam_err *e)
 	size_t i, n = strlen(name);
 
 	if (n == 0 || n >= VM_NAME_MAX)
-		return err_set(e, EINVAL,
-			       "VM name must be 1 to %d characters",
+		return err_set(e, EINVAL, "VM name must be 1 to %d characters",
 			       VM_NAME_MAX - 1);
-	if (!islower((unsigned char)name[0]) && !isdigit((unsigned char)name[0]))
+	if (!islower((unsigned char)name[0]) &&
+	    !isdigit((unsigned char)name[0]))
 		return err_set(e, EINVAL,
 			       "VM name '%s' must start with a lowercase "
 			       "letter or a digit",
@@ -83,8 +83,7 @@ bad:
 		       s);
 }
 
-static int vm_mem_from_json(const json_t *v, uint64_t *mib,
-			    struct seam_err *e)
+static int vm_mem_from_json(const json_t *v, uint64_t *mib, struct seam_err *e)
 {
 	char buf[32];
 
@@ -153,11 +152,11 @@ int vm_config_from_json(const json_t *in, struct vm_config *c,
 
 json_t *vm_config_to_json(const struct vm_config *c)
 {
-	json_t *j = json_pack(
-		"{s:s,s:I,s:I,s:s,s:b,s:b,s:b}", "name", c->name, "mem_mib",
-		(json_int_t)c->mem_mib, "vcpus", (json_int_t)c->vcpus,
-		"cmdline", c->cmdline, "fault_tolerance", c->fault_tolerance,
-		"passthrough", c->passthrough, "pod", c->pod);
+	json_t *j = json_pack("{s:s,s:I,s:I,s:s,s:b,s:b,s:b}", "name", c->name,
+			      "mem_mib", (json_int_t)c->mem_mib, "vcpus",
+			      (json_int_t)c->vcpus, "cmdline", c->cmdline,
+			      "fault_tolerance", c->fault_tolerance,
+			      "passthrough", c->passthrough, "pod", c->pod);
 
 	if (c->kernel[0])
 		json_object_set_new(j, "kernel", json_string(c->kernel));

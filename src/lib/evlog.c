@@ -175,8 +175,7 @@ static char *evlog_line(const json_t *ev)
 	return t;
 }
 
-int64_t evlog_append(struct evlog *l, const json_t *fields,
-		     struct seam_err *e)
+int64_t evlog_append(struct evlog *l, const json_t *fields, struct seam_err *e)
 {
 	char now[64];
 	int64_t cursor = 0;
@@ -228,7 +227,8 @@ int64_t evlog_emit(struct evlog *l, const char *type, const char *vm,
 	rc = evlog_append(l, f, NULL);
 	json_decref(f);
 	if (rc < 0)
-		log_warnx("event %s not recorded: %s", type, strerror((int)-rc));
+		log_warnx("event %s not recorded: %s", type,
+			  strerror((int)-rc));
 	return rc;
 }
 
@@ -253,9 +253,11 @@ static void evlog_read_file(struct evlog *l, uint64_t after, size_t max,
 
 	if (!f)
 		return;
-	while (json_array_size(arr) < max && (n = getline(&line, &cap, f)) > 0) {
+	while (json_array_size(arr) < max &&
+	       (n = getline(&line, &cap, f)) > 0) {
 		json_t *ev = json_loadb(line, (size_t)n, 0, NULL);
-		json_int_t c = json_integer_value(json_object_get(ev, "cursor"));
+		json_int_t c =
+		    json_integer_value(json_object_get(ev, "cursor"));
 
 		if (ev && c > 0 && (uint64_t)c > after &&
 		    (uint64_t)c < l->ring_first)

@@ -36,8 +36,7 @@ void evlog_close(struct evlog *l);
  * Append an event: fields is an object (borrowed) holding at least "type";
  * the log adds "cursor" and "time". Returns the cursor (> 0) or -errno.
  */
-int64_t evlog_append(struct evlog *l, const json_t *fields,
-		     struct seam_err *e);
+int64_t evlog_append(struct evlog *l, const json_t *fields, struct seam_err *e);
 /* Convenience: type + message (+ optional vm). */
 int64_t evlog_emit(struct evlog *l, const char *type, const char *vm,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -36,6 +36,6 @@ int fs_copy_tree(const char *src, const char *dst, struct seam_err *e);
 int fs_exists(const char *path);
 /* snprintf for paths: -ENAMETOOLONG (and buf cut) when it does not fit. */
 int fs_path(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

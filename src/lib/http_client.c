@@ -145,8 +145,8 @@ static int hc_probe(struct http_client *c, struct seam_err *e)
 	return rc;
 }
 
-int http_client_new(const struct http_client_opts *o,
-		    struct http_client **out, struct seam_err *e)
+int http_client_new(const struct http_client_opts *o, struct http_client **out,
+		    struct seam_err *e)
 {
 	struct http_client *c;
 	int rc;
@@ -170,7 +170,7 @@ int http_client_new(const struct http_client_opts *o,
 	c->curl = curl_easy_init();
 	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
 	c->connect_timeout_ms =
-		o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
+	    o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
 	if (!c->base_url || !c->curl || (o->token && !c->token)) {
 		http_client_free(c);
 		return err_set(e, ENOMEM, "no memory for HTTP client");
@@ -248,8 +248,7 @@ static void hc_prepare(struct http_client *c, const char *url,
 }
 
 /* Ensure a pin, perform, and on a pin mismatch probe once and retry. */
-static CURLcode hc_perform(struct http_client *c, struct seam_err *e,
-			   int *rc)
+static CURLcode hc_perform(struct http_client *c, struct seam_err *e, int *rc)
 {
 	CURLcode cc;
 
@@ -315,8 +314,8 @@ int http_client_request(struct http_client *c, const char *method,
 			const char *path, const json_t *body, long *status,
 			json_t **reply, struct seam_err *e)
 {
-	return http_client_request_timeout(c, method, path, body,
-					   c->timeout_ms, status, reply, e);
+	return http_client_request_timeout(c, method, path, body, c->timeout_ms,
+					   status, reply, e);
 }
 
 static size_t hc_on_file(char *data, size_t size, size_t nmemb, void *cls)
@@ -352,8 +351,8 @@ static int hc_check_download(struct hc_sink *s, const char *url,
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if (size >= 0 && s->n != (uint64_t)size)
-		return err_set(e, EBADMSG, "%s: %llu bytes, expected %lld",
-			       url, (unsigned long long)s->n, (long long)size);
+		return err_set(e, EBADMSG, "%s: %llu bytes, expected %lld", url,
+			       (unsigned long long)s->n, (long long)size);
 	if (sha256_hex && strcasecmp(hex, sha256_hex) != 0)
 		return err_set(e, EBADMSG, "%s: SHA-256 %s, expected %s", url,
 			       hex, sha256_hex);
@@ -361,8 +360,8 @@ static int hc_check_download(struct hc_sink *s, const char *url,
 }
 
 int http_client_download(struct http_client *c, const char *path,
-			 const char *dest, const char *sha256_hex,
-			 int64_t size, struct seam_err *e)
+			 const char *dest, const char *sha256_hex, int64_t size,
+			 struct seam_err *e)
 {
 	struct hc_sink s = {.fd = -1};
 	struct curl_slist *hdrs;
@@ -395,8 +394,8 @@ int http_client_download(struct http_client *c, const char *path,
 	if (rc == 0) {
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (status != 200)
-			rc = err_set(e, ENOENT, "GET %s: HTTP %ld", url,
-				     status);
+			rc =
+			    err_set(e, ENOENT, "GET %s: HTTP %ld", url, status);
 	}
 	if (rc == 0)
 		rc = hc_check_download(&s, url, sha256_hex, size, e);

@@ -33,15 +33,16 @@
 struct http_client;
 
 struct http_client_opts {
-	const char *base_url;	/* "https://127.0.0.1:8443" */
-	const char *thumbprint; /* pinned, any form tls_thumbprint_parse takes */
-	const char *token;	/* bearer token, or NULL */
-	long timeout_ms;	/* whole request; 0 = 30 s */
+	const char *base_url; /* "https://127.0.0.1:8443" */
+	const char
+	    *thumbprint;   /* pinned, any form tls_thumbprint_parse takes */
+	const char *token; /* bearer token, or NULL */
+	long timeout_ms;   /* whole request; 0 = 30 s */
 	long connect_timeout_ms; /* 0 = 5 s */
 };
 
-int http_client_new(const struct http_client_opts *o,
-		    struct http_client **out, struct seam_err *e);
+int http_client_new(const struct http_client_opts *o, struct http_client **out,
+		    struct seam_err *e);
 void http_client_free(struct http_client *c);
 
 /*
@@ -63,8 +64,8 @@ int http_client_request_timeout(struct http_client *c, const char *method,
  * not checked), fsync'ed, renamed. Nothing is left behind on failure.
  */
 int http_client_download(struct http_client *c, const char *path,
-			 const char *dest, const char *sha256_hex,
-			 int64_t size, struct seam_err *e);
+			 const char *dest, const char *sha256_hex, int64_t size,
+			 struct seam_err *e);
 
 /*
  * The thumbprint of whatever certificate base_url presents, for an operator

@@ -117,8 +117,8 @@ int httpd_listen(const char *addr_port, int *fd, uint16_t *port,
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	rc = getaddrinfo(host[0] ? host : NULL, serv, &hints, &ai);
 	if (rc != 0)
-		return err_set(e, EINVAL, "listen address '%s': %s",
-			       addr_port, gai_strerror(rc));
+		return err_set(e, EINVAL, "listen address '%s': %s", addr_port,
+			       gai_strerror(rc));
 	s = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		freeaddrinfo(ai);
@@ -164,15 +164,16 @@ int httpd_pattern_match(const char *pattern, const char *path,
 		return 0;
 	for (;;) {
 		/* Empty segments ("//") and a trailing "/" do not match. */
-		if (qs[0] == '/' && (qs[1] == '/' || (qs[1] == '\0' &&
-						      qs != path)))
+		if (qs[0] == '/' &&
+		    (qs[1] == '/' || (qs[1] == '\0' && qs != path)))
 			return 0;
 		ps = httpd_segment(ps, &pl);
 		qs = httpd_segment(qs, &ql);
 		if (pl == 0 || ql == 0)
 			return pl == 0 && ql == 0;
 		if (ps[0] == '{' && ps[pl - 1] == '}') {
-			if (p->n >= HTTPD_MAX_PARAMS || ql >= HTTPD_PARAM_VALUE ||
+			if (p->n >= HTTPD_MAX_PARAMS ||
+			    ql >= HTTPD_PARAM_VALUE ||
 			    pl - 2 >= HTTPD_PARAM_NAME)
 				return 0;
 			snprintf(p->name[p->n], HTTPD_PARAM_NAME, "%.*s",
@@ -188,12 +189,10 @@ int httpd_pattern_match(const char *pattern, const char *path,
 	}
 }
 
-const struct httpd_route *httpd_route_find(const struct httpd_route *routes,
-					   size_t n, const char *method,
-					   const char *path,
-					   struct httpd_params *p,
-					   unsigned *status, char *allow,
-					   size_t allowlen)
+const struct httpd_route *
+httpd_route_find(const struct httpd_route *routes, size_t n, const char *method,
+		 const char *path, struct httpd_params *p, unsigned *status,
+		 char *allow, size_t allowlen)
 {
 	struct httpd_params tmp;
 	size_t i, used = 0;
@@ -407,13 +406,13 @@ static void httpd_reply_verror(struct httpd_req *req, unsigned status,
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	httpd_reply_json(req, status,
-			 json_pack("{s:{s:s,s:s}}", "error", "code", code,
-				   "message", msg));
+	httpd_reply_json(
+	    req, status,
+	    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
-void httpd_reply_error(struct httpd_req *req, unsigned status,
-		       const char *code, const char *fmt, ...)
+void httpd_reply_error(struct httpd_req *req, unsigned status, const char *code,
+		       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -434,15 +433,14 @@ void httpd_reply_empty(struct httpd_req *req, unsigned status)
 {
 	struct MHD_Response *resp;
 
-	resp = MHD_create_response_from_buffer(0, NULL,
-					       MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (resp)
 		httpd_set_response(req, status, resp);
 }
 
 void httpd_reply_stream(struct httpd_req *req, unsigned status,
-			const char *content_type, httpd_stream_fn fn,
-			void *cls, void (*free_cls)(void *))
+			const char *content_type, httpd_stream_fn fn, void *cls,
+			void (*free_cls)(void *))
 {
 	struct MHD_Response *resp;
 
@@ -522,8 +520,7 @@ static void httpd_req_append(struct httpd_req *req, const char *data,
 
 static bool httpd_content_length_too_large(struct httpd_req *req)
 {
-	const char *cl = httpd_req_header(req,
-					  MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl = httpd_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long n;
 	char *end;
 
@@ -568,9 +565,8 @@ static void httpd_dispatch(struct httpd_req *req)
 	unsigned status;
 	struct httpd *h = req->h;
 
-	route = httpd_route_find(h->routes, h->nroutes, req->method,
-				 req->path, &req->params, &status, allow,
-				 sizeof(allow));
+	route = httpd_route_find(h->routes, h->nroutes, req->method, req->path,
+				 &req->params, &status, allow, sizeof(allow));
 	if (!(route && (route->flags & HTTPD_ROUTE_PUBLIC)) && h->auth &&
 	    h->auth(h->ctx, req) != 0) {
 		if (!req->resp)
@@ -612,9 +608,8 @@ static enum MHD_Result httpd_send(struct httpd_req *req)
 	if (!req->resp)
 		return MHD_NO;
 	if (req->status == 401)
-		MHD_add_response_header(req->resp,
-					MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Bearer");
+		MHD_add_response_header(
+		    req->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	r = MHD_queue_response(req->conn, req->status, req->resp);
 	MHD_destroy_response(req->resp);
 	req->resp = NULL;
@@ -626,7 +621,8 @@ static enum MHD_Result httpd_on_request(void *cls, struct MHD_Connection *conn,
 					const char *url, const char *method,
 					const char *version,
 					const char *upload_data,
-					size_t *upload_data_size, void **con_cls)
+					size_t *upload_data_size,
+					void **con_cls)
 {
 	struct httpd *h = cls;
 	struct httpd_req *req = *con_cls;
@@ -688,8 +684,9 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **out,
 
 	*out = NULL;
 	if (cfg->listen_fd < 0 || !cfg->cert_pem || !cfg->key_pem)
-		return err_set(e, EINVAL, "httpd: listen fd and TLS identity "
-					  "are required");
+		return err_set(e, EINVAL,
+			       "httpd: listen fd and TLS identity "
+			       "are required");
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return err_set(e, ENOMEM, "httpd: no memory");
@@ -705,20 +702,18 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **out,
 		return err_set(e, ENOMEM, "httpd: no memory");
 	}
 	h->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, httpd_on_request, h,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd,
-		MHD_OPTION_HTTPS_MEM_KEY, h->key_pem,
-		MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
-		MHD_OPTION_NOTIFY_COMPLETED, httpd_on_completed, h,
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)HTTPD_CONNECTION_TIMEOUT,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_MAX_CONNECTIONS,
-		MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, h,
-		MHD_OPTION_END);
+	    flags, 0, NULL, NULL, httpd_on_request, h, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)cfg->listen_fd, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem,
+	    MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem, MHD_OPTION_NOTIFY_COMPLETED,
+	    httpd_on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)HTTPD_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)HTTPD_MAX_CONNECTIONS, MHD_OPTION_EXTERNAL_LOGGER,
+	    httpd_mhd_log, h, MHD_OPTION_END);
 	if (!h->mhd) {
 		httpd_stop(h);
-		return err_set(e, EIO, "httpd: libmicrohttpd did not start "
-				       "(TLS identity or socket refused)");
+		return err_set(e, EIO,
+			       "httpd: libmicrohttpd did not start "
+			       "(TLS identity or socket refused)");
 	}
 	*out = h;
 	return 0;

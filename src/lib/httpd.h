@@ -108,12 +108,10 @@ int httpd_pattern_match(const char *pattern, const char *path,
  * Find the route for method + path. NULL with *status 404 (no such path) or
  * 405 (path known, method not; allow lists the methods that are).
  */
-const struct httpd_route *httpd_route_find(const struct httpd_route *routes,
-					   size_t n, const char *method,
-					   const char *path,
-					   struct httpd_params *p,
-					   unsigned *status, char *allow,
-					   size_t allowlen);
+const struct httpd_route *
+httpd_route_find(const struct httpd_route *routes, size_t n, const char *method,
+		 const char *path, struct httpd_params *p, unsigned *status,
+		 char *allow, size_t allowlen);
 
 /* Request accessors; strings live as long as the request. */
 void *httpd_req_ctx(const struct httpd_req *req);
@@ -135,9 +133,9 @@ int httpd_req_query_u64(const struct httpd_req *req, const char *name,
 
 /* Replies. Exactly one per request; the body is stolen. */
 void httpd_reply_json(struct httpd_req *req, unsigned status, json_t *body);
-void httpd_reply_error(struct httpd_req *req, unsigned status,
-		       const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+void httpd_reply_error(struct httpd_req *req, unsigned status, const char *code,
+		       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Map a seam_err (errno code + message) to a status and an error body. */
 void httpd_reply_err(struct httpd_req *req, const struct seam_err *e);
 void httpd_reply_empty(struct httpd_req *req, unsigned status);
@@ -153,8 +151,8 @@ void httpd_reply_empty(struct httpd_req *req, unsigned status);
 typedef ssize_t (*httpd_stream_fn)(void *cls, uint64_t pos, char *buf,
 				   size_t max);
 void httpd_reply_stream(struct httpd_req *req, unsigned status,
-			const char *content_type, httpd_stream_fn fn,
-			void *cls, void (*free_cls)(void *));
+			const char *content_type, httpd_stream_fn fn, void *cls,
+			void (*free_cls)(void *));
 
 /* The status an errno code maps to, and the error code string. */
 unsigned httpd_status_of_errno(int code);

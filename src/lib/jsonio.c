@@ -101,7 +101,8 @@ int jsonio_check_fields(const json_t *obj, const struct jsonio_field *fields,
 
 	if (!json_is_object(obj))
 		return err_set(e, EINVAL, "the body must be a JSON object");
-	json_object_foreach ((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		f = jsonio_field_find(fields, key);
 		if (!f)
 			return err_set(e, EINVAL, "unknown field '%s'", key);

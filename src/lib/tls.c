@@ -39,8 +39,8 @@ static int tls_make_key(gnutls_x509_privkey_t *key, struct seam_err *e)
 	if (rc < 0)
 		return tls_gnutls_err(e, rc, "key init");
 	rc = gnutls_x509_privkey_generate(
-		*key, GNUTLS_PK_ECDSA,
-		GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	    *key, GNUTLS_PK_ECDSA,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 	if (rc < 0) {
 		gnutls_x509_privkey_deinit(*key);
 		return tls_gnutls_err(e, rc, "generate ECDSA P-256 key");
@@ -60,29 +60,30 @@ static int tls_fill_cert(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
 	serial[0] &= 0x7f; /* positive */
 	serial[0] |= 0x01; /* and no leading zero byte */
 	if ((rc = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
-	    (rc = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) < 0 ||
+	    (rc = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) <
+		0 ||
 	    (rc = gnutls_x509_crt_set_activation_time(crt, now - 86400)) < 0 ||
 	    (rc = gnutls_x509_crt_set_expiration_time(
-		     crt, now + (time_t)TLS_VALID_DAYS * 86400)) < 0 ||
-	    (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME,
-						0, cn, strlen(cn))) < 0 ||
-	    (rc = gnutls_x509_crt_set_subject_alt_name(
-		     crt, GNUTLS_SAN_DNSNAME, cn, strlen(cn),
-		     GNUTLS_FSAN_SET)) < 0 ||
+		 crt, now + (time_t)TLS_VALID_DAYS * 86400)) < 0 ||
+	    (rc = gnutls_x509_crt_set_dn_by_oid(
+		 crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn))) < 0 ||
+	    (rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME,
+						       cn, strlen(cn),
+						       GNUTLS_FSAN_SET)) < 0 ||
 	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_usage(
-		     crt, GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
+		 crt, GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_purpose_oid(
-		     crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
+		 crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_purpose_oid(
-		     crt, GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0 ||
+		 crt, GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key(crt, key)) < 0)
 		return rc;
 	return gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0);
 }
 
-static int tls_write_pem(const char *path, const gnutls_datum_t *d,
-			 mode_t mode, struct seam_err *e)
+static int tls_write_pem(const char *path, const gnutls_datum_t *d, mode_t mode,
+			 struct seam_err *e)
 {
 	return fs_write_atomic(path, d->data, d->size, mode, e);
 }
@@ -102,7 +103,7 @@ static int tls_identity_create(const char *dir, const char *cn,
 	if ((rc = gnutls_x509_crt_init(&crt)) < 0 ||
 	    (rc = tls_fill_cert(crt, key, cn)) < 0 ||
 	    (rc = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kd)) <
-		    0 ||
+		0 ||
 	    (rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cd)) < 0) {
 		rc = tls_gnutls_err(e, rc, "make self-signed certificate");
 		goto out;
@@ -233,7 +234,8 @@ int tls_thumbprint_format(const char *hex, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 
-	if (strlen(hex) != TLS_THUMBPRINT_HEX || outlen < TLS_THUMBPRINT_FMT_SIZE)
+	if (strlen(hex) != TLS_THUMBPRINT_HEX ||
+	    outlen < TLS_THUMBPRINT_FMT_SIZE)
 		return -EINVAL;
 	for (i = 0; i < TLS_THUMBPRINT_HEX; i += 2) {
 		if (i)

@@ -72,18 +72,14 @@ static void test_install_switch_rollback(void **state)
 
 	assert_int_equal(compstore_active(f->root, "vmx", rev, sizeof(rev)),
 			 -ENOENT);
-	assert_int_equal(compstore_install_dir(f->root, "vmx", "1.0.0.0",
-					       f->src, &e),
-			 0);
+	assert_int_equal(
+	    compstore_install_dir(f->root, "vmx", "1.0.0.0", f->src, &e), 0);
 	/* Twice: a no-op. */
-	assert_int_equal(compstore_install_dir(f->root, "vmx", "1.0.0.0",
-					       f->src, &e),
-			 0);
-	assert_int_equal(compstore_install_dir(f->root, "vmx", "1.0.0.0100",
-					       f->src, &e),
-			 0);
-	fs_path(p, sizeof(p), "%s/vmx/1.0.0.0100/scripts/03_vmx-scan",
-		 f->root);
+	assert_int_equal(
+	    compstore_install_dir(f->root, "vmx", "1.0.0.0", f->src, &e), 0);
+	assert_int_equal(
+	    compstore_install_dir(f->root, "vmx", "1.0.0.0100", f->src, &e), 0);
+	fs_path(p, sizeof(p), "%s/vmx/1.0.0.0100/scripts/03_vmx-scan", f->root);
 	assert_int_equal(stat(p, &st), 0);
 	assert_true(st.st_mode & S_IXUSR);
 
@@ -120,7 +116,7 @@ static void test_install_switch_rollback(void **state)
 			    "1.0.0.0");
 	assert_int_equal(json_array_size(json_object_get(c, "revisions")), 2);
 	assert_string_equal(json_string_value(json_array_get(
-				    json_object_get(c, "revisions"), 1)),
+				json_object_get(c, "revisions"), 1)),
 			    "1.0.0.0100");
 	json_decref(l);
 }
@@ -133,26 +129,23 @@ static void test_refusals(void **state)
 	assert_int_equal(compstore_activate(f->root, "vmx", "9.9", &e),
 			 -ENOENT);
 	assert_non_null(strstr(e.msg, "no revision '9.9'"));
-	assert_int_equal(compstore_install_dir(f->root, "../x", "1", f->src,
-					       &e),
-			 -EINVAL);
-	assert_int_equal(compstore_install_dir(f->root, "vmx", ".hidden",
-					       f->src, &e),
-			 -EINVAL);
+	assert_int_equal(
+	    compstore_install_dir(f->root, "../x", "1", f->src, &e), -EINVAL);
+	assert_int_equal(
+	    compstore_install_dir(f->root, "vmx", ".hidden", f->src, &e),
+	    -EINVAL);
 	assert_int_equal(compstore_rollback(f->root, "vmx", &e), -ENOENT);
-	assert_int_equal(compstore_install_dir(f->root, "vmx", "1", f->src,
-					       &e),
+	assert_int_equal(compstore_install_dir(f->root, "vmx", "1", f->src, &e),
 			 0);
 	assert_int_equal(compstore_activate(f->root, "vmx", "1", &e), 0);
 	assert_int_equal(compstore_remove(f->root, "vmx", "1", &e), -EBUSY);
-	assert_int_equal(compstore_install_dir(f->root, "vmx", "2", f->src,
-					       &e),
+	assert_int_equal(compstore_install_dir(f->root, "vmx", "2", f->src, &e),
 			 0);
 	assert_int_equal(compstore_remove(f->root, "vmx", "2", &e), 0);
 	assert_false(compstore_has(f->root, "vmx", "2"));
 	/* A failed install leaves nothing behind. */
-	assert_true(compstore_install_dir(f->root, "vmx", "3", "/nonexistent",
-					  &e) < 0);
+	assert_true(
+	    compstore_install_dir(f->root, "vmx", "3", "/nonexistent", &e) < 0);
 	assert_false(compstore_has(f->root, "vmx", "3"));
 }
 
@@ -162,8 +155,8 @@ static void test_stage_api(void **state)
 	char tmp[PATH_MAX], p[PATH_MAX];
 	struct seam_err e = {0};
 
-	assert_int_equal(compstore_stage_begin(f->root, "hostd", "1.0.0.0",
-					       tmp, sizeof(tmp), &e),
+	assert_int_equal(compstore_stage_begin(f->root, "hostd", "1.0.0.0", tmp,
+					       sizeof(tmp), &e),
 			 0);
 	fs_path(p, sizeof(p), "%s/seam-hostd", tmp);
 	write_file(p, "x");
@@ -172,17 +165,15 @@ static void test_stage_api(void **state)
 	json_t *c = json_array_get(l, 0);
 	assert_int_equal(json_array_size(json_object_get(c, "revisions")), 0);
 	json_decref(l);
-	assert_int_equal(compstore_stage_commit(f->root, "hostd", "1.0.0.0",
-						tmp, &e),
-			 0);
+	assert_int_equal(
+	    compstore_stage_commit(f->root, "hostd", "1.0.0.0", tmp, &e), 0);
 	assert_true(compstore_has(f->root, "hostd", "1.0.0.0"));
 	/* Staging the same revision again is a no-op and cleans up. */
-	assert_int_equal(compstore_stage_begin(f->root, "hostd", "1.0.0.0",
-					       tmp, sizeof(tmp), &e),
+	assert_int_equal(compstore_stage_begin(f->root, "hostd", "1.0.0.0", tmp,
+					       sizeof(tmp), &e),
 			 0);
-	assert_int_equal(compstore_stage_commit(f->root, "hostd", "1.0.0.0",
-						tmp, &e),
-			 0);
+	assert_int_equal(
+	    compstore_stage_commit(f->root, "hostd", "1.0.0.0", tmp, &e), 0);
 	assert_false(fs_exists(tmp));
 }
 
@@ -198,13 +189,11 @@ static void test_version_cmp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_install_switch_rollback,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_stage_api, setup,
-						teardown),
-		cmocka_unit_test(test_version_cmp),
+	    cmocka_unit_test_setup_teardown(test_install_switch_rollback, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stage_api, setup, teardown),
+	    cmocka_unit_test(test_version_cmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

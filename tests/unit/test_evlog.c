@@ -37,8 +37,8 @@ static void test_append_read_reopen(void **state)
 		assert_int_equal(evlog_emit(l, "t", NULL, "event %d", i), i);
 	evs = evlog_read(l, 2, 100);
 	assert_int_equal(json_array_size(evs), 3);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(evs, 0), "cursor")),
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(evs, 0), "cursor")),
 			 3);
 	json_decref(evs);
 	evs = evlog_read(l, 5, 100);
@@ -58,9 +58,9 @@ static void test_append_read_reopen(void **state)
 	assert_int_equal(evlog_emit(l, "t", "vm1", "after restart"), 6);
 	evs = evlog_read(l, 5, 100);
 	assert_int_equal(json_array_size(evs), 1);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(evs, 0), "vm")),
-			    "vm1");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(evs, 0), "vm")),
+	    "vm1");
 	json_decref(evs);
 	assert_int_equal(evlog_wait(l, 6, 50), 0);
 	assert_int_equal(evlog_wait(l, 5, 50), 1);
@@ -85,8 +85,7 @@ static void test_read_beyond_ring(void **state)
 	assert_int_equal(json_array_size(evs), 20);
 	for (i = 0; i < 20; i++)
 		assert_int_equal(json_integer_value(json_object_get(
-					 json_array_get(evs, (size_t)i),
-					 "cursor")),
+				     json_array_get(evs, (size_t)i), "cursor")),
 				 4 + i);
 	json_decref(evs);
 	evlog_close(l);
@@ -121,9 +120,9 @@ static void test_wait_wakes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_read_reopen),
-		cmocka_unit_test(test_read_beyond_ring),
-		cmocka_unit_test(test_wait_wakes),
+	    cmocka_unit_test(test_append_read_reopen),
+	    cmocka_unit_test(test_read_beyond_ring),
+	    cmocka_unit_test(test_wait_wakes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

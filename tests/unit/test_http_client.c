@@ -54,13 +54,13 @@ static void h_blob(struct httpd_req *req)
 }
 
 static const struct jsonio_field echo_fields[] = {
-	{"n", JSONIO_INTEGER, true},
-	{NULL, 0, false},
+    {"n", JSONIO_INTEGER, true},
+    {NULL, 0, false},
 };
 
 static const struct httpd_route routes[] = {
-	{"POST", "/echo/{id}", h_echo, echo_fields, 0},
-	{"GET", "/blob", h_blob, NULL, 0},
+    {"POST", "/echo/{id}", h_echo, echo_fields, 0},
+    {"GET", "/blob", h_blob, NULL, 0},
 };
 
 static int auth(void *ctx, struct httpd_req *req)
@@ -86,9 +86,13 @@ static int setup(void **state)
 	assert_int_equal(httpd_listen("127.0.0.1:0", &fd, &port, NULL), 0);
 	assert_true(port > 0);
 	cfg = (struct httpd_config){
-		.routes = routes, .nroutes = 2, .cert_pem = f->id->cert_pem,
-		.key_pem = f->id->key_pem, .listen_fd = fd, .max_body = 1024,
-		.auth = auth,
+	    .routes = routes,
+	    .nroutes = 2,
+	    .cert_pem = f->id->cert_pem,
+	    .key_pem = f->id->key_pem,
+	    .listen_fd = fd,
+	    .max_body = 1024,
+	    .auth = auth,
 	};
 	assert_int_equal(httpd_start(&cfg, &f->h, NULL), 0);
 	snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%u", port);
@@ -111,8 +115,10 @@ static struct http_client *client(struct fx *f, const char *tp,
 				  const char *token)
 {
 	struct http_client_opts o = {
-		.base_url = f->url, .thumbprint = tp, .token = token,
-		.timeout_ms = 10000,
+	    .base_url = f->url,
+	    .thumbprint = tp,
+	    .token = token,
+	    .timeout_ms = 10000,
 	};
 	struct http_client *c = NULL;
 
@@ -149,10 +155,9 @@ static void test_pinned_json(void **state)
 					     &status, &reply, &e),
 			 0);
 	assert_int_equal(status, 400);
-	assert_string_equal(
-		json_string_value(json_object_get(
-			json_object_get(reply, "error"), "message")),
-		"unknown field 'm'");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(reply, "error"), "message")),
+			    "unknown field 'm'");
 	json_decref(reply);
 	json_decref(body);
 
@@ -179,9 +184,9 @@ static void test_wrong_token_and_size(void **state)
 	char big[2048];
 
 	c = client(f, f->id->thumbprint, "wrong");
-	assert_int_equal(http_client_request(c, "GET", "/blob", NULL, &status,
-					     &reply, &e),
-			 0);
+	assert_int_equal(
+	    http_client_request(c, "GET", "/blob", NULL, &status, &reply, &e),
+	    0);
 	assert_int_equal(status, 401);
 	json_decref(reply);
 	http_client_free(c);
@@ -208,12 +213,13 @@ static void test_wrong_thumbprint(void **state)
 	long status = 0;
 	int before = atomic_load(&hits);
 
-	c = client(f, "00112233445566778899aabbccddeeff"
-		      "00112233445566778899aabbccddeeff",
+	c = client(f,
+		   "00112233445566778899aabbccddeeff"
+		   "00112233445566778899aabbccddeeff",
 		   TOKEN);
-	assert_int_equal(http_client_request(c, "GET", "/blob", NULL, &status,
-					     &reply, &e),
-			 -EACCES);
+	assert_int_equal(
+	    http_client_request(c, "GET", "/blob", NULL, &status, &reply, &e),
+	    -EACCES);
 	assert_non_null(strstr(e.msg, "not the pinned"));
 	assert_null(reply);
 	assert_int_equal(atomic_load(&hits), before); /* nothing reached it */
@@ -230,8 +236,8 @@ static void test_download(void **state)
 	size_t len;
 
 	/* The reply body is the JSON string: quotes and "\n" escaped. */
-	snprintf(expect, sizeof(expect), "\"%.*s\\n\"",
-		 (int)strlen(blob) - 1, blob);
+	snprintf(expect, sizeof(expect), "\"%.*s\\n\"", (int)strlen(blob) - 1,
+		 blob);
 	tls_thumbprint_der(expect, strlen(expect), hex);
 	snprintf(dest, sizeof(dest), "%s/blob", f->dir);
 	assert_int_equal(http_client_download(c, "/blob", dest, hex,
@@ -240,11 +246,12 @@ static void test_download(void **state)
 	assert_int_equal(fs_read_file(dest, 4096, &got, &len, &e), 0);
 	assert_string_equal(got, expect);
 	free(got);
-	assert_int_equal(http_client_download(c, "/blob", dest,
-					      "00112233445566778899aabbccddeeff"
-					      "00112233445566778899aabbccddeeff",
-					      -1, &e),
-			 -EBADMSG);
+	assert_int_equal(
+	    http_client_download(c, "/blob", dest,
+				 "00112233445566778899aabbccddeeff"
+				 "00112233445566778899aabbccddeeff",
+				 -1, &e),
+	    -EBADMSG);
 	assert_non_null(strstr(e.msg, "SHA-256"));
 	assert_int_equal(http_client_download(c, "/blob", dest, hex, 3, &e),
 			 -EBADMSG);
@@ -255,14 +262,12 @@ static void test_download(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pinned_json, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_token_and_size,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_thumbprint, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_download, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_pinned_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_token_and_size, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_thumbprint, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_download, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

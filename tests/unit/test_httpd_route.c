@@ -20,12 +20,12 @@ static void h_dummy(struct httpd_req *req)
 }
 
 static const struct httpd_route routes[] = {
-	{"GET", "/api/v1/vms", h_dummy, NULL, 0},
-	{"POST", "/api/v1/vms", h_dummy, NULL, 0},
-	{"GET", "/api/v1/vms/{name}", h_dummy, NULL, 0},
-	{"DELETE", "/api/v1/vms/{name}", h_dummy, NULL, 0},
-	{"POST", "/api/v1/vms/{name}/power-on", h_dummy, NULL, 0},
-	{"GET", "/api/v1/a/{x}/b/{y}", h_dummy, NULL, 0},
+    {"GET", "/api/v1/vms", h_dummy, NULL, 0},
+    {"POST", "/api/v1/vms", h_dummy, NULL, 0},
+    {"GET", "/api/v1/vms/{name}", h_dummy, NULL, 0},
+    {"DELETE", "/api/v1/vms/{name}", h_dummy, NULL, 0},
+    {"POST", "/api/v1/vms/{name}/power-on", h_dummy, NULL, 0},
+    {"GET", "/api/v1/a/{x}/b/{y}", h_dummy, NULL, 0},
 };
 
 static void test_pattern_match(void **state)
@@ -35,35 +35,29 @@ static void test_pattern_match(void **state)
 	assert_int_equal(httpd_pattern_match("/api/v1/vms", "/api/v1/vms", &p),
 			 1);
 	assert_int_equal(p.n, 0);
-	assert_int_equal(httpd_pattern_match("/api/v1/vms/{name}",
-					     "/api/v1/vms/vm-1", &p),
-			 1);
+	assert_int_equal(
+	    httpd_pattern_match("/api/v1/vms/{name}", "/api/v1/vms/vm-1", &p),
+	    1);
 	assert_int_equal(p.n, 1);
 	assert_string_equal(p.name[0], "name");
 	assert_string_equal(p.value[0], "vm-1");
-	assert_int_equal(httpd_pattern_match("/api/v1/a/{x}/b/{y}",
-					     "/api/v1/a/1/b/2", &p),
-			 1);
+	assert_int_equal(
+	    httpd_pattern_match("/api/v1/a/{x}/b/{y}", "/api/v1/a/1/b/2", &p),
+	    1);
 	assert_string_equal(p.value[0], "1");
 	assert_string_equal(p.value[1], "2");
 	/* Not matching: shorter, longer, trailing slash, empty segment. */
-	assert_int_equal(httpd_pattern_match("/api/v1/vms/{name}",
-					     "/api/v1/vms", &p),
+	assert_int_equal(
+	    httpd_pattern_match("/api/v1/vms/{name}", "/api/v1/vms", &p), 0);
+	assert_int_equal(
+	    httpd_pattern_match("/api/v1/vms", "/api/v1/vms/x", &p), 0);
+	assert_int_equal(httpd_pattern_match("/api/v1/vms", "/api/v1/vms/", &p),
 			 0);
-	assert_int_equal(httpd_pattern_match("/api/v1/vms", "/api/v1/vms/x",
-					     &p),
+	assert_int_equal(
+	    httpd_pattern_match("/api/v1/vms/{name}", "/api/v1/vms//", &p), 0);
+	assert_int_equal(httpd_pattern_match("/api/v1/vms", "/api//v1/vms", &p),
 			 0);
-	assert_int_equal(httpd_pattern_match("/api/v1/vms", "/api/v1/vms/",
-					     &p),
-			 0);
-	assert_int_equal(httpd_pattern_match("/api/v1/vms/{name}",
-					     "/api/v1/vms//", &p),
-			 0);
-	assert_int_equal(httpd_pattern_match("/api/v1/vms", "/api//v1/vms",
-					     &p),
-			 0);
-	assert_int_equal(httpd_pattern_match("/api/v1/vms", "/api/v1/vmsx",
-					     &p),
+	assert_int_equal(httpd_pattern_match("/api/v1/vms", "/api/v1/vmsx", &p),
 			 0);
 	assert_int_equal(httpd_pattern_match("/api/v1/vms", "api/v1/vms", &p),
 			 0);
@@ -124,10 +118,10 @@ static void test_json_parse_errors(void **state)
 static void test_json_fields(void **state)
 {
 	static const struct jsonio_field f[] = {
-		{"name", JSONIO_STRING, true},
-		{"vcpus", JSONIO_INTEGER, false},
-		{"mem", JSONIO_STRING_OR_INTEGER, false},
-		{NULL, 0, false},
+	    {"name", JSONIO_STRING, true},
+	    {"vcpus", JSONIO_INTEGER, false},
+	    {"mem", JSONIO_STRING_OR_INTEGER, false},
+	    {NULL, 0, false},
 	};
 	struct seam_err e = {0};
 	json_t *j;
@@ -172,12 +166,12 @@ static void test_status_mapping(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pattern_match),
-		cmocka_unit_test(test_param_too_long),
-		cmocka_unit_test(test_route_find),
-		cmocka_unit_test(test_json_parse_errors),
-		cmocka_unit_test(test_json_fields),
-		cmocka_unit_test(test_status_mapping),
+	    cmocka_unit_test(test_pattern_match),
+	    cmocka_unit_test(test_param_too_long),
+	    cmocka_unit_test(test_route_find),
+	    cmocka_unit_test(test_json_parse_errors),
+	    cmocka_unit_test(test_json_fields),
+	    cmocka_unit_test(test_status_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

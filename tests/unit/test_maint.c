@@ -23,18 +23,18 @@ static void test_op_table(void **state)
 		enum maint_op op;
 		int allowed;
 	} t[] = {
-		{MAINT_NONE, MAINT_OP_VM_CREATE, 1},
-		{MAINT_NONE, MAINT_OP_VM_POWER_ON, 1},
-		{MAINT_NONE, MAINT_OP_MIGRATE_IN, 1},
-		{MAINT_NONE, MAINT_OP_MIGRATE_OUT, 1},
-		{MAINT_PARTIAL, MAINT_OP_VM_CREATE, 0},
-		{MAINT_PARTIAL, MAINT_OP_VM_POWER_ON, 0},
-		{MAINT_PARTIAL, MAINT_OP_MIGRATE_IN, 0},
-		{MAINT_PARTIAL, MAINT_OP_MIGRATE_OUT, 0},
-		{MAINT_FULL, MAINT_OP_VM_CREATE, 0},
-		{MAINT_FULL, MAINT_OP_VM_POWER_ON, 0},
-		{MAINT_FULL, MAINT_OP_MIGRATE_IN, 0},
-		{MAINT_FULL, MAINT_OP_MIGRATE_OUT, 1},
+	    {MAINT_NONE, MAINT_OP_VM_CREATE, 1},
+	    {MAINT_NONE, MAINT_OP_VM_POWER_ON, 1},
+	    {MAINT_NONE, MAINT_OP_MIGRATE_IN, 1},
+	    {MAINT_NONE, MAINT_OP_MIGRATE_OUT, 1},
+	    {MAINT_PARTIAL, MAINT_OP_VM_CREATE, 0},
+	    {MAINT_PARTIAL, MAINT_OP_VM_POWER_ON, 0},
+	    {MAINT_PARTIAL, MAINT_OP_MIGRATE_IN, 0},
+	    {MAINT_PARTIAL, MAINT_OP_MIGRATE_OUT, 0},
+	    {MAINT_FULL, MAINT_OP_VM_CREATE, 0},
+	    {MAINT_FULL, MAINT_OP_VM_POWER_ON, 0},
+	    {MAINT_FULL, MAINT_OP_MIGRATE_IN, 0},
+	    {MAINT_FULL, MAINT_OP_MIGRATE_OUT, 1},
 	};
 	struct seam_err e;
 	size_t i;
@@ -48,7 +48,7 @@ static void test_op_table(void **state)
 		} else {
 			assert_int_equal(rc, -EBUSY);
 			assert_non_null(
-				strstr(e.msg, maint_mode_name(t[i].mode)));
+			    strstr(e.msg, maint_mode_name(t[i].mode)));
 			assert_non_null(strstr(e.msg, "maintenance mode"));
 		}
 	}
@@ -60,18 +60,16 @@ static void test_enter_full(void **state)
 
 	assert_int_equal(maint_check_enter(MAINT_NONE, MAINT_FULL, 0, "", &e),
 			 0);
-	assert_int_equal(maint_check_enter(MAINT_NONE, MAINT_FULL, 2,
-					   "vm1, vm2", &e),
-			 -EBUSY);
+	assert_int_equal(
+	    maint_check_enter(MAINT_NONE, MAINT_FULL, 2, "vm1, vm2", &e),
+	    -EBUSY);
 	assert_non_null(strstr(e.msg, "full maintenance mode"));
 	assert_non_null(strstr(e.msg, "vm1, vm2"));
-	assert_int_equal(maint_check_enter(MAINT_PARTIAL, MAINT_FULL, 1, "a",
-					   &e),
-			 -EBUSY);
+	assert_int_equal(
+	    maint_check_enter(MAINT_PARTIAL, MAINT_FULL, 1, "a", &e), -EBUSY);
 	/* Partial is entered with VMs running: that is its point. */
-	assert_int_equal(maint_check_enter(MAINT_NONE, MAINT_PARTIAL, 3, "x",
-					   &e),
-			 0);
+	assert_int_equal(
+	    maint_check_enter(MAINT_NONE, MAINT_PARTIAL, 3, "x", &e), 0);
 	assert_int_equal(maint_check_enter(MAINT_FULL, MAINT_NONE, 0, "", &e),
 			 0);
 }
@@ -98,9 +96,9 @@ static void test_parse_and_persist(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_op_table),
-		cmocka_unit_test(test_enter_full),
-		cmocka_unit_test(test_parse_and_persist),
+	    cmocka_unit_test(test_op_table),
+	    cmocka_unit_test(test_enter_full),
+	    cmocka_unit_test(test_parse_and_persist),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,8 +55,7 @@ static void test_thumbprint_format_parse(void **state)
 
 static void test_identity_create_reload(void **state)
 {
-	char dir[] = "/tmp/seam-test-tls-XXXXXX", sub[PATH_MAX],
-	     key[PATH_MAX];
+	char dir[] = "/tmp/seam-test-tls-XXXXXX", sub[PATH_MAX], key[PATH_MAX];
 	struct tls_identity *a = NULL, *b = NULL;
 	struct seam_err e = {0};
 	char tp[TLS_THUMBPRINT_SIZE], pin[128];
@@ -76,9 +75,9 @@ static void test_identity_create_reload(void **state)
 	assert_int_equal(tls_thumbprint_pem(a->cert_pem, a->cert_len, tp, &e),
 			 0);
 	assert_string_equal(tp, a->thumbprint);
-	assert_int_equal(tls_pubkey_pin_pem(a->cert_pem, a->cert_len, pin,
-					    sizeof(pin), &e),
-			 0);
+	assert_int_equal(
+	    tls_pubkey_pin_pem(a->cert_pem, a->cert_len, pin, sizeof(pin), &e),
+	    0);
 	assert_memory_equal(pin, "sha256//", 8);
 	assert_int_equal(strlen(pin), 8 + 44);
 	assert_int_equal(tls_thumbprint_pem("junk", 4, tp, &e), -EIO);
@@ -91,9 +90,9 @@ static void test_identity_create_reload(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_thumbprint_der_vector),
-		cmocka_unit_test(test_thumbprint_format_parse),
-		cmocka_unit_test(test_identity_create_reload),
+	    cmocka_unit_test(test_thumbprint_der_vector),
+	    cmocka_unit_test(test_thumbprint_format_parse),
+	    cmocka_unit_test(test_identity_create_reload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

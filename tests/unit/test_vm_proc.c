@@ -65,18 +65,17 @@ static void test_config_validation(void **state)
 	assert_int_equal(vm_config_from_json(j, &c, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "VM name"));
 	json_decref(j);
-	j = json_pack("{s:s,s:s,s:i}", "name", "v", "mem", "256M", "vcpus",
-		      65);
+	j = json_pack("{s:s,s:s,s:i}", "name", "v", "mem", "256M", "vcpus", 65);
 	assert_int_equal(vm_config_from_json(j, &c, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "'vcpus'"));
 	json_decref(j);
-	j = json_pack("{s:s,s:s,s:i,s:s}", "name", "v", "mem", "256M",
-		      "vcpus", 1, "cmdline", "a\nb");
+	j = json_pack("{s:s,s:s,s:i,s:s}", "name", "v", "mem", "256M", "vcpus",
+		      1, "cmdline", "a\nb");
 	assert_int_equal(vm_config_from_json(j, &c, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "'cmdline'"));
 	json_decref(j);
-	j = json_pack("{s:s,s:s,s:i,s:s}", "name", "v", "mem", "256M",
-		      "vcpus", 1, "kernel", "relative/path");
+	j = json_pack("{s:s,s:s,s:i,s:s}", "name", "v", "mem", "256M", "vcpus",
+		      1, "kernel", "relative/path");
 	assert_int_equal(vm_config_from_json(j, &c, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "'kernel'"));
 	json_decref(j);
@@ -108,9 +107,14 @@ static void test_start_find_crash_stop(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	spec = (struct vm_proc_spec){
-		.dir = dir, .vmx = fake_vmx(), .vmx_version = "1.0.0.0",
-		.name = "vm1", .kernel = "/k", .cmdline = "heartbeat=10",
-		.mem_mib = 64, .vcpus = 1,
+	    .dir = dir,
+	    .vmx = fake_vmx(),
+	    .vmx_version = "1.0.0.0",
+	    .name = "vm1",
+	    .kernel = "/k",
+	    .cmdline = "heartbeat=10",
+	    .mem_mib = 64,
+	    .vcpus = 1,
 	};
 	assert_int_equal(vm_proc_start(&spec, &rt, &e), 0);
 	assert_true(rt.pid > 0);
@@ -160,9 +164,14 @@ static void test_stop_force(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	spec = (struct vm_proc_spec){
-		.dir = dir, .vmx = fake_vmx(), .vmx_version = "x",
-		.name = "vm2", .kernel = "/k", .cmdline = "",
-		.mem_mib = 64, .vcpus = 1,
+	    .dir = dir,
+	    .vmx = fake_vmx(),
+	    .vmx_version = "x",
+	    .name = "vm2",
+	    .kernel = "/k",
+	    .cmdline = "",
+	    .mem_mib = 64,
+	    .vcpus = 1,
 	};
 	assert_int_equal(vm_proc_start(&spec, &rt, &e), 0);
 	wait_for_file(rt.control);
@@ -184,8 +193,13 @@ static void test_start_missing_binary(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	spec = (struct vm_proc_spec){
-		.dir = dir, .vmx = "/nonexistent/seam-vmx", .name = "v",
-		.kernel = "/k", .cmdline = "", .mem_mib = 64, .vcpus = 1,
+	    .dir = dir,
+	    .vmx = "/nonexistent/seam-vmx",
+	    .name = "v",
+	    .kernel = "/k",
+	    .cmdline = "",
+	    .mem_mib = 64,
+	    .vcpus = 1,
 	};
 	assert_true(vm_proc_start(&spec, &rt, &e) < 0);
 	assert_non_null(strstr(e.msg, "/nonexistent/seam-vmx"));
@@ -195,11 +209,11 @@ static void test_start_missing_binary(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mem_parse),
-		cmocka_unit_test(test_config_validation),
-		cmocka_unit_test(test_start_find_crash_stop),
-		cmocka_unit_test(test_stop_force),
-		cmocka_unit_test(test_start_missing_binary),
+	    cmocka_unit_test(test_mem_parse),
+	    cmocka_unit_test(test_config_validation),
+	    cmocka_unit_test(test_start_find_crash_stop),
+	    cmocka_unit_test(test_stop_force),
+	    cmocka_unit_test(test_start_missing_binary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
