@@ -301,26 +301,32 @@ static void api_component_rollback(struct httpd_req *req)
 }
 
 #define API "/api/v1"
+/* One row of the table: method, path under /api/v1, handler, body fields. */
+#define ROUTE(m, p, fn, f)                                                     \
+	{                                                                      \
+		.method = (m), .pattern = API p, .handler = (fn),              \
+		.fields = (f)                                                  \
+	}
 
 const struct httpd_route hostd_routes[] = {
-    {"GET", API "/host", api_host_get, NULL, 0},
-    {"GET", API "/inventory", api_inventory_get, NULL, 0},
-    {"GET", API "/vms", api_vms_list, NULL, 0},
-    {"POST", API "/vms", api_vms_create, vm_config_fields, 0},
-    {"GET", API "/vms/{name}", api_vm_get, NULL, 0},
-    {"DELETE", API "/vms/{name}", api_vm_delete, NULL, 0},
-    {"POST", API "/vms/{name}/power-on", api_vm_power_on, api_no_fields, 0},
-    {"POST", API "/vms/{name}/power-off", api_vm_power_off,
-     api_power_off_fields, 0},
-    {"GET", API "/maintenance", api_maint_get, NULL, 0},
-    {"PUT", API "/maintenance", api_maint_put, api_maint_fields, 0},
-    {"GET", API "/components", api_components_list, NULL, 0},
-    {"POST", API "/components/{name}/activate", api_component_activate,
-     api_activate_fields, 0},
-    {"POST", API "/components/{name}/rollback", api_component_rollback,
-     api_no_fields, 0},
-    {"GET", API "/events", api_events_poll, NULL, 0},
-    {"GET", API "/events/stream", api_events_stream, NULL, 0},
+    ROUTE("GET", "/host", api_host_get, NULL),
+    ROUTE("GET", "/inventory", api_inventory_get, NULL),
+    ROUTE("GET", "/vms", api_vms_list, NULL),
+    ROUTE("POST", "/vms", api_vms_create, vm_config_fields),
+    ROUTE("GET", "/vms/{name}", api_vm_get, NULL),
+    ROUTE("DELETE", "/vms/{name}", api_vm_delete, NULL),
+    ROUTE("POST", "/vms/{name}/power-on", api_vm_power_on, api_no_fields),
+    ROUTE("POST", "/vms/{name}/power-off", api_vm_power_off,
+	  api_power_off_fields),
+    ROUTE("GET", "/maintenance", api_maint_get, NULL),
+    ROUTE("PUT", "/maintenance", api_maint_put, api_maint_fields),
+    ROUTE("GET", "/components", api_components_list, NULL),
+    ROUTE("POST", "/components/{name}/activate", api_component_activate,
+	  api_activate_fields),
+    ROUTE("POST", "/components/{name}/rollback", api_component_rollback,
+	  api_no_fields),
+    ROUTE("GET", "/events", api_events_poll, NULL),
+    ROUTE("GET", "/events/stream", api_events_stream, NULL),
 };
 
 const size_t hostd_nroutes = sizeof(hostd_routes) / sizeof(hostd_routes[0]);

@@ -13,6 +13,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -43,6 +45,7 @@ struct httpd {
 	void *ctx;
 	char *cert_pem;
 	char *key_pem;
+	char *upload_dir;
 };
 
 struct httpd_req {
@@ -50,12 +53,19 @@ struct httpd_req {
 	struct MHD_Connection *conn;
 	char method[16];
 	char *path;
-	char *body;
-	size_t body_len;
+	const struct httpd_route *route;
+	size_t limit;	 /* body bound for this route */
+	char *body;	 /* in memory (JSON and raw bodies) */
+	size_t body_len; /* bytes received, in memory or in the file */
+	int body_fd;	 /* HTTPD_ROUTE_BODY_FILE: the upload, else -1 */
+	char *body_path;
 	bool too_large;
+	bool refused; /* a reply is prepared: drop the body, then send it */
 	bool done;
 	struct httpd_params params;
 	json_t *json;
+	void *user;
+	void (*user_free)(void *);
 	struct MHD_Response *resp;
 	unsigned status;
 };
@@ -258,6 +268,44 @@ const char *httpd_req_header(const struct httpd_req *req, const char *name)
 json_t *httpd_req_json(const struct httpd_req *req)
 {
 	return req->json;
+}
+
+const void *httpd_req_body(const struct httpd_req *req, size_t *len)
+{
+	*len = req->body_len;
+	return req->body ? req->body : "";
+}
+
+const char *httpd_req_body_file(const struct httpd_req *req, size_t *len)
+{
+	if (len)
+		*len = req->body_len;
+	return req->body_path;
+}
+
+char *httpd_req_take_body_file(struct httpd_req *req)
+{
+	char *p = req->body_path;
+
+	if (req->body_fd >= 0)
+		close(req->body_fd);
+	req->body_fd = -1;
+	req->body_path = NULL;
+	return p;
+}
+
+void httpd_req_set_user(struct httpd_req *req, void *user,
+			void (*user_free)(void *))
+{
+	if (req->user_free)
+		req->user_free(req->user);
+	req->user = user;
+	req->user_free = user_free;
+}
+
+void *httpd_req_user(const struct httpd_req *req)
+{
+	return req->user;
 }
 
 const char *httpd_req_bearer(const struct httpd_req *req)
@@ -472,6 +520,7 @@ static struct httpd_req *httpd_req_new(struct httpd *h,
 		return NULL;
 	req->h = h;
 	req->conn = conn;
+	req->body_fd = -1;
 	snprintf(req->method, sizeof(req->method), "%s", method);
 	req->path = strdup(url);
 	if (!req->path) {
@@ -481,16 +530,61 @@ static struct httpd_req *httpd_req_new(struct httpd *h,
 	return req;
 }
 
+static void httpd_req_drop_file(struct httpd_req *req)
+{
+	if (req->body_fd >= 0)
+		close(req->body_fd);
+	req->body_fd = -1;
+	if (req->body_path)
+		unlink(req->body_path);
+	free(req->body_path);
+	req->body_path = NULL;
+}
+
 static void httpd_req_free(struct httpd_req *req)
 {
 	if (!req)
 		return;
 	if (req->resp)
 		MHD_destroy_response(req->resp);
+	if (req->user_free)
+		req->user_free(req->user);
+	httpd_req_drop_file(req);
 	json_decref(req->json);
 	free(req->body);
 	free(req->path);
 	free(req);
+}
+
+static void httpd_reply_too_large(struct httpd_req *req)
+{
+	httpd_reply_error(req, 413, "payload_too_large",
+			  "request body larger than %zu bytes", req->limit);
+}
+
+static void httpd_body_overflow(struct httpd_req *req)
+{
+	req->too_large = true;
+	free(req->body);
+	req->body = NULL;
+	httpd_req_drop_file(req);
+	httpd_reply_too_large(req);
+	req->refused = true;
+}
+
+static int httpd_write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 static void httpd_req_append(struct httpd_req *req, const char *data,
@@ -498,18 +592,26 @@ static void httpd_req_append(struct httpd_req *req, const char *data,
 {
 	char *nb;
 
-	if (req->too_large)
+	if (req->refused)
 		return;
-	if (req->body_len + len > req->h->max_body) {
-		req->too_large = true;
-		free(req->body);
-		req->body = NULL;
-		req->body_len = 0;
+	if (req->body_len + len > req->limit) {
+		httpd_body_overflow(req);
+		return;
+	}
+	if (req->body_fd >= 0) {
+		if (httpd_write_all(req->body_fd, data, len) < 0) {
+			httpd_req_drop_file(req);
+			httpd_reply_error(req, 503, "unavailable",
+					  "cannot store the upload");
+			req->refused = true;
+			return;
+		}
+		req->body_len += len;
 		return;
 	}
 	nb = realloc(req->body, req->body_len + len + 1);
 	if (!nb) {
-		req->too_large = true;
+		httpd_body_overflow(req);
 		return;
 	}
 	memcpy(nb + req->body_len, data, len);
@@ -518,32 +620,91 @@ static void httpd_req_append(struct httpd_req *req, const char *data,
 	nb[req->body_len] = '\0';
 }
 
-static bool httpd_content_length_too_large(struct httpd_req *req)
+/* Content-Length, or 0 when absent or unreadable. */
+static unsigned long long httpd_content_length(struct httpd_req *req)
 {
 	const char *cl = httpd_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long n;
 	char *end;
 
 	if (!cl)
-		return false;
+		return 0;
 	errno = 0;
 	n = strtoull(cl, &end, 10);
-	return !errno && *end == '\0' &&
-	       n / HTTPD_DRAIN_FACTOR > req->h->max_body;
+	return errno || *end ? 0 : n;
 }
 
-static void httpd_reply_too_large(struct httpd_req *req)
+static int httpd_open_upload(struct httpd_req *req)
 {
-	httpd_reply_error(req, 413, "payload_too_large",
-			  "request body larger than %zu bytes",
-			  req->h->max_body);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.upload-XXXXXX", req->h->upload_dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	req->body_path = strdup(path);
+	if (!req->body_path) {
+		close(fd);
+		unlink(path);
+		return -ENOMEM;
+	}
+	req->body_fd = fd;
+	return 0;
 }
 
-static int httpd_parse_body(struct httpd_req *req,
-			    const struct httpd_route *route)
+/*
+ * First call, headers only: authenticate, route, set the body's bound and
+ * sink. Any refusal is prepared now and sent once the body has been
+ * drained, so nothing of an unauthenticated body is ever stored.
+ */
+static void httpd_begin(struct httpd_req *req)
 {
+	struct httpd *h = req->h;
+	char allow[128];
+	unsigned status;
+
+	req->route =
+	    httpd_route_find(h->routes, h->nroutes, req->method, req->path,
+			     &req->params, &status, allow, sizeof(allow));
+	req->limit = req->route && req->route->max_body ? req->route->max_body
+							: h->max_body;
+	req->refused = true;
+	if (!(req->route && (req->route->flags & HTTPD_ROUTE_PUBLIC)) &&
+	    h->auth && h->auth(h->ctx, req) != 0) {
+		if (!req->resp)
+			httpd_reply_error(req, 401, "unauthorized",
+					  "authentication required");
+	} else if (!req->route && status == 405) {
+		httpd_reply_error(req, 405, "method_not_allowed",
+				  "%s is not allowed on %s (allowed: %s)",
+				  req->method, req->path, allow);
+		if (req->resp)
+			MHD_add_response_header(req->resp,
+						MHD_HTTP_HEADER_ALLOW, allow);
+	} else if (!req->route) {
+		httpd_reply_error(req, 404, "not_found", "no endpoint %s",
+				  req->path);
+	} else if (httpd_content_length(req) > req->limit) {
+		req->too_large = true;
+		httpd_reply_too_large(req);
+	} else if ((req->route->flags & HTTPD_ROUTE_BODY_FILE) &&
+		   httpd_open_upload(req) < 0) {
+		httpd_reply_error(req, 503, "unavailable",
+				  "cannot store an upload in %s",
+				  h->upload_dir);
+	} else {
+		req->refused = false;
+	}
+}
+
+static int httpd_parse_body(struct httpd_req *req)
+{
+	const struct httpd_route *route = req->route;
 	struct seam_err e = {0};
 
+	if (route->flags & (HTTPD_ROUTE_BODY_RAW | HTTPD_ROUTE_BODY_FILE))
+		return 0;
 	if (req->body_len == 0) {
 		req->json = json_object();
 	} else if (jsonio_parse_object(req->body, req->body_len, &req->json,
@@ -558,43 +719,19 @@ static int httpd_parse_body(struct httpd_req *req,
 	return 0;
 }
 
-static void httpd_dispatch(struct httpd_req *req)
+/* Last call, the body complete: parse it and run the handler. */
+static void httpd_finish(struct httpd_req *req)
 {
-	const struct httpd_route *route;
-	char allow[128];
-	unsigned status;
-	struct httpd *h = req->h;
-
-	route = httpd_route_find(h->routes, h->nroutes, req->method, req->path,
-				 &req->params, &status, allow, sizeof(allow));
-	if (!(route && (route->flags & HTTPD_ROUTE_PUBLIC)) && h->auth &&
-	    h->auth(h->ctx, req) != 0) {
-		if (!req->resp)
-			httpd_reply_error(req, 401, "unauthorized",
-					  "authentication required");
+	if (req->refused)
+		return; /* the reply is ready */
+	if (req->body_fd >= 0 && fsync(req->body_fd) < 0) {
+		httpd_reply_error(req, 503, "unavailable",
+				  "cannot store the upload");
 		return;
 	}
-	if (!route && status == 405) {
-		httpd_reply_error(req, 405, "method_not_allowed",
-				  "%s is not allowed on %s (allowed: %s)",
-				  req->method, req->path, allow);
-		if (req->resp)
-			MHD_add_response_header(req->resp,
-						MHD_HTTP_HEADER_ALLOW, allow);
+	if (httpd_parse_body(req) < 0)
 		return;
-	}
-	if (!route) {
-		httpd_reply_error(req, 404, "not_found", "no endpoint %s",
-				  req->path);
-		return;
-	}
-	if (req->too_large) {
-		httpd_reply_too_large(req);
-		return;
-	}
-	if (httpd_parse_body(req, route) < 0)
-		return;
-	route->handler(req);
+	req->route->handler(req);
 	if (!req->resp)
 		httpd_reply_error(req, 500, "internal",
 				  "%s %s produced no reply", req->method,
@@ -632,11 +769,11 @@ static enum MHD_Result httpd_on_request(void *cls, struct MHD_Connection *conn,
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
-		if (httpd_content_length_too_large(req)) {
-			req->too_large = true;
-			httpd_reply_too_large(req);
+		httpd_begin(req);
+		/* Far too large to drain: answer now and close. */
+		if (req->refused &&
+		    httpd_content_length(req) / HTTPD_DRAIN_FACTOR > req->limit)
 			return httpd_send(req);
-		}
 		return MHD_YES;
 	}
 	if (req->done) {
@@ -649,7 +786,7 @@ static enum MHD_Result httpd_on_request(void *cls, struct MHD_Connection *conn,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	httpd_dispatch(req);
+	httpd_finish(req);
 	log_debug("%s %s -> %u", req->method, req->path, req->status);
 	return httpd_send(req);
 }
@@ -697,7 +834,8 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **out,
 	h->ctx = cfg->ctx;
 	h->cert_pem = strdup(cfg->cert_pem);
 	h->key_pem = strdup(cfg->key_pem);
-	if (!h->cert_pem || !h->key_pem) {
+	h->upload_dir = strdup(cfg->upload_dir ? cfg->upload_dir : "/tmp");
+	if (!h->cert_pem || !h->key_pem || !h->upload_dir) {
 		httpd_stop(h);
 		return err_set(e, ENOMEM, "httpd: no memory");
 	}
@@ -749,6 +887,7 @@ void httpd_stop(struct httpd *h)
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	free(h->cert_pem);
+	free(h->upload_dir);
 	if (h->key_pem) {
 		explicit_bzero(h->key_pem, strlen(h->key_pem));
 		free(h->key_pem);

@@ -3,7 +3,8 @@
  *
  * A daemon hands this layer a routing table and gets back a server that
  * does everything that must be the same on every endpoint: TLS with the
- * daemon's identity (tls.h), authentication on every request, 404 and 405,
+ * daemon's identity (tls.h), authentication on every request (decided on
+ * the headers, before any byte of the body is kept), 404 and 405,
  * bounded request bodies (413), strict JSON parsing (400 naming the problem:
  * malformed JSON, an unknown, missing or mistyped field), JSON replies and a
  * uniform error body {"error":{"code":"...","message":"..."}}. A handler only
@@ -46,6 +47,10 @@ typedef int (*httpd_auth_fn)(void *ctx, struct httpd_req *req);
 
 enum httpd_route_flags {
 	HTTPD_ROUTE_PUBLIC = 1 << 0, /* no authentication (use sparingly) */
+	/* The body is not JSON: kept as bytes (httpd_req_body)... */
+	HTTPD_ROUTE_BODY_RAW = 1 << 1,
+	/* ...or streamed to a file in upload_dir (httpd_req_body_file). */
+	HTTPD_ROUTE_BODY_FILE = 1 << 2,
 };
 
 struct httpd_route {
@@ -59,6 +64,7 @@ struct httpd_route {
 	 */
 	const struct jsonio_field *fields;
 	unsigned flags;
+	size_t max_body; /* 0 = the server's bound */
 };
 
 struct httpd_config {
@@ -71,6 +77,7 @@ struct httpd_config {
 	size_t max_body; /* 0 = HTTPD_DEFAULT_MAX_BODY */
 	httpd_auth_fn auth;
 	void *ctx; /* handed to auth and, through the request, to handlers */
+	const char *upload_dir; /* for HTTPD_ROUTE_BODY_FILE; NULL = /tmp */
 };
 
 /* Path parameters; also the unit of the pattern matcher. */
@@ -122,6 +129,21 @@ const char *httpd_req_query(const struct httpd_req *req, const char *name);
 const char *httpd_req_header(const struct httpd_req *req, const char *name);
 /* The parsed body (an object, "{}" when empty); borrowed. */
 json_t *httpd_req_json(const struct httpd_req *req);
+/* HTTPD_ROUTE_BODY_RAW: the body's bytes (NUL-terminated). */
+const void *httpd_req_body(const struct httpd_req *req, size_t *len);
+/*
+ * HTTPD_ROUTE_BODY_FILE: the fsync'ed upload (unlinked when the request
+ * ends, unless taken: then the caller owns the path and the file).
+ */
+const char *httpd_req_body_file(const struct httpd_req *req, size_t *len);
+char *httpd_req_take_body_file(struct httpd_req *req);
+/*
+ * What the auth hook learnt about the caller (a user, a role), for the
+ * handlers; user_free runs when the request ends.
+ */
+void httpd_req_set_user(struct httpd_req *req, void *user,
+			void (*user_free)(void *));
+void *httpd_req_user(const struct httpd_req *req);
 /* The token of "Authorization: Bearer TOKEN", or NULL. */
 const char *httpd_req_bearer(const struct httpd_req *req);
 /* Constant-time string comparison for secrets. */

@@ -630,8 +630,8 @@ def test_openapi_document_lists_every_route():
     documented = {(m.upper(), p) for p, ops in doc["paths"].items()
                   for m in ops if m != "parameters"}
     src = (REPO / "src" / "hostd" / "api.c").read_text()
-    routed = set(re.findall(r'\{"(GET|POST|PUT|DELETE)", API "([^"]+)"',
-                            src))
+    routed = {(m, p) for m, p in re.findall(
+        r'ROUTE\("(GET|POST|PUT|DELETE)", "([^"]+)"', src)}
     assert routed and documented == routed
 
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "http_client.h"
@@ -58,16 +59,59 @@ static const struct jsonio_field echo_fields[] = {
     {NULL, 0, false},
 };
 
+static void h_raw(struct httpd_req *req)
+{
+	size_t len;
+	const char *b = httpd_req_body(req, &len);
+
+	httpd_reply_json(req, 200,
+			 json_pack("{s:s%,s:s}", "raw", b, len, "user",
+				   (char *)httpd_req_user(req)));
+}
+
+static void h_upload(struct httpd_req *req)
+{
+	size_t len;
+	const char *path = httpd_req_body_file(req, &len);
+	char hex[TLS_THUMBPRINT_SIZE], *data;
+	size_t n;
+
+	assert_non_null(path);
+	assert_int_equal(fs_read_file(path, 1 << 20, &data, &n, NULL), 0);
+	assert_int_equal(n, len);
+	tls_thumbprint_der(data, n, hex); /* = sha256 */
+	free(data);
+	httpd_reply_json(req, 200,
+			 json_pack("{s:s,s:I,s:s}", "sha256", hex, "size",
+				   (json_int_t)len, "path", path));
+}
+
 static const struct httpd_route routes[] = {
-    {"POST", "/echo/{id}", h_echo, echo_fields, 0},
-    {"GET", "/blob", h_blob, NULL, 0},
+    {.method = "POST",
+     .pattern = "/echo/{id}",
+     .handler = h_echo,
+     .fields = echo_fields},
+    {.method = "GET", .pattern = "/blob", .handler = h_blob},
+    {.method = "POST",
+     .pattern = "/raw",
+     .handler = h_raw,
+     .flags = HTTPD_ROUTE_BODY_RAW,
+     .max_body = 64},
+    {.method = "PUT",
+     .pattern = "/upload",
+     .handler = h_upload,
+     .flags = HTTPD_ROUTE_BODY_FILE,
+     .max_body = 1 << 20},
 };
 
 static int auth(void *ctx, struct httpd_req *req)
 {
 	const char *t = httpd_req_bearer(req);
 
-	return t && httpd_secret_equal(t, TOKEN) ? 0 : -1;
+	if (!t || !httpd_secret_equal(t, TOKEN))
+		return -1;
+	httpd_req_set_user(req, strdup("alice"), free);
+	return 0;
 }
 
 static int setup(void **state)
@@ -87,7 +131,8 @@ static int setup(void **state)
 	assert_true(port > 0);
 	cfg = (struct httpd_config){
 	    .routes = routes,
-	    .nroutes = 2,
+	    .nroutes = sizeof(routes) / sizeof(routes[0]),
+	    .upload_dir = f->dir,
 	    .cert_pem = f->id->cert_pem,
 	    .key_pem = f->id->key_pem,
 	    .listen_fd = fd,
@@ -259,6 +304,58 @@ static void test_download(void **state)
 	http_client_free(c);
 }
 
+/* Raw and file bodies, per-route bounds, the auth hook's user. */
+static void test_body_modes(void **state)
+{
+	struct fx *f = *state;
+	struct seam_err e = {0};
+	struct http_client *c = client(f, f->id->thumbprint, TOKEN);
+	json_t *body, *reply;
+	const char *upload;
+	long status;
+	char pad[200];
+	int i;
+
+	/* A JSON client body is just bytes to a raw route. */
+	body = json_pack("{s:i}", "x", 1);
+	assert_int_equal(
+	    http_client_request(c, "POST", "/raw", body, &status, &reply, &e),
+	    0);
+	assert_int_equal(status, 200);
+	assert_string_equal(json_string_value(json_object_get(reply, "raw")),
+			    "{\"x\":1}");
+	assert_string_equal(json_string_value(json_object_get(reply, "user")),
+			    "alice");
+	json_decref(reply);
+	json_decref(body);
+	/* Over the route's own bound (64), under the server's (1024). */
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	body = json_pack("{s:s}", "pad", pad);
+	assert_int_equal(
+	    http_client_request(c, "POST", "/raw", body, &status, &reply, &e),
+	    0);
+	assert_int_equal(status, 413);
+	json_decref(reply);
+	/* Streamed to a file in upload_dir, removed after the request. */
+	assert_int_equal(
+	    http_client_request(c, "PUT", "/upload", body, &status, &reply, &e),
+	    0);
+	assert_int_equal(status, 200);
+	assert_int_equal(json_integer_value(json_object_get(reply, "size")),
+			 strlen(pad) + 10);
+	assert_memory_equal(json_string_value(json_object_get(reply, "path")),
+			    f->dir, strlen(f->dir));
+	/* Removed when the request ends, just after the reply was sent. */
+	upload = json_string_value(json_object_get(reply, "path"));
+	for (i = 0; i < 200 && fs_exists(upload); i++)
+		usleep(10000);
+	assert_false(fs_exists(upload));
+	json_decref(reply);
+	json_decref(body);
+	http_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +365,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_wrong_thumbprint, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_download, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_modes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,12 +20,14 @@ static void h_dummy(struct httpd_req *req)
 }
 
 static const struct httpd_route routes[] = {
-    {"GET", "/api/v1/vms", h_dummy, NULL, 0},
-    {"POST", "/api/v1/vms", h_dummy, NULL, 0},
-    {"GET", "/api/v1/vms/{name}", h_dummy, NULL, 0},
-    {"DELETE", "/api/v1/vms/{name}", h_dummy, NULL, 0},
-    {"POST", "/api/v1/vms/{name}/power-on", h_dummy, NULL, 0},
-    {"GET", "/api/v1/a/{x}/b/{y}", h_dummy, NULL, 0},
+    {.method = "GET", .pattern = "/api/v1/vms", .handler = h_dummy},
+    {.method = "POST", .pattern = "/api/v1/vms", .handler = h_dummy},
+    {.method = "GET", .pattern = "/api/v1/vms/{name}", .handler = h_dummy},
+    {.method = "DELETE", .pattern = "/api/v1/vms/{name}", .handler = h_dummy},
+    {.method = "POST",
+     .pattern = "/api/v1/vms/{name}/power-on",
+     .handler = h_dummy},
+    {.method = "GET", .pattern = "/api/v1/a/{x}/b/{y}", .handler = h_dummy},
 };
 
 static void test_pattern_match(void **state)
