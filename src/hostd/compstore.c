@@ -378,29 +378,44 @@ static void compstore_free_names(char **v, size_t n)
 	free(v);
 }
 
+static json_t *compstore_link_json(const char *root, const char *name,
+				   const char *link)
+{
+	char rev[PATH_MAX];
+
+	if (compstore_link_read(root, name, link, rev, sizeof(rev)) < 0)
+		return json_null();
+	return json_string(rev);
+}
+
+/*
+ * One component: its revisions in version order, active, previous, and
+ * staged = installed revisions newer than the active one (what an apply
+ * would switch to).
+ */
 static json_t *compstore_describe(const char *root, const char *name)
 {
-	char dir[PATH_MAX], link[PATH_MAX];
 	json_t *c = json_pack("{s:s}", "name", name), *revs = json_array();
+	json_t *staged = json_array(), *active;
+	char dir[PATH_MAX];
 	char **v;
 	size_t i, n;
 
+	active = compstore_link_json(root, name, "active");
 	snprintf(dir, sizeof(dir), "%s/%s", root, name);
 	n = compstore_scan(dir, &v, compstore_cmp_rev);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		json_array_append_new(revs, json_string(v[i]));
+		if (!json_is_string(active) ||
+		    compstore_version_cmp(v[i], json_string_value(active)) > 0)
+			json_array_append_new(staged, json_string(v[i]));
+	}
 	compstore_free_names(v, n);
 	json_object_set_new(c, "revisions", revs);
-	json_object_set_new(c, "active",
-			    compstore_active(root, name, link, sizeof(link)) ==
-				    0
-				? json_string(link)
-				: json_null());
-	json_object_set_new(
-	    c, "previous",
-	    compstore_previous(root, name, link, sizeof(link)) == 0
-		? json_string(link)
-		: json_null());
+	json_object_set_new(c, "active", active);
+	json_object_set_new(c, "previous",
+			    compstore_link_json(root, name, "previous"));
+	json_object_set_new(c, "staged", staged);
 	return c;
 }
 

@@ -590,10 +590,12 @@ def test_components_switch_and_vmx_per_vm(tmp_path):
             "1.0.0.0100"
         comps = h.req("GET", "/components").json()["components"]
         assert comps == [{"name": "vmx", "active": "1.0.0.0100",
-                          "previous": "1.0.0.0",
+                          "previous": "1.0.0.0", "staged": [],
                           "revisions": ["1.0.0.0", "1.0.0.0100"]}]
         r = h.req("POST", "/components/vmx/rollback")
         assert r.json()["active"] == "1.0.0.0"
+        comp = h.req("GET", "/components").json()["components"][0]
+        assert comp["staged"] == ["1.0.0.0100"]
         r = h.req("POST", "/components/vmx/activate",
                   json={"revision": "9.9.9.9"})
         assert r.status_code == 404 and "9.9.9.9" in error_of(r)[1]

@@ -115,6 +115,11 @@ static void test_install_switch_rollback(void **state)
 	assert_string_equal(json_string_value(json_object_get(c, "active")),
 			    "1.0.0.0");
 	assert_int_equal(json_array_size(json_object_get(c, "revisions")), 2);
+	/* Staged: installed and newer than the active revision. */
+	assert_int_equal(json_array_size(json_object_get(c, "staged")), 1);
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(c, "staged"), 0)),
+	    "1.0.0.0100");
 	assert_string_equal(json_string_value(json_array_get(
 				json_object_get(c, "revisions"), 1)),
 			    "1.0.0.0100");
