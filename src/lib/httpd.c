@@ -448,12 +448,53 @@ void httpd_reply_json(struct httpd_req *req, unsigned status, json_t *body)
 	httpd_set_response(req, status, resp);
 }
 
+/* Length of the valid UTF-8 sequence at s, 0 when invalid. */
+static size_t httpd_utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * Messages quote what the client sent (a path, a name); JSON strings must be
+ * UTF-8, so anything else becomes '?' rather than an unserialisable reply.
+ */
+static void httpd_utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t n = httpd_utf8_len(p);
+
+		if (n == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 static void httpd_reply_verror(struct httpd_req *req, unsigned status,
 			       const char *code, const char *fmt, va_list ap)
 {
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	httpd_utf8_sanitize(msg);
 	httpd_reply_json(
 	    req, status,
 	    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));

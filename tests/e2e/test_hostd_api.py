@@ -290,7 +290,9 @@ def test_no_500_on_bad_input(host):
         ("POST", "/components/..%2f..%2fetc/activate"),
         ("POST", "/components/vmx/activate"),
         ("POST", "/components/vmx/rollback"), ("GET", "/vms//"),
-        ("GET", "/events/stream?after=x"),
+        ("GET", "/events/stream?after=x"), ("GET", "/vms/%ff%fe"),
+        ("GET", "/%c3"), ("DELETE", "/vms/a%e9b"),
+        ("GET", "/events?after=%ff"),
     ]
     for method, path in probes:
         r = host.req(method, path, json={"revision": "../../x"}
