@@ -73,6 +73,12 @@ int hostd_vm_delete(struct hostd *h, const char *name, struct seam_err *e);
 int hostd_vm_power_on(struct hostd *h, const char *name, struct seam_err *e);
 int hostd_vm_power_off(struct hostd *h, const char *name, bool force,
 		       struct seam_err *e);
+/*
+ * Record that a running VM now runs another vmx (after FSR onto a new
+ * revision, or back): what inventory reports as its vmx_version.
+ */
+int hostd_vm_record_vmx(struct hostd *h, const char *name, const char *vmx,
+			const char *version, struct seam_err *e);
 /* Running VMs: count, and names joined by ", " into buf. */
 unsigned hostd_vm_running(struct hostd *h, char *buf, size_t len);
 /* Adopt running vmx processes, report crashed ones (start, monitor). */

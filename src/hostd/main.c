@@ -127,6 +127,8 @@ static int hostd_cmd_init(const struct hostd_opts *o)
 
 	if (!!o->bundle != !!o->base)
 		fatalx("init: --bundle and --base go together");
+	if (o->bundle && access(o->bundle, R_OK) < 0)
+		fatal("init: bundle %s", o->bundle);
 	if (hostd_open(&h, o->state, &e) < 0)
 		fatalx("init: %s", e.msg);
 	if (o->bundle && hostd_image_install(&h, o->bundle, o->base, &e) < 0) {

@@ -218,6 +218,21 @@ int hostd_vm_power_off(struct hostd *h, const char *name, bool force,
 	return 0;
 }
 
+int hostd_vm_record_vmx(struct hostd *h, const char *name, const char *vmx,
+			const char *version, struct seam_err *e)
+{
+	char dir[PATH_MAX];
+	struct vm_runtime rt;
+
+	if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
+		return err_set(e, EBUSY, "VM '%s' is not running", name);
+	if (fs_path(rt.vmx, sizeof(rt.vmx), "%s", vmx) < 0 ||
+	    fs_path(rt.vmx_version, sizeof(rt.vmx_version), "%s", version) < 0)
+		return err_set(e, ENAMETOOLONG, "vmx path or version too long");
+	vmstore_dir(h->state, name, dir, sizeof(dir));
+	return vm_runtime_save(dir, &rt, e);
+}
+
 unsigned hostd_vm_running(struct hostd *h, char *buf, size_t len)
 {
 	json_t *names = vmstore_names(h->state), *v;
