@@ -89,7 +89,13 @@ int hostd_monitor_start(struct hostd *h);
 void hostd_monitor_stop(struct hostd *h);
 
 /* Base image from a bundle (image.c). */
-int hostd_image_install(struct hostd *h, const char *bundle, const char *base,
+struct hostd_image_opts {
+	const char *bundle;
+	const char *base;      /* base image version */
+	const char *trust_dir; /* NULL: $SEAM_TRUST_DIR, build tree, /etc */
+	bool accept_community; /* unsigned bundles too */
+};
+int hostd_image_install(struct hostd *h, const struct hostd_image_opts *o,
 			struct seam_err *e);
 json_t *hostd_image_describe(struct hostd *h);
 

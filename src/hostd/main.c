@@ -1,7 +1,8 @@
 /*
  * main.c — seam-hostd: command line, start-up and shutdown sequence.
  *
- *   seam-hostd init --state DIR [--bundle FILE --base VERSION]
+ *   seam-hostd init --state DIR [--bundle FILE --base VERSION
+ *                   [--trust DIR] [--accept-community]]
  *   seam-hostd --state DIR --listen ADDR:PORT [--listen-fd FD] [--vmx PATH]
  *              [--debug]
  *
@@ -48,6 +49,8 @@ struct hostd_opts {
 	const char *bundle;
 	const char *base;
 	const char *vmx;
+	const char *trust;
+	bool accept_community;
 	int listen_fd;
 	bool debug;
 	char self[PATH_MAX]; /* this binary, resolved at start */
@@ -56,7 +59,7 @@ struct hostd_opts {
 static void hostd_usage(FILE *f)
 {
 	fprintf(f, "usage: seam-hostd init --state DIR [--bundle FILE --base "
-		   "VERSION]\n"
+		   "VERSION [--trust DIR] [--accept-community]]\n"
 		   "       seam-hostd --state DIR --listen ADDR:PORT "
 		   "[--listen-fd FD] [--vmx PATH] [--debug]\n");
 }
@@ -70,6 +73,8 @@ static int hostd_parse(int argc, char **argv, struct hostd_opts *o)
 	    {"bundle", required_argument, NULL, 'b'},
 	    {"base", required_argument, NULL, 'B'},
 	    {"vmx", required_argument, NULL, 'x'},
+	    {"trust", required_argument, NULL, 't'},
+	    {"accept-community", no_argument, NULL, 'c'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -104,6 +109,12 @@ static int hostd_parse(int argc, char **argv, struct hostd_opts *o)
 		case 'd':
 			o->debug = true;
 			break;
+		case 't':
+			o->trust = optarg;
+			break;
+		case 'c':
+			o->accept_community = true;
+			break;
 		case 'h':
 			hostd_usage(stdout);
 			exit(0);
@@ -131,7 +142,14 @@ static int hostd_cmd_init(const struct hostd_opts *o)
 		fatal("init: bundle %s", o->bundle);
 	if (hostd_open(&h, o->state, &e) < 0)
 		fatalx("init: %s", e.msg);
-	if (o->bundle && hostd_image_install(&h, o->bundle, o->base, &e) < 0) {
+	if (o->bundle &&
+	    hostd_image_install(&h,
+				&(struct hostd_image_opts){
+				    .bundle = o->bundle,
+				    .base = o->base,
+				    .trust_dir = o->trust,
+				    .accept_community = o->accept_community},
+				&e) < 0) {
 		hostd_close(&h);
 		fatalx("init: %s", e.msg);
 	}
@@ -192,8 +210,8 @@ static void hostd_reexec_binary(struct hostd *h, const struct hostd_opts *o,
 	char rev[256];
 
 	if (compstore_active(h->comp_root, "hostd", rev, sizeof(rev)) == 0 &&
-	    fs_path(buf, len, "%s/hostd/%s/seam-hostd", h->comp_root, rev) ==
-		0 &&
+	    fs_path(buf, len, "%s/hostd/%s/bin/seam-hostd", h->comp_root,
+		    rev) == 0 &&
 	    access(buf, X_OK) == 0)
 		return;
 	snprintf(buf, len, "%s", o->self);

@@ -35,7 +35,8 @@ static int hostd_vmx_resolve(struct hostd *h, char *path, size_t plen,
 		return 0;
 	}
 	if (compstore_active(h->comp_root, "vmx", rev, sizeof(rev)) == 0) {
-		snprintf(path, plen, "%s/vmx/%s/seam-vmx", h->comp_root, rev);
+		snprintf(path, plen, "%s/vmx/%s/bin/seam-vmx", h->comp_root,
+			 rev);
 		snprintf(ver, vlen, "%s", rev);
 		return 0;
 	}
@@ -55,7 +56,7 @@ static int hostd_kernel_resolve(struct hostd *h, const struct vm_config *c,
 		snprintf(path, len, "%s", h->default_kernel);
 	else if (compstore_active(h->comp_root, "guest-tools", rev,
 				  sizeof(rev)) == 0)
-		snprintf(path, len, "%s/guest-tools/%s/seam-guest",
+		snprintf(path, len, "%s/guest-tools/%s/bin/seam-guest",
 			 h->comp_root, rev);
 	else
 		return err_set(e, EBUSY,

@@ -66,15 +66,16 @@ def vmx_pids(state):
 class Host:
     """One seam-hostd process and the client side of its API."""
 
-    def __init__(self, state, vmx=FAKE_VMX):
+    def __init__(self, state, vmx=FAKE_VMX, init_args=()):
         self.state = Path(state)
         self.vmx = vmx
         self.proc = None
         self.port = None
         self.vmx_seen = set()
-        out = subprocess.run([str(HOSTD), "init", "--state", str(state)],
+        out = subprocess.run([str(HOSTD), "init", "--state", str(state),
+                              *init_args],
                              check=True, capture_output=True, text=True,
-                             timeout=30).stdout
+                             timeout=60).stdout
         kv = parse_kv(out)
         self.token = kv["enrollment_token"]
         self.thumbprint = kv["thumbprint"]
@@ -531,12 +532,13 @@ def test_events_stream_resume_with_last_event_id(host):
 # --- inventory and components ----------------------------------------------
 
 def install_revision(state, name, rev, vmx=False):
+    """A revision laid out as a payload unpacks: bin/ and scripts/."""
     d = Path(state) / "components" / name / rev
-    d.mkdir(parents=True)
+    (d / "bin").mkdir(parents=True)
+    (d / "scripts").mkdir()
     if vmx:
-        (d / "seam-vmx").write_bytes(FAKE_VMX.read_bytes())
-        (d / "seam-vmx").chmod(0o755)
-    (d / "version").write_text(rev + "\n")
+        (d / "bin" / "seam-vmx").write_bytes(FAKE_VMX.read_bytes())
+        (d / "bin" / "seam-vmx").chmod(0o755)
 
 
 def test_inventory_and_attribute_overrides(tmp_path):
