@@ -7,11 +7,13 @@
  *                       printed by `init` as the enrollment token
  *   host.json           the host's id
  *   config.json         optional: attribute overrides, vmx path, kernel
+ *   image.json          the installed base image (image.c)
  *   tls/                cert.pem + key.pem (tls.h)
  *   maintenance.json    the maintenance mode (maint.h)
  *   events.jsonl        the event log (evlog.h)
  *   vms/NAME/           one VM (vmstore.h, vm_proc.h)
- *   components/         the component store (compstore.h)
+ *   components/         the component store (compstore.h); a revision
+ *                       holds bin/ and scripts/ as its payload unpacks
  *
  * One mutex (`lock`) serialises everything that reads or changes VMs,
  * maintenance mode and components: requests that change state are rare and
