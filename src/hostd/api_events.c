@@ -33,6 +33,24 @@ struct api_sse {
 	bool started;
 };
 
+/*
+ * A cursor past the end of the log means the client knew another log (the
+ * host was reinstalled): say so instead of waiting for events forever.
+ */
+static int api_events_check_cursor(struct httpd_req *req, struct evlog *log,
+				   uint64_t after)
+{
+	uint64_t last = evlog_last(log);
+
+	if (after <= last)
+		return 0;
+	httpd_reply_error(req, 409, "cursor_ahead",
+			  "event cursor %llu is ahead of this host's log "
+			  "(last %llu): the log was reset; resume from 0",
+			  (unsigned long long)after, (unsigned long long)last);
+	return -1;
+}
+
 void api_events_poll(struct httpd_req *req)
 {
 	struct hostd *h = httpd_req_ctx(req);
@@ -51,6 +69,8 @@ void api_events_poll(struct httpd_req *req)
 	}
 	if (limit == 0)
 		limit = 1;
+	if (api_events_check_cursor(req, h->events, after) < 0)
+		return;
 	evs = evlog_read(h->events, after, limit);
 	if (json_array_size(evs) == 0 && timeout > 0 &&
 	    evlog_wait(h->events, after, (long)timeout * 1000) == 1) {
@@ -197,6 +217,8 @@ void api_events_stream(struct httpd_req *req)
 		}
 		after = v;
 	}
+	if (api_events_check_cursor(req, h->events, after) < 0)
+		return;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		httpd_reply_error(req, 503, "unavailable", "no memory");

@@ -487,6 +487,19 @@ class SSE:
         self.resp.close()
 
 
+def test_events_cursor_ahead_is_409(host):
+    last = host.req("GET", "/events").json()["last"]
+    for path in (f"/events?after={last + 5}",
+                 f"/events/stream?after={last + 5}"):
+        r = host.req("GET", path)
+        assert r.status_code == 409
+        code, msg = error_of(r)
+        assert code == "cursor_ahead" and "resume from 0" in msg
+    r = host.req("GET", "/events/stream",
+                 headers={"Last-Event-ID": str(last + 1)})
+    assert r.status_code == 409
+
+
 def read_sse(sse, count):
     """The next `count` events of a text/event-stream response."""
     events, cur = [], {}
