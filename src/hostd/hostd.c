@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -172,6 +174,7 @@ int hostd_open(struct hostd *h, const char *state, struct seam_err *e)
 	int rc;
 
 	memset(h, 0, sizeof(*h));
+	h->lock_fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->stop_lock, NULL);
 	pthread_cond_init(&h->stop_cond, NULL);
@@ -195,8 +198,40 @@ int hostd_open(struct hostd *h, const char *state, struct seam_err *e)
 	return evlog_open(path, &h->events, e);
 }
 
+int hostd_lock_state(struct hostd *h, struct seam_err *e)
+{
+	char path[PATH_MAX], pid[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (fs_path(path, sizeof(path), "%s/hostd.lock", h->state) < 0)
+		return err_set(e, ENAMETOOLONG, "state path too long");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys(e, "open %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		return err_set(e, EBUSY,
+			       "state directory %s is in use by another "
+			       "seam-hostd (pid %s)",
+			       h->state, pid[0] ? pid : "?");
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		/* The pid is only for the message above. */
+	}
+	h->lock_fd = fd;
+	return 0;
+}
+
 void hostd_close(struct hostd *h)
 {
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+	h->lock_fd = -1;
 	evlog_close(h->events);
 	h->events = NULL;
 	tls_identity_free(h->tls);

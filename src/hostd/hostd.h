@@ -3,6 +3,7 @@
  *
  * STATE/ (the --state directory, 0700):
  *
+ *   hostd.lock          held (flock) by the running hostd, with its pid
  *   secret              the host secret, the bearer token of every request;
  *                       printed by `init` as the enrollment token
  *   host.json           the host's id
@@ -55,6 +56,7 @@ struct hostd {
 	struct httpd *httpd;
 	pthread_t monitor;
 	bool monitor_running;
+	int lock_fd; /* STATE/hostd.lock, flock'ed; -1 when not held */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
@@ -65,6 +67,12 @@ int hostd_state_init(const char *state, struct seam_err *e);
 /* Open an initialised state directory into h. */
 int hostd_open(struct hostd *h, const char *state, struct seam_err *e);
 void hostd_close(struct hostd *h);
+/*
+ * Take STATE/hostd.lock: one hostd (or one installing init) per state
+ * directory. Released by hostd_close() and by execve() (the fd is CLOEXEC,
+ * so no vmx ever inherits it).
+ */
+int hostd_lock_state(struct hostd *h, struct seam_err *e);
 
 /* VMs (vm.c). Callers hold h->lock. */
 json_t *hostd_vm_describe(struct hostd *h, const char *name,

@@ -140,7 +140,8 @@ static int hostd_cmd_init(const struct hostd_opts *o)
 		fatalx("init: --bundle and --base go together");
 	if (o->bundle && access(o->bundle, R_OK) < 0)
 		fatal("init: bundle %s", o->bundle);
-	if (hostd_open(&h, o->state, &e) < 0)
+	if (hostd_open(&h, o->state, &e) < 0 ||
+	    (o->bundle && hostd_lock_state(&h, &e) < 0))
 		fatalx("init: %s", e.msg);
 	if (o->bundle &&
 	    hostd_image_install(&h,
@@ -274,7 +275,7 @@ static int hostd_cmd_serve(const struct hostd_opts *o)
 	int fd = -1, sig = 0;
 
 	hostd_block_signals(&set);
-	if (hostd_open(&h, o->state, &e) < 0)
+	if (hostd_open(&h, o->state, &e) < 0 || hostd_lock_state(&h, &e) < 0)
 		fatalx("%s", e.msg);
 	if (o->vmx)
 		snprintf(h.vmx_path, sizeof(h.vmx_path), "%s", o->vmx);

@@ -626,6 +626,15 @@ def test_components_switch_and_vmx_per_vm(tmp_path):
         h.kill_vms()
 
 
+def test_one_hostd_per_state_dir(host):
+    r = subprocess.run([str(HOSTD), "--state", str(host.state), "--listen",
+                        "127.0.0.1:0"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode != 0
+    assert f"in use by another seam-hostd (pid {host.proc.pid})" in r.stderr
+    assert host.req("GET", "/host").ok
+
+
 def test_listen_port_taken_fails_cleanly(host):
     other = Host(host.state.parent / "state2")
     with pytest.raises(RuntimeError):
