@@ -26,15 +26,14 @@
  * continues from the log; VMs are not touched.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <fcntl.h>
-#include <limits.h>
 
 #include "compstore.h"
 #include "fsutil.h"
