@@ -158,6 +158,16 @@ def vm_spec(name="vm1", **extra):
     return spec
 
 
+def wait_for_text(path, words, timeout=15):
+    """The text of a file once it holds words (a log being written)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = Path(path).read_text() if Path(path).exists() else ""
+        if words in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
 def wait_event(host, type_, vm=None, timeout=15):
     """The first event of a type (and VM), waiting for it by long poll."""
     cursor, deadline = 0, time.monotonic() + timeout
@@ -353,7 +363,7 @@ def test_power_on_off_adopt_and_crash(host):
     assert host.req("POST", "/vms/vm1/power-on").status_code == 409
     r = host.req("DELETE", "/vms/vm1")
     assert r.status_code == 409 and "running" in error_of(r)[1]
-    log = (host.state / "vms" / "vm1" / "vmx.log").read_text()
+    log = wait_for_text(host.state / "vms" / "vm1" / "vmx.log", "--mem")
     assert "--mem 256M --vcpus 2" in log
     assert "--cmdline heartbeat=10,verify=32" in log
 

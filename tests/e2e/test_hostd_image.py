@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from test_hostd_api import BUILD, FAKE_VMX, HOSTD, REPO, Host, vm_spec
+from test_hostd_api import (BUILD, FAKE_VMX, HOSTD, REPO, Host, vm_spec,
+                            wait_for_text)
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -84,7 +85,7 @@ def test_init_installs_base_image(tmp_path, bundles):
         assert vm["vmx_version"] == "1.0.0.0"
         assert vm["vmx"] == str(comps / "vmx" / "1.0.0.0" / "bin" /
                                 "seam-vmx")
-        log = (h.state / "vms" / "vm1" / "vmx.log").read_text()
+        log = wait_for_text(h.state / "vms" / "vm1" / "vmx.log", "--kernel")
         assert f"--kernel {comps}/guest-tools/1.0.0.0/bin/seam-guest" in log
     finally:
         h.stop()
