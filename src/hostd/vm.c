@@ -1,0 +1,338 @@
+/*
+ * vm.c — hostd's VMs: configurations (vmstore) + processes (vm_proc).
+ *
+ * The policy (maintenance modes) is checked by the API layer under the same
+ * lock; this file does the mechanics and reports each change as an event.
+ * Which vmx a VM starts from: --vmx / config.json "vmx_path" when set (a
+ * development host), else the active revision of the `vmx` component — the
+ * revision directory itself is recorded in the VM's runtime file, so a later
+ * switch of `active` does not change what a running VM is said to run.
+ */
+#include "hostd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "compstore.h"
+#include "fsutil.h"
+#include "log.h"
+#include "vm_proc.h"
+#include "vmstore.h"
+
+#define HOSTD_STOP_TIMEOUT_MS 10000
+#define HOSTD_MONITOR_PERIOD_MS 1000
+
+static int hostd_vmx_resolve(struct hostd *h, char *path, size_t plen,
+			     char *ver, size_t vlen, struct seam_err *e)
+{
+	char rev[256];
+
+	if (h->vmx_path[0]) {
+		snprintf(path, plen, "%s", h->vmx_path);
+		snprintf(ver, vlen, "unmanaged");
+		return 0;
+	}
+	if (compstore_active(h->comp_root, "vmx", rev, sizeof(rev)) == 0) {
+		snprintf(path, plen, "%s/vmx/%s/bin/seam-vmx", h->comp_root,
+			 rev);
+		snprintf(ver, vlen, "%s", rev);
+		return 0;
+	}
+	return err_set(e, EBUSY,
+		       "no vmx to start: the component store has no active "
+		       "'vmx' revision and no vmx_path is configured");
+}
+
+static int hostd_kernel_resolve(struct hostd *h, const struct vm_config *c,
+				char *path, size_t len, struct seam_err *e)
+{
+	char rev[256];
+
+	if (c->kernel[0])
+		snprintf(path, len, "%s", c->kernel);
+	else if (h->default_kernel[0])
+		snprintf(path, len, "%s", h->default_kernel);
+	else if (compstore_active(h->comp_root, "guest-tools", rev,
+				  sizeof(rev)) == 0)
+		snprintf(path, len, "%s/guest-tools/%s/bin/seam-guest",
+			 h->comp_root, rev);
+	else
+		return err_set(e, EBUSY,
+			       "VM '%s' names no kernel and the host has no "
+			       "default (guest-tools component or "
+			       "default_kernel)",
+			       c->name);
+	return 0;
+}
+
+/* State from the runtime file: stopped (none), running or crashed. */
+static enum vm_power hostd_vm_power(struct hostd *h, const char *name,
+				    struct vm_runtime *rt)
+{
+	char dir[PATH_MAX];
+
+	vmstore_dir(h->state, name, dir, sizeof(dir));
+	if (vm_runtime_load(dir, rt, NULL) < 0)
+		return VM_POWER_STOPPED;
+	return vm_proc_state(rt);
+}
+
+json_t *hostd_vm_describe(struct hostd *h, const char *name, struct seam_err *e)
+{
+	struct vm_config c;
+	struct vm_runtime rt;
+	enum vm_power p;
+	json_t *j;
+
+	if (vmstore_load(h->state, name, &c, e) < 0)
+		return NULL;
+	j = vm_config_to_json(&c);
+	p = hostd_vm_power(h, name, &rt);
+	json_object_set_new(j, "state", json_string(vm_power_name(p)));
+	if (p == VM_POWER_STOPPED) {
+		json_object_set_new(j, "vmx_version", json_null());
+		return j;
+	}
+	json_object_set_new(j, "vmx_version", json_string(rt.vmx_version));
+	json_object_set_new(j, "vmx", json_string(rt.vmx));
+	json_object_set_new(j, "pid", json_integer(rt.pid));
+	json_object_set_new(j, "started", json_string(rt.started));
+	if (p == VM_POWER_CRASHED && rt.crashed[0])
+		json_object_set_new(j, "crashed", json_string(rt.crashed));
+	return j;
+}
+
+json_t *hostd_vm_list(struct hostd *h)
+{
+	json_t *names = vmstore_names(h->state), *arr = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(names, i, v)
+	{
+		json_t *d = hostd_vm_describe(h, json_string_value(v), NULL);
+
+		if (d)
+			json_array_append_new(arr, d);
+	}
+	json_decref(names);
+	return arr;
+}
+
+int hostd_vm_create(struct hostd *h, const json_t *req, struct seam_err *e)
+{
+	struct vm_config c;
+	int rc;
+
+	rc = vm_config_from_json(req, &c, e);
+	if (rc < 0)
+		return rc;
+	rc = vmstore_create(h->state, &c, e);
+	if (rc < 0)
+		return rc;
+	evlog_emit(h->events, "vm.created", c.name,
+		   "VM %s created (%llu MiB, %u vCPUs)", c.name,
+		   (unsigned long long)c.mem_mib, c.vcpus);
+	return 0;
+}
+
+int hostd_vm_delete(struct hostd *h, const char *name, struct seam_err *e)
+{
+	struct vm_config c;
+	struct vm_runtime rt;
+	int rc;
+
+	rc = vmstore_load(h->state, name, &c, e);
+	if (rc < 0)
+		return rc;
+	if (hostd_vm_power(h, name, &rt) == VM_POWER_RUNNING)
+		return err_set(e, EBUSY,
+			       "VM '%s' is running; power it off first", name);
+	rc = vmstore_delete(h->state, name, e);
+	if (rc == 0)
+		evlog_emit(h->events, "vm.deleted", name, "VM %s deleted",
+			   name);
+	return rc;
+}
+
+int hostd_vm_power_on(struct hostd *h, const char *name, struct seam_err *e)
+{
+	char dir[PATH_MAX], vmx[PATH_MAX], ver[256], kernel[PATH_MAX];
+	struct vm_proc_spec spec;
+	struct vm_config c;
+	struct vm_runtime rt;
+	int rc;
+
+	if ((rc = vmstore_load(h->state, name, &c, e)) < 0)
+		return rc;
+	if (hostd_vm_power(h, name, &rt) == VM_POWER_RUNNING)
+		return err_set(e, EBUSY, "VM '%s' is already running (pid %d)",
+			       name, (int)rt.pid);
+	if ((rc = hostd_vmx_resolve(h, vmx, sizeof(vmx), ver, sizeof(ver), e)) <
+		0 ||
+	    (rc = hostd_kernel_resolve(h, &c, kernel, sizeof(kernel), e)) < 0)
+		return rc;
+	vmstore_dir(h->state, name, dir, sizeof(dir));
+	vm_runtime_remove(dir); /* a crashed run, acknowledged by this start */
+	spec = (struct vm_proc_spec){
+	    .dir = dir,
+	    .vmx = vmx,
+	    .vmx_version = ver,
+	    .name = name,
+	    .kernel = kernel,
+	    .cmdline = c.cmdline,
+	    .mem_mib = c.mem_mib,
+	    .vcpus = c.vcpus,
+	};
+	rc = vm_proc_start(&spec, &rt, e);
+	if (rc < 0)
+		return rc;
+	evlog_emit(h->events, "vm.powered_on", name,
+		   "VM %s powered on (vmx %s, pid %d)", name, ver, (int)rt.pid);
+	return 0;
+}
+
+int hostd_vm_power_off(struct hostd *h, const char *name, bool force,
+		       struct seam_err *e)
+{
+	char dir[PATH_MAX];
+	struct vm_config c;
+	struct vm_runtime rt;
+	enum vm_power p;
+	int rc;
+
+	if ((rc = vmstore_load(h->state, name, &c, e)) < 0)
+		return rc;
+	p = hostd_vm_power(h, name, &rt);
+	if (p == VM_POWER_STOPPED)
+		return 0;
+	vmstore_dir(h->state, name, dir, sizeof(dir));
+	if (p == VM_POWER_RUNNING) {
+		rc = vm_proc_stop(&rt, HOSTD_STOP_TIMEOUT_MS, force, e);
+		if (rc < 0)
+			return rc;
+	}
+	vm_runtime_remove(dir);
+	evlog_emit(h->events, "vm.powered_off", name, "VM %s powered off%s",
+		   name, p == VM_POWER_CRASHED ? " (it had crashed)" : "");
+	return 0;
+}
+
+int hostd_vm_record_vmx(struct hostd *h, const char *name, const char *vmx,
+			const char *version, struct seam_err *e)
+{
+	char dir[PATH_MAX];
+	struct vm_runtime rt;
+
+	if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
+		return err_set(e, EBUSY, "VM '%s' is not running", name);
+	if (fs_path(rt.vmx, sizeof(rt.vmx), "%s", vmx) < 0 ||
+	    fs_path(rt.vmx_version, sizeof(rt.vmx_version), "%s", version) < 0)
+		return err_set(e, ENAMETOOLONG, "vmx path or version too long");
+	vmstore_dir(h->state, name, dir, sizeof(dir));
+	return vm_runtime_save(dir, &rt, e);
+}
+
+unsigned hostd_vm_running(struct hostd *h, char *buf, size_t len)
+{
+	json_t *names = vmstore_names(h->state), *v;
+	struct vm_runtime rt;
+	unsigned n = 0;
+	size_t i, used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	json_array_foreach(names, i, v)
+	{
+		const char *name = json_string_value(v);
+
+		if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
+			continue;
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 n ? ", " : "", name);
+		n++;
+	}
+	json_decref(names);
+	return n;
+}
+
+static void hostd_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void hostd_vm_scan(struct hostd *h, bool at_start)
+{
+	json_t *names = vmstore_names(h->state), *v;
+	char dir[PATH_MAX];
+	struct vm_runtime rt;
+	size_t i;
+
+	json_array_foreach(names, i, v)
+	{
+		const char *name = json_string_value(v);
+		enum vm_power p = hostd_vm_power(h, name, &rt);
+
+		vmstore_dir(h->state, name, dir, sizeof(dir));
+		if (p == VM_POWER_RUNNING && at_start) {
+			evlog_emit(h->events, "vm.adopted", name,
+				   "VM %s still runs (vmx %s, pid %d)", name,
+				   rt.vmx_version, (int)rt.pid);
+		} else if (p == VM_POWER_CRASHED && !rt.crashed[0]) {
+			hostd_now(rt.crashed, sizeof(rt.crashed));
+			vm_runtime_save(dir, &rt, NULL);
+			evlog_emit(h->events, "vm.crashed", name,
+				   "VM %s crashed: vmx pid %d is gone", name,
+				   (int)rt.pid);
+		}
+	}
+	json_decref(names);
+}
+
+static void *hostd_monitor_main(void *arg)
+{
+	struct hostd *h = arg;
+	struct timespec dl;
+
+	pthread_mutex_lock(&h->stop_lock);
+	while (!h->stopping) {
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += HOSTD_MONITOR_PERIOD_MS / 1000;
+		pthread_cond_timedwait(&h->stop_cond, &h->stop_lock, &dl);
+		if (h->stopping)
+			break;
+		pthread_mutex_unlock(&h->stop_lock);
+		pthread_mutex_lock(&h->lock);
+		hostd_vm_scan(h, false);
+		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_lock(&h->stop_lock);
+	}
+	pthread_mutex_unlock(&h->stop_lock);
+	return NULL;
+}
+
+int hostd_monitor_start(struct hostd *h)
+{
+	int rc = pthread_create(&h->monitor, NULL, hostd_monitor_main, h);
+
+	h->monitor_running = rc == 0;
+	return -rc;
+}
+
+void hostd_monitor_stop(struct hostd *h)
+{
+	if (!h->monitor_running)
+		return;
+	pthread_mutex_lock(&h->stop_lock);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->stop_cond);
+	pthread_mutex_unlock(&h->stop_lock);
+	pthread_join(h->monitor, NULL);
+	h->monitor_running = false;
+}
