@@ -5,11 +5,12 @@
 #   make demo     the same, then run the demo (scripts/demo)
 #   make test     the same plus the sanitizer build (build-asan/), then every test
 #   make unit | integration | bench
+#   make bundles  build/bundles/: dev key, trust store and the seam-*.zip bundles
 BUILD ?= build
 ASAN ?= build-asan
 MESON_SETUP = meson setup --buildtype=debugoptimized
 
-.PHONY: all deps build asan demo test unit integration bench clean
+.PHONY: all deps build asan demo test unit integration bench bundles clean
 
 all: build
 
@@ -35,6 +36,9 @@ unit: asan
 
 integration: build asan
 	scripts/run-tests integration
+
+bundles: build
+	bundles/make-bundles $(BUILD)
 
 bench: build
 	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done
