@@ -32,6 +32,7 @@ struct httpd {
 	const struct httpd_route *routes;
 	size_t nroutes;
 	size_t max_body;
+	size_t max_raw_body;
 	httpd_auth_fn auth;
 	void *ctx;
 	char *cert_pem;
@@ -47,6 +48,7 @@ struct httpd_req {
 	size_t body_len;
 	bool too_large;
 	bool done;
+	size_t max_body; /* the bound for this request's route */
 	struct httpd_params params;
 	json_t *json;
 	struct MHD_Response *resp;
@@ -495,7 +497,7 @@ static void httpd_req_append(struct httpd_req *req, const char *data,
 
 	if (req->too_large)
 		return;
-	if (req->body_len + len > req->h->max_body) {
+	if (req->body_len + len > req->max_body) {
 		req->too_large = true;
 		free(req->body);
 		req->body = NULL;
@@ -513,6 +515,27 @@ static void httpd_req_append(struct httpd_req *req, const char *data,
 	nb[req->body_len] = '\0';
 }
 
+/* Raw-body routes (uploads) take max_raw_body, every other max_body. */
+static void httpd_req_set_bound(struct httpd_req *req)
+{
+	const struct httpd_route *route;
+	struct httpd_params p;
+	unsigned status;
+	char allow[128];
+
+	req->max_body = req->h->max_body;
+	route = httpd_route_find(req->h->routes, req->h->nroutes, req->method,
+				 req->path, &p, &status, allow, sizeof(allow));
+	if (route && (route->flags & HTTPD_ROUTE_RAW_BODY))
+		req->max_body = req->h->max_raw_body;
+}
+
+const char *httpd_req_body(const struct httpd_req *req, size_t *len)
+{
+	*len = req->body_len;
+	return req->body ? req->body : "";
+}
+
 static bool httpd_content_length_too_large(struct httpd_req *req)
 {
 	const char *cl = httpd_req_header(req,
@@ -524,14 +547,14 @@ static bool httpd_content_length_too_large(struct httpd_req *req)
 		return false;
 	errno = 0;
 	n = strtoull(cl, &end, 10);
-	return !errno && *end == '\0' && n > req->h->max_body;
+	return !errno && *end == '\0' && n > req->max_body;
 }
 
 static void httpd_reply_too_large(struct httpd_req *req)
 {
 	httpd_reply_error(req, 413, "payload_too_large",
 			  "request body larger than %zu bytes",
-			  req->h->max_body);
+			  req->max_body);
 }
 
 static int httpd_parse_body(struct httpd_req *req,
@@ -539,6 +562,10 @@ static int httpd_parse_body(struct httpd_req *req,
 {
 	struct seam_err e = {0};
 
+	if (route->flags & HTTPD_ROUTE_RAW_BODY) {
+		req->json = json_object();
+		return 0;
+	}
 	if (req->body_len == 0) {
 		req->json = json_object();
 	} else if (jsonio_parse_object(req->body, req->body_len, &req->json,
@@ -628,6 +655,7 @@ static enum MHD_Result httpd_on_request(void *cls, struct MHD_Connection *conn,
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		httpd_req_set_bound(req);
 		if (httpd_content_length_too_large(req)) {
 			req->too_large = true;
 			httpd_reply_too_large(req);
@@ -688,6 +716,7 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **out,
 	h->routes = cfg->routes;
 	h->nroutes = cfg->nroutes;
 	h->max_body = cfg->max_body ? cfg->max_body : HTTPD_DEFAULT_MAX_BODY;
+	h->max_raw_body = cfg->max_raw_body ? cfg->max_raw_body : h->max_body;
 	h->auth = cfg->auth;
 	h->ctx = cfg->ctx;
 	h->cert_pem = strdup(cfg->cert_pem);

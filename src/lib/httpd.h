@@ -46,6 +46,11 @@ typedef int (*httpd_auth_fn)(void *ctx, struct httpd_req *req);
 
 enum httpd_route_flags {
 	HTTPD_ROUTE_PUBLIC = 1 << 0, /* no authentication (use sparingly) */
+	/*
+	 * The body is not JSON: it is handed over as bytes (httpd_req_body),
+	 * bounded by max_raw_body instead of max_body (uploads).
+	 */
+	HTTPD_ROUTE_RAW_BODY = 1 << 1,
 };
 
 struct httpd_route {
@@ -68,6 +73,7 @@ struct httpd_config {
 	const char *key_pem;
 	int listen_fd;	 /* from httpd_listen(); the server owns it */
 	size_t max_body; /* 0 = HTTPD_DEFAULT_MAX_BODY */
+	size_t max_raw_body; /* HTTPD_ROUTE_RAW_BODY routes; 0 = max_body */
 	httpd_auth_fn auth;
 	void *ctx; /* handed to auth and, through the request, to handlers */
 };
@@ -116,6 +122,8 @@ const char *httpd_req_query(const struct httpd_req *req, const char *name);
 const char *httpd_req_header(const struct httpd_req *req, const char *name);
 /* The parsed body (an object, "{}" when empty); borrowed. */
 json_t *httpd_req_json(const struct httpd_req *req);
+/* The raw body of a HTTPD_ROUTE_RAW_BODY route (NUL-terminated); borrowed. */
+const char *httpd_req_body(const struct httpd_req *req, size_t *len);
 /* The token of "Authorization: Bearer TOKEN", or NULL. */
 const char *httpd_req_bearer(const struct httpd_req *req);
 /* Constant-time string comparison for secrets. */
