@@ -579,6 +579,7 @@ extern const struct jsonio_field api_vm_create_fields[];
 extern const struct jsonio_field api_vm_power_off_fields[];
 extern const struct jsonio_field api_image_fields[];
 extern const struct jsonio_field api_image_import_fields[];
+extern const struct jsonio_field api_images_put_fields[];
 extern const struct jsonio_field api_trust_fields[];
 
 static const struct jsonio_field api_user_fields[] = {
@@ -619,6 +620,8 @@ static const struct httpd_route api_routes[] = {
 	R("GET", "/clusters/{cluster}/images", api_images_list, NULL),
 	R("POST", "/clusters/{cluster}/images", api_images_create,
 	  api_image_fields),
+	R("PUT", "/clusters/{cluster}/images", api_images_replace,
+	  api_images_put_fields),
 	R("POST", "/clusters/{cluster}/images/import", api_images_import,
 	  api_image_import_fields),
 	R("POST", "/clusters/{cluster}/images/validate", api_images_validate,

@@ -69,6 +69,7 @@ API_HANDLER(api_image_get);
 API_HANDLER(api_image_put);
 API_HANDLER(api_images_list);
 API_HANDLER(api_images_create);
+API_HANDLER(api_images_replace);
 API_HANDLER(api_images_import);
 API_HANDLER(api_images_validate);
 API_HANDLER(api_image_named_get);

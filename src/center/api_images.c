@@ -23,6 +23,10 @@ const struct jsonio_field api_image_fields[] = {
 	{"selector", JSONIO_ANY, false},
 	{NULL, 0, false},
 };
+const struct jsonio_field api_images_put_fields[] = {
+	{"images", JSONIO_ARRAY, true},
+	{NULL, 0, false},
+};
 const struct jsonio_field api_image_import_fields[] = {
 	{"image", JSONIO_OBJECT, true},
 	{"name", JSONIO_STRING, false},
@@ -271,6 +275,66 @@ static void api_image_store(struct httpd_req *req, json_t *cl, json_t *im,
 		}
 	}
 	json_decref(set);
+}
+
+/* PUT /clusters/{c}/images: replace the whole set at once. */
+API_HANDLER(api_images_replace)
+{
+	struct center *c = api_center(req);
+	json_t *cl = api_cluster(req), *set = json_array(), *x, *im;
+	json_t *map = NULL;
+	struct seam_err e = {0};
+	size_t i, j;
+
+	if (!cl) {
+		json_decref(set);
+		return;
+	}
+	json_array_foreach (json_object_get(httpd_req_json(req), "images"), i,
+			    x) {
+		if (!json_is_object(x) || !api_str(x, "name")) {
+			httpd_reply_error(req, 400, "bad_request",
+					  "images[%zu]: an object with a "
+					  "'name'",
+					  i);
+			goto out;
+		}
+		if (jsonio_check_fields(x, api_image_fields, &e) < 0) {
+			httpd_reply_error(req, 400, "bad_request",
+					  "images[%zu]: %s", i, e.msg);
+			goto out;
+		}
+		for (j = 0; j < i; j++)
+			if (!strcmp(api_str(json_array_get(set, j), "name"),
+				    api_str(x, "name"))) {
+				httpd_reply_error(req, 400, "bad_request",
+						  "images[%zu]: name '%s' is "
+						  "given twice",
+						  i, api_str(x, "name"));
+				goto out;
+			}
+		im = api_image_build(req, x, x, api_str(x, "name"));
+		if (!im)
+			goto out;
+		json_array_append_new(set, im);
+	}
+	if (api_images_check_hosts(req, jid(cl), set, &map) < 0)
+		goto out;
+	if (store_image_replace_all(c->st, jid(cl), set, &e) < 0) {
+		httpd_reply_err(req, &e);
+		json_decref(map);
+		goto out;
+	}
+	center_event(c, "image.set", jid(cl), 0, NULL, 0, NULL,
+		     "cluster '%s': %zu image(s) set; hosts are now unknown",
+		     api_str(cl, "name"), json_array_size(set));
+	httpd_reply_json(req, 200,
+			 json_pack("{s:o,s:o}", "images",
+				   store_image_list(c->st, jid(cl)), "hosts",
+				   map));
+out:
+	json_decref(set);
+	json_decref(cl);
 }
 
 API_HANDLER(api_images_create)

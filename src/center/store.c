@@ -1170,7 +1170,7 @@ static int st_depot_insert(struct store *st, const json_t *rel,
 			" acceptance, digest, size, scripts, live_patch_from,"
 			" fsr_required, description, bundle_id, imported)"
 			" VALUES (?,?,?,?,?,?,?,?,?,?,?," NOW ")",
-			"ssssiijjisi",
+			"sssssijjisi",
 			json_string_value(json_object_get(c, "name")),
 			json_string_value(json_object_get(c, "version")),
 			json_string_value(json_object_get(c, "vkey")),
@@ -1666,7 +1666,7 @@ int store_compliance_put(struct store *st, int64_t host_id,
 		" excluded.impact, reboot = excluded.reboot, reasons ="
 		" excluded.reasons, details = excluded.details, task_id ="
 		" excluded.task_id, checked = excluded.checked",
-		"isssiijji", host_id,
+		"issssijji", host_id,
 		json_string_value(json_object_get(result, "image")),
 		json_string_value(json_object_get(result, "image_digest")),
 		json_string_value(json_object_get(result, "status")),
