@@ -352,7 +352,8 @@ static API_HANDLER(api_tasks_list)
 	struct seam_err e = {0};
 	uint64_t limit;
 
-	if (httpd_req_query_u64(req, "limit", 100, 1000, &limit, &e) < 0) {
+	if (httpd_req_query_u64(req, "limit", 100, 1000, &limit, &e) < 0 ||
+	    (limit == 0 && err_set(&e, EINVAL, "limit must be 1 to 1000"))) {
 		httpd_reply_err(req, &e);
 		return;
 	}
@@ -399,6 +400,11 @@ static int api_event_filter(struct httpd_req *req, struct api_evq *q)
 	    httpd_req_query_u64(req, "limit", 100, 1000, &limit, &e) < 0 ||
 	    httpd_req_query_u64(req, "task", 0, INT64_MAX, &task, &e) < 0) {
 		httpd_reply_err(req, &e);
+		return -1;
+	}
+	if (limit == 0) {
+		httpd_reply_error(req, 400, "bad_request",
+				  "limit must be 1 to 1000");
 		return -1;
 	}
 	if (last && !httpd_req_query(req, "after")) {
