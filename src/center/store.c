@@ -1890,7 +1890,8 @@ int64_t store_remediation_create(struct store *st, int64_t cluster_id,
 		goto out;
 	rc = st_exec(st, e,
 		     "INSERT INTO remediations (cluster_id, task_id, settings,"
-		     " created, updated) VALUES (?,?,?," NOW "," NOW ")",
+		     " created, updated) VALUES (?,nullif(?,0),?," NOW "," NOW
+		     ")",
 		     "iij", cluster_id, task_id, settings);
 	if (rc >= 0)
 		id = sqlite3_last_insert_rowid(st->db);
