@@ -487,17 +487,19 @@ API_HANDLER(api_host_reconnect)
 	struct center *c = api_center(req);
 	json_t *body = httpd_req_json(req), *h, *full, *cand, *hello = NULL;
 	char pinned[TLS_THUMBPRINT_SIZE], seen[TLS_THUMBPRINT_SIZE];
-	const char *address, *given;
+	char address[256], ref[32];
+	const char *given;
 	struct seam_err e = {0};
-	char ref[32];
 
 	h = api_host(req);
 	if (!h)
 		return;
 	snprintf(ref, sizeof(ref), "%lld", (long long)jid(h));
 	full = store_host_get(c->st, ref, true);
-	address = api_str(body, "address") ? api_str(body, "address")
-					   : api_str(full, "address");
+	/* Copied: `full` is re-read below. */
+	snprintf(address, sizeof(address), "%s",
+		 api_str(body, "address") ? api_str(body, "address")
+					  : api_str(full, "address"));
 	given = api_str(body, "thumbprint");
 	if (!api_address_ok(address)) {
 		httpd_reply_error(req, 400, "bad_request",

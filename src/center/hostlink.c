@@ -26,8 +26,8 @@
 #include "http_client.h"
 #include "log.h"
 
-#define HOSTLINK_CONNECT_MS 2000
-#define HOSTLINK_POLL_TIMEOUT_MS 5000
+#define HOSTLINK_CONNECT_MS 10000
+#define HOSTLINK_POLL_TIMEOUT_MS 15000
 #define HOSTLINK_FULL_EVERY 30
 
 static const char *jstr(const json_t *o, const char *k)
