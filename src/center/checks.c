@@ -77,13 +77,16 @@ static void checks_host(struct checks_run *r, json_t *h)
 {
 	struct compliance_input in = {0};
 	struct seam_err e = {0};
-	json_t *inv = NULL, *eff = NULL, *res;
+	json_t *inv = NULL, *eff = NULL, *res, *ev;
 	const json_t *im;
-	char why[512] = "";
+	char why[512] = "", msg[512];
 	int64_t id = json_integer_value(json_object_get(h, "id"));
+	int64_t cid = json_integer_value(json_object_get(h, "cluster_id"));
 
-	in.connected = hostlink_refresh(r->c, h, &inv, &e) == 0;
-	in.inventory = inv;
+	in.connected = hostlink_fetch(r->c, h, &inv, &e) == 0;
+	in.inventory = inv ? inv : json_object_get(h, "inventory");
+	if (json_is_null(in.inventory))
+		in.inventory = NULL;
 	in.ineligible = r->ineligible;
 	im = checks_image_for(r->images, h, why, sizeof(why));
 	if (im && image_effective(json_object_get(im, "definition"), r->view,
@@ -96,12 +99,15 @@ static void checks_host(struct checks_run *r, json_t *h)
 	if (im)
 		json_object_set_new(res, "image_digest",
 				    json_string(jstr(im, "digest")));
-	store_compliance_put(r->c->st, id, res, r->task_id);
-	center_event(r->c, "compliance.checked",
-		     json_integer_value(json_object_get(h, "cluster_id")), id,
-		     NULL, r->task_id, res, "host '%s': %s, impact %s",
-		     jstr(h, "name"), jstr(res, "status"),
-		     jstr(res, "impact"));
+	snprintf(msg, sizeof(msg), "host '%s': %s, impact %s", jstr(h, "name"),
+		 jstr(res, "status"), jstr(res, "impact"));
+	ev = center_event_make("compliance.checked", cid, id, NULL, r->task_id,
+			       res, msg);
+	/* Inventory, result and event: one transaction per host. */
+	center_event_notify(r->c, store_compliance_record(r->c->st, id, inv,
+							  res, r->task_id,
+							  ev));
+	json_decref(ev);
 	pthread_mutex_lock(&r->lock);
 	json_object_set_new(
 		r->counts, jstr(res, "status"),
@@ -109,9 +115,12 @@ static void checks_host(struct checks_run *r, json_t *h)
 				     r->counts, jstr(res, "status"))) +
 			     1));
 	r->done++;
-	store_task_progress(r->c->st, r->task_id,
-			    (int)(r->done * 100 /
-				  (json_array_size(r->hosts) + 1)));
+	/* Progress in steps of 5%: each write is a transaction. */
+	if (r->done * 20 / (json_array_size(r->hosts) + 1) !=
+	    (r->done - 1) * 20 / (json_array_size(r->hosts) + 1))
+		store_task_progress(r->c->st, r->task_id,
+				    (int)(r->done * 100 /
+					  (json_array_size(r->hosts) + 1)));
 	pthread_mutex_unlock(&r->lock);
 	json_decref(res);
 	json_decref(eff);

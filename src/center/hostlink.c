@@ -17,6 +17,7 @@
  * it answers.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,20 +70,115 @@ static int hostlink_client(const json_t *host, long timeout_ms,
 	return http_client_new(&o, out, e);
 }
 
+/*
+ * Idle clients, kept per host so that calls reuse a pinned, kept-alive TLS
+ * connection instead of two handshakes each (probe + request). A client is
+ * taken out while used (one thread at a time) and put back after a
+ * success; a failed one is dropped, so the next call probes afresh and a
+ * changed certificate is caught. The key holds address, thumbprint and
+ * secret: a host reconnected with other values never gets an old client.
+ */
+#define HOSTLINK_POOL_PER_HOST 4
+
+struct hl_idle {
+	int64_t id;
+	char key[1024];
+	struct http_client *cl;
+};
+
+static pthread_mutex_t hl_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hl_idle *hl_pool;
+static size_t hl_pool_n;
+
+static void hostlink_key(const json_t *host, char *key, size_t len)
+{
+	snprintf(key, len, "%s|%s|%s", jstr(host, "address"),
+		 jstr(host, "thumbprint"), jstr(host, "secret"));
+}
+
+static int hostlink_take(const json_t *host, struct http_client **out,
+			 struct seam_err *e)
+{
+	int64_t id = json_integer_value(json_object_get(host, "id"));
+	char key[1024];
+	size_t i;
+
+	hostlink_key(host, key, sizeof(key));
+	pthread_mutex_lock(&hl_pool_lock);
+	for (i = 0; i < hl_pool_n; i++) {
+		if (hl_pool[i].id != id || strcmp(hl_pool[i].key, key))
+			continue;
+		*out = hl_pool[i].cl;
+		hl_pool[i] = hl_pool[--hl_pool_n];
+		pthread_mutex_unlock(&hl_pool_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&hl_pool_lock);
+	return hostlink_client(host, HOSTLINK_POLL_TIMEOUT_MS, out, e);
+}
+
+static void hostlink_give(const json_t *host, struct http_client *cl,
+			  bool healthy)
+{
+	int64_t id = json_integer_value(json_object_get(host, "id"));
+	struct hl_idle *np;
+	size_t i, same = 0;
+
+	if (!cl)
+		return;
+	pthread_mutex_lock(&hl_pool_lock);
+	for (i = 0; i < hl_pool_n; i++)
+		same += hl_pool[i].id == id;
+	if (!healthy || id <= 0 || same >= HOSTLINK_POOL_PER_HOST ||
+	    !(np = realloc(hl_pool, (hl_pool_n + 1) * sizeof(*np)))) {
+		pthread_mutex_unlock(&hl_pool_lock);
+		http_client_free(cl);
+		return;
+	}
+	hl_pool = np;
+	hl_pool[hl_pool_n].id = id;
+	hl_pool[hl_pool_n].cl = cl;
+	hostlink_key(host, hl_pool[hl_pool_n].key,
+		     sizeof(hl_pool[hl_pool_n].key));
+	hl_pool_n++;
+	pthread_mutex_unlock(&hl_pool_lock);
+}
+
+void hostlink_pool_clear(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&hl_pool_lock);
+	for (i = 0; i < hl_pool_n; i++)
+		http_client_free(hl_pool[i].cl);
+	free(hl_pool);
+	hl_pool = NULL;
+	hl_pool_n = 0;
+	pthread_mutex_unlock(&hl_pool_lock);
+}
+
 int hostlink_call(const json_t *host, const char *method, const char *path,
 		  const json_t *body, long timeout_ms, long *status,
 		  json_t **reply, struct seam_err *e)
 {
-	struct http_client *cl;
+	struct http_client *cl = NULL;
 	struct seam_err ce = {0};
+	bool pooled = json_integer_value(json_object_get(host, "id")) > 0;
 	int rc;
 
 	*reply = NULL;
-	rc = hostlink_client(host, timeout_ms ? timeout_ms : 30000, &cl, &ce);
+	rc = pooled ? hostlink_take(host, &cl, &ce)
+		    : hostlink_client(host, timeout_ms ? timeout_ms : 30000,
+				      &cl, &ce);
 	if (rc == 0)
-		rc = http_client_request(cl, method, path, body, status, reply,
-					 &ce);
-	http_client_free(cl);
+		rc = http_client_request_timeout(cl, method, path, body,
+						 timeout_ms ? timeout_ms
+							    : 30000,
+						 status, reply, &ce);
+	if (pooled)
+		hostlink_give(host, cl, rc == 0);
+	else
+		http_client_free(cl);
 	if (rc < 0)
 		return err_set(e, EAGAIN, "host '%s' (%s): %s",
 			       jstr(host, "name"), jstr(host, "address"),
@@ -145,25 +241,36 @@ static int hostlink_fetch_inventory(struct http_client *cl,
 	return 0;
 }
 
-int hostlink_refresh(struct center *c, const json_t *host, json_t **inv,
-		     struct seam_err *e)
+int hostlink_fetch(struct center *c, const json_t *host, json_t **inv,
+		   struct seam_err *e)
 {
 	struct http_client *cl = NULL;
 	struct seam_err ce = {0};
-	json_t *i = NULL;
 	int rc;
 
-	rc = hostlink_client(host, HOSTLINK_POLL_TIMEOUT_MS, &cl, &ce);
+	*inv = NULL;
+	rc = hostlink_take(host, &cl, &ce);
 	if (rc == 0)
-		rc = hostlink_fetch_inventory(cl, host, &i, &ce);
-	http_client_free(cl);
+		rc = hostlink_fetch_inventory(cl, host, inv, &ce);
+	hostlink_give(host, cl, rc == 0);
 	if (rc < 0) {
 		hostlink_mark(c, host, "disconnected", ce.msg);
 		return err_set(e, EAGAIN, "%s", ce.msg);
 	}
+	hostlink_mark(c, host, "connected", NULL);
+	return 0;
+}
+
+int hostlink_refresh(struct center *c, const json_t *host, json_t **inv,
+		     struct seam_err *e)
+{
+	json_t *i = NULL;
+	int rc = hostlink_fetch(c, host, &i, e);
+
+	if (rc < 0)
+		return rc;
 	store_host_set_inventory(
 		c->st, json_integer_value(json_object_get(host, "id")), i, 0);
-	hostlink_mark(c, host, "connected", NULL);
 	if (inv)
 		*inv = i;
 	else

@@ -138,6 +138,7 @@ int main(int argc, char **argv)
 	hostlink_poller_stop(&c);
 	api_stop(&c);
 	center_tasks_wait(&c);
+	hostlink_pool_clear();
 	center_close(&c);
 	return 0;
 }

@@ -455,6 +455,8 @@ static int st_end(struct store *st, int rc, struct seam_err *e)
 	return st_commit(st, e) < 0 ? -EIO : rc;
 }
 
+static int64_t st_event_insert(struct store *st, const json_t *ev);
+
 #define LOCK(st) pthread_mutex_lock(&(st)->lock)
 #define UNLOCK(st) pthread_mutex_unlock(&(st)->lock)
 
@@ -1053,11 +1055,13 @@ int store_host_set_state(struct store *st, int64_t id, const char *state,
 			 row ? json_string_value(json_object_get(row, "state"))
 			     : "");
 	json_decref(row);
+	/* Unchanged: no write at all (no transaction to sync). */
 	rc = st_exec(st, NULL,
-		     "UPDATE hosts SET state = ?, state_error = ?,"
-		     " state_changed = CASE WHEN state = ? THEN state_changed"
-		     " ELSE " NOW " END WHERE id = ?",
-		     "sssi", state, error, state, id);
+		     "UPDATE hosts SET state = ?1, state_error = ?2,"
+		     " state_changed = CASE WHEN state = ?1 THEN state_changed"
+		     " ELSE " NOW " END WHERE id = ?3 AND (state <> ?1 OR"
+		     " coalesce(state_error, '') <> coalesce(?2, ''))",
+		     "ssi", state, error, id);
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
 }
@@ -1084,7 +1088,9 @@ int store_host_set_cursor(struct store *st, int64_t id, int64_t cursor)
 	int rc;
 
 	LOCK(st);
-	rc = st_exec(st, NULL, "UPDATE hosts SET event_cursor = ? WHERE id = ?",
+	rc = st_exec(st, NULL,
+		     "UPDATE hosts SET event_cursor = ?1 WHERE id = ?2 AND"
+		     " event_cursor <> ?1",
 		     "ii", cursor, id);
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
@@ -1650,18 +1656,16 @@ out:
 
 /* ---- compliance ---- */
 
-int store_compliance_put(struct store *st, int64_t host_id,
-			 const json_t *result, int64_t task_id)
+static int st_compliance_write(struct store *st, int64_t host_id,
+			       const json_t *result, int64_t task_id,
+			       struct seam_err *e)
 {
-	int rc;
-
-	LOCK(st);
-	rc = st_exec(
-		st, NULL,
+	return st_exec(
+		st, e,
 		"INSERT INTO compliance (host_id, image, image_digest, status,"
 		" impact, reboot, reasons, details, task_id, checked) VALUES"
-		" (?,?,?,?,?,?,?,?,?," NOW ") ON CONFLICT (host_id) DO UPDATE"
-		" SET image = excluded.image, image_digest ="
+		" (?,?,?,?,?,?,?,?,nullif(?,0)," NOW ") ON CONFLICT (host_id)"
+		" DO UPDATE SET image = excluded.image, image_digest ="
 		" excluded.image_digest, status = excluded.status, impact ="
 		" excluded.impact, reboot = excluded.reboot, reasons ="
 		" excluded.reasons, details = excluded.details, task_id ="
@@ -1674,8 +1678,46 @@ int store_compliance_put(struct store *st, int64_t host_id,
 		(int64_t)json_is_true(json_object_get(result, "reboot")),
 		json_object_get(result, "reasons"),
 		json_object_get(result, "details"), task_id);
+}
+
+int store_compliance_put(struct store *st, int64_t host_id,
+			 const json_t *result, int64_t task_id)
+{
+	int rc;
+
+	LOCK(st);
+	rc = st_compliance_write(st, host_id, result, task_id, NULL);
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
+}
+
+int64_t store_compliance_record(struct store *st, int64_t host_id,
+				const json_t *inventory, const json_t *result,
+				int64_t task_id, const json_t *event)
+{
+	int64_t ev = 0;
+	int rc;
+
+	LOCK(st);
+	if ((rc = st_begin(st, NULL)) < 0)
+		goto out;
+	if (inventory)
+		rc = st_exec(st, NULL,
+			     "UPDATE hosts SET inventory = ?, inventory_time = "
+			     NOW ", version = coalesce(?, version) WHERE"
+			     " id = ?",
+			     "jsi", inventory,
+			     json_string_value(json_object_get(inventory,
+							       "version")),
+			     host_id);
+	if (rc >= 0)
+		rc = st_compliance_write(st, host_id, result, task_id, NULL);
+	if (rc >= 0 && event)
+		rc = (int)((ev = st_event_insert(st, event)) < 0 ? ev : 0);
+	rc = st_end(st, rc, NULL);
+out:
+	UNLOCK(st);
+	return rc < 0 ? rc : ev;
 }
 
 #define COMPLIANCE_COLS                                                     \
@@ -1813,16 +1855,15 @@ int store_task_fail_orphans(struct store *st, const char *why)
 
 /* ---- events ---- */
 
-int64_t store_event_add(struct store *st, const json_t *ev)
+/* Insert an event (lock held); returns its cursor or -errno. */
+static int64_t st_event_insert(struct store *st, const json_t *ev)
 {
-	int64_t id;
 	int rc;
 
 #define EV_ID(k)                                                    \
 	(json_integer_value(json_object_get(ev, k)) > 0              \
 		 ? json_integer_value(json_object_get(ev, k))        \
 		 : 0)
-	LOCK(st);
 	rc = st_exec(st, NULL,
 		     "INSERT INTO events (time, type, severity, cluster_id,"
 		     " host_id, vm, task_id, message, data) VALUES (" NOW
@@ -1836,9 +1877,17 @@ int64_t store_event_add(struct store *st, const json_t *ev)
 		     EV_ID("task_id"),
 		     json_string_value(json_object_get(ev, "message")),
 		     json_object_get(ev, "data"));
-	id = rc < 0 ? rc : sqlite3_last_insert_rowid(st->db);
-	UNLOCK(st);
 #undef EV_ID
+	return rc < 0 ? rc : sqlite3_last_insert_rowid(st->db);
+}
+
+int64_t store_event_add(struct store *st, const json_t *ev)
+{
+	int64_t id;
+
+	LOCK(st);
+	id = st_event_insert(st, ev);
+	UNLOCK(st);
 	return id;
 }
 

@@ -139,6 +139,13 @@ int store_image_delete(struct store *st, int64_t cluster_id, const char *name,
 /* ---- compliance ---- */
 int store_compliance_put(struct store *st, int64_t host_id,
 			 const json_t *result, int64_t task_id);
+/*
+ * One host checked: its fresh inventory (may be NULL), the result and the
+ * event announcing it, in one transaction. Returns the event's cursor.
+ */
+int64_t store_compliance_record(struct store *st, int64_t host_id,
+				const json_t *inventory, const json_t *result,
+				int64_t task_id, const json_t *event);
 json_t *store_compliance_list(struct store *st, int64_t cluster_id);
 json_t *store_compliance_get(struct store *st, int64_t host_id);
 
