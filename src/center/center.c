@@ -17,8 +17,7 @@
 #include "log.h"
 #include "settings.h"
 
-static int center_path(char *buf, size_t len, const char *dir,
-		       const char *name)
+static int center_path(char *buf, size_t len, const char *dir, const char *name)
 {
 	int n = snprintf(buf, len, "%s/%s", dir, name);
 
@@ -110,8 +109,8 @@ static int center_read_token_file(const char *file, char *tok, size_t len,
 
 	if ((rc = fs_read_file(file, 4096, &buf, &n, e)) < 0)
 		return rc;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-		     buf[n - 1] == ' '))
+	while (n &&
+	       (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (n < 16 || n >= len || strpbrk(buf, " \t\r\n")) {
 		free(buf);
@@ -142,8 +141,8 @@ int center_bootstrap_admin(struct center *c, const char *token_file,
 		return err_set(e, EIO, "no randomness for the admin token");
 	}
 	auth_token_hash(tok, hash);
-	rc = store_user_create(c->st, "admin", "admin", "bootstrap", hash,
-			       NULL, e);
+	rc = store_user_create(c->st, "admin", "admin", "bootstrap", hash, NULL,
+			       e);
 	if (rc < 0)
 		return rc;
 	if (!token_file) {
@@ -157,15 +156,14 @@ int center_bootstrap_admin(struct center *c, const char *token_file,
 	return 0;
 }
 
-json_t *center_event_make(const char *type, int64_t cluster_id,
-			  int64_t host_id, const char *vm, int64_t task_id,
-			  const json_t *data, const char *msg)
+json_t *center_event_make(const char *type, int64_t cluster_id, int64_t host_id,
+			  const char *vm, int64_t task_id, const json_t *data,
+			  const char *msg)
 {
-	json_t *ev = json_pack("{s:s,s:s,s:I,s:I,s:I}", "type", type,
-			       "message", msg, "cluster_id",
-			       (json_int_t)cluster_id, "host_id",
-			       (json_int_t)host_id, "task_id",
-			       (json_int_t)task_id);
+	json_t *ev =
+	    json_pack("{s:s,s:s,s:I,s:I,s:I}", "type", type, "message", msg,
+		      "cluster_id", (json_int_t)cluster_id, "host_id",
+		      (json_int_t)host_id, "task_id", (json_int_t)task_id);
 
 	if (vm)
 		json_object_set_new(ev, "vm", json_string(vm));

@@ -77,12 +77,12 @@ int center_bootstrap_admin(struct center *c, const char *token_file,
 int64_t center_event(struct center *c, const char *type, int64_t cluster_id,
 		     int64_t host_id, const char *vm, int64_t task_id,
 		     const json_t *data, const char *fmt, ...)
-	__attribute__((format(printf, 8, 9)));
+    __attribute__((format(printf, 8, 9)));
 
 /* The event row center_event() stores; and waking streams after a write. */
-json_t *center_event_make(const char *type, int64_t cluster_id,
-			  int64_t host_id, const char *vm, int64_t task_id,
-			  const json_t *data, const char *msg);
+json_t *center_event_make(const char *type, int64_t cluster_id, int64_t host_id,
+			  const char *vm, int64_t task_id, const json_t *data,
+			  const char *msg);
 void center_event_notify(struct center *c, int64_t id);
 
 /* Tasks (tasks.c). fn runs in its own thread; result owned by the runner. */
@@ -91,8 +91,8 @@ typedef int (*center_task_fn)(struct center *c, int64_t task_id, void *arg,
 int64_t center_task_spawn(struct center *c, const char *type,
 			  const char *target_kind, int64_t target_id,
 			  const char *target_name, const json_t *params,
-			  center_task_fn fn, void *arg, void (*free_arg)(void *),
-			  struct seam_err *e);
+			  center_task_fn fn, void *arg,
+			  void (*free_arg)(void *), struct seam_err *e);
 /* Synchronous tasks: begin (running) ... end. */
 int64_t center_task_begin(struct center *c, const char *type,
 			  const char *target_kind, int64_t target_id,

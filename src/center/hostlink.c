@@ -48,8 +48,8 @@ int hostlink_probe(const char *address, char thumb[TLS_THUMBPRINT_SIZE],
 	struct seam_err pe = {0};
 
 	hostlink_url(address, url, sizeof(url));
-	if (http_client_peer_thumbprint(url, HOSTLINK_CONNECT_MS, thumb,
-					&pe) < 0)
+	if (http_client_peer_thumbprint(url, HOSTLINK_CONNECT_MS, thumb, &pe) <
+	    0)
 		return err_set(e, EAGAIN, "cannot reach host at %s: %s",
 			       address, pe.msg);
 	return 0;
@@ -171,10 +171,9 @@ int hostlink_call(const json_t *host, const char *method, const char *path,
 		    : hostlink_client(host, timeout_ms ? timeout_ms : 30000,
 				      &cl, &ce);
 	if (rc == 0)
-		rc = http_client_request_timeout(cl, method, path, body,
-						 timeout_ms ? timeout_ms
-							    : 30000,
-						 status, reply, &ce);
+		rc = http_client_request_timeout(
+		    cl, method, path, body, timeout_ms ? timeout_ms : 30000,
+		    status, reply, &ce);
 	if (pooled)
 		hostlink_give(host, cl, rc == 0);
 	else
@@ -189,8 +188,8 @@ int hostlink_call(const json_t *host, const char *method, const char *path,
 int hostlink_reply_err(const json_t *host, long status, const json_t *reply,
 		       struct seam_err *e)
 {
-	const char *msg = json_string_value(json_object_get(
-		json_object_get(reply, "error"), "message"));
+	const char *msg = json_string_value(
+	    json_object_get(json_object_get(reply, "error"), "message"));
 	int code = status == 404   ? ENOENT
 		   : status == 409 ? EBUSY
 		   : status == 400 ? EINVAL
@@ -220,9 +219,8 @@ static void hostlink_mark(struct center *c, const json_t *host,
 			     jstr(host, "name"), why ? why : "");
 }
 
-static int hostlink_fetch_inventory(struct http_client *cl,
-				    const json_t *host, json_t **inv,
-				    struct seam_err *e)
+static int hostlink_fetch_inventory(struct http_client *cl, const json_t *host,
+				    json_t **inv, struct seam_err *e)
 {
 	long status = 0;
 	int rc;
@@ -270,7 +268,7 @@ int hostlink_refresh(struct center *c, const json_t *host, json_t **inv,
 	if (rc < 0)
 		return rc;
 	store_host_set_inventory(
-		c->st, json_integer_value(json_object_get(host, "id")), i, 0);
+	    c->st, json_integer_value(json_object_get(host, "id")), i, 0);
 	if (inv)
 		*inv = i;
 	else
@@ -282,7 +280,8 @@ int hostlink_refresh(struct center *c, const json_t *host, json_t **inv,
 
 struct poll_slot {
 	int64_t id;
-	char key[1024]; /* address|thumbprint|secret: a change drops the client */
+	char key[1024]; /* address|thumbprint|secret: a change drops the client
+			 */
 	struct http_client *cl;
 	unsigned rounds;
 	bool seen;
@@ -347,7 +346,8 @@ static void poller_forward(struct center *c, const json_t *host,
 	json_t *ev;
 	size_t i;
 
-	json_array_foreach ((json_t *)events, i, ev) {
+	json_array_foreach((json_t *)events, i, ev)
+	{
 		const char *type = jstr(ev, "type");
 		char t[96];
 
@@ -363,8 +363,8 @@ static void poller_forward(struct center *c, const json_t *host,
 static void poller_host(struct center *c, struct poll_slot *s,
 			const json_t *host)
 {
-	int64_t cursor = json_integer_value(json_object_get(host,
-							    "event_cursor"));
+	int64_t cursor =
+	    json_integer_value(json_object_get(host, "event_cursor"));
 	int64_t id = json_integer_value(json_object_get(host, "id"));
 	struct seam_err e = {0};
 	json_t *reply = NULL, *inv = NULL, *evs;
@@ -374,8 +374,8 @@ static void poller_host(struct center *c, struct poll_slot *s,
 	int rc = 0;
 
 	if (!s->cl)
-		rc = hostlink_client(host, HOSTLINK_POLL_TIMEOUT_MS, &s->cl,
-				     &e);
+		rc =
+		    hostlink_client(host, HOSTLINK_POLL_TIMEOUT_MS, &s->cl, &e);
 	if (rc == 0) {
 		snprintf(path, sizeof(path),
 			 "/api/v1/events?after=%lld&limit=1000",
@@ -449,7 +449,8 @@ static void *poller_thread(void *arg)
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		hosts = store_host_list_full(c->st, 0, true);
-		json_array_foreach (hosts, i, h) {
+		json_array_foreach(hosts, i, h)
+		{
 			struct poll_slot *s = poller_slot(&p, h);
 
 			if (!s)
