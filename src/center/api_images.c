@@ -69,6 +69,29 @@ static json_t *api_cluster_hosts(struct center *c, int64_t cid)
 	return out;
 }
 
+/* The cluster's lowest accepted level (setting min_acceptance). */
+static int api_image_acceptance(struct httpd_req *req, const json_t *norm,
+				const json_t *view)
+{
+	struct center *c = api_center(req);
+	json_t *cl = store_cluster_get(c->st, httpd_req_param(req, "cluster"));
+	json_t *settings, *eff = NULL;
+	struct seam_err e = {0};
+	int rc = 0;
+
+	settings = center_settings(c, jid(cl));
+	if (image_effective(norm, view, &eff, &e) < 0 ||
+	    image_check_acceptance(eff, api_str(settings, "min_acceptance"),
+				   &e) < 0) {
+		httpd_reply_error(req, 400, "bad_request", "%s", e.msg);
+		rc = -1;
+	}
+	json_decref(eff);
+	json_decref(settings);
+	json_decref(cl);
+	return rc;
+}
+
 /*
  * Build a stored image from a request (definition fields + selector),
  * validated against the depot. NULL after a reply.
@@ -98,6 +121,12 @@ static json_t *api_image_build(struct httpd_req *req, const json_t *body,
 	if (image_validate(def, view, &norm, &e) < 0 ||
 	    image_selector_validate(sel, &e) < 0) {
 		httpd_reply_error(req, 400, "bad_request", "%s", e.msg);
+		json_decref(view);
+		json_decref(def);
+		json_decref(norm);
+		return NULL;
+	}
+	if (api_image_acceptance(req, norm, view) < 0) {
 		json_decref(view);
 		json_decref(def);
 		json_decref(norm);

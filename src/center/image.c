@@ -584,3 +584,36 @@ int image_import_check(const json_t *doc, struct seam_err *e)
 			       dig, want);
 	return 0;
 }
+
+static int image_level_rank(const char *l)
+{
+	if (!l)
+		return 0;
+	if (!strcmp(l, "community"))
+		return 1;
+	if (!strcmp(l, "partner"))
+		return 2;
+	if (!strcmp(l, "certified"))
+		return 3;
+	return 0;
+}
+
+int image_check_acceptance(const json_t *eff, const char *min_level,
+			   struct seam_err *e)
+{
+	const char *k;
+	json_t *c;
+
+	json_object_foreach(json_object_get(eff, "components"), k, c)
+	{
+		const char *lvl = jstr(c, "acceptance");
+
+		if (image_level_rank(lvl) < image_level_rank(min_level))
+			return err_set(e, EINVAL,
+				       "image: component '%s' %s is %s, below "
+				       "the cluster's lowest accepted level %s",
+				       k, jstr(c, "version"),
+				       lvl ? lvl : "of no level", min_level);
+	}
+	return 0;
+}

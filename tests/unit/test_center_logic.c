@@ -383,6 +383,19 @@ static void test_image_validation(void **state)
 	json_decref(v);
 }
 
+static void test_acceptance_levels(void **state)
+{
+	json_t *eff = J("{\"components\": {\"vmx\": {\"version\":"
+			" \"1.0.0.0\", \"acceptance\": \"partner\"}}}");
+	struct seam_err e = {0};
+
+	assert_int_equal(image_check_acceptance(eff, "community", &e), 0);
+	assert_int_equal(image_check_acceptance(eff, "partner", &e), 0);
+	assert_int_equal(image_check_acceptance(eff, "certified", &e), -22);
+	assert_non_null(strstr(e.msg, "below the cluster's lowest accepted"));
+	json_decref(eff);
+}
+
 static void test_export_import_check(void **state)
 {
 	json_t *im = J("{\"name\": \"x\", \"definition\": {\"base\":"
@@ -602,6 +615,7 @@ int main(void)
 	    cmocka_unit_test(test_vm_left_behind_needs_fsr_only),
 	    cmocka_unit_test(test_removed_component_is_classic),
 	    cmocka_unit_test(test_image_validation),
+	    cmocka_unit_test(test_acceptance_levels),
 	    cmocka_unit_test(test_export_import_check),
 	    cmocka_unit_test(test_selectors_and_assignment),
 	    cmocka_unit_test(test_version_rules),
