@@ -382,6 +382,18 @@ static void poller_host(struct center *c, struct poll_slot *s,
 			 (long long)cursor);
 		rc = http_client_request(s->cl, "GET", path, NULL, &status,
 					 &reply, &e);
+		if (rc == 0 && status == 409 && cursor > 0) {
+			/* cursor_ahead: the host's log was reset. */
+			store_host_set_cursor(c->st, id, 0);
+			json_decref(reply);
+			reply = NULL;
+			cursor = 0;
+			rc = http_client_request(s->cl, "GET",
+						 "/api/v1/events?after=0&"
+						 "limit=1000",
+						 NULL, &status, &reply, &e);
+			full = true;
+		}
 		if (rc == 0 && status != 200)
 			rc = hostlink_reply_err(host, status, reply, &e);
 	}
