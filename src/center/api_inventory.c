@@ -451,10 +451,12 @@ API_HANDLER(api_host_credential)
 	if (!h)
 		return;
 	auth_host_token(c->secret, jid(h), tok);
+	/* What a host needs to fetch payloads: credential and the pin. */
 	httpd_reply_json(req, 200,
-			 json_pack("{s:O,s:s,s:s}", "host",
+			 json_pack("{s:O,s:s,s:s,s:s}", "host",
 				   json_object_get(h, "name"), "token", tok,
-				   "payload_path", "/api/v1/depot/payloads/"));
+				   "payload_path", "/api/v1/depot/payloads/",
+				   "center_thumbprint", c->tls->thumbprint));
 	json_decref(h);
 }
 
