@@ -471,6 +471,7 @@ API_HANDLER(api_host_delete)
 	if (store_host_delete(c->st, jid(h), &e) < 0) {
 		httpd_reply_err(req, &e);
 	} else {
+		hostlink_pool_drop(jid(h));
 		center_event(
 		    c, "host.removed",
 		    json_integer_value(json_object_get(h, "cluster_id")), 0,
