@@ -1144,6 +1144,29 @@ static int st_depot_conflicts(struct store *st, const json_t *rel,
 		}
 		json_decref(row);
 	}
+	json_array_foreach(json_object_get(rel, "addons"), i, c)
+	{
+		row =
+		    st_row(st,
+			   "SELECT components AS \"components:json\","
+			   " base_versions AS \"base_versions:json\" FROM"
+			   " addons WHERE name = ? AND vkey = ?",
+			   "ss", json_string_value(json_object_get(c, "name")),
+			   json_string_value(json_object_get(c, "vkey")));
+		if (row && (!json_equal(json_object_get(row, "components"),
+					json_object_get(c, "components")) ||
+			    !json_equal(json_object_get(row, "base_versions"),
+					json_object_get(c, "base_versions")))) {
+			json_decref(row);
+			return err_set(
+			    e, EEXIST,
+			    "add-on '%s' %s is already in the depot "
+			    "with a different definition",
+			    json_string_value(json_object_get(c, "name")),
+			    json_string_value(json_object_get(c, "version")));
+		}
+		json_decref(row);
+	}
 	return 0;
 }
 
