@@ -583,6 +583,7 @@ extern const struct jsonio_field api_cluster_fields[];
 extern const struct jsonio_field api_cluster_patch_fields[];
 extern const struct jsonio_field api_host_add_fields[];
 extern const struct jsonio_field api_host_reconnect_fields[];
+extern const struct jsonio_field api_host_maint_fields[];
 extern const struct jsonio_field api_vm_create_fields[];
 extern const struct jsonio_field api_vm_power_off_fields[];
 extern const struct jsonio_field api_image_fields[];
@@ -652,6 +653,8 @@ static const struct httpd_route api_routes[] = {
     R("DELETE", "/hosts/{host}", api_host_delete, NULL),
     R("POST", "/hosts/{host}/reconnect", api_host_reconnect,
       api_host_reconnect_fields),
+    R("PUT", "/hosts/{host}/maintenance", api_host_maintenance,
+      api_host_maint_fields),
     R("GET", "/hosts/{host}/inventory", api_host_inventory, NULL),
     R("GET", "/hosts/{host}/depot-credential", api_host_credential, NULL),
     R("GET", "/hosts/{host}/compliance", api_host_compliance_get, NULL),

@@ -38,6 +38,10 @@ const struct jsonio_field api_host_reconnect_fields[] = {
     {"thumbprint", JSONIO_STRING, false},
     {NULL, 0, false},
 };
+const struct jsonio_field api_host_maint_fields[] = {
+    {"mode", JSONIO_STRING, true},
+    {NULL, 0, false},
+};
 const struct jsonio_field api_vm_create_fields[] = {
     {"name", JSONIO_STRING, true},
     {"mem", JSONIO_STRING_OR_INTEGER, true},
@@ -457,6 +461,55 @@ API_HANDLER(api_host_credential)
 				   json_object_get(h, "name"), "token", tok,
 				   "payload_path", "/api/v1/depot/payloads/",
 				   "center_thumbprint", c->tls->thumbprint));
+	json_decref(h);
+}
+
+/* PUT /hosts/{host}/maintenance: enter or leave a mode, through hostd. */
+API_HANDLER(api_host_maintenance)
+{
+	struct center *c = api_center(req);
+	const char *mode = api_str(httpd_req_json(req), "mode");
+	struct seam_err e = {0};
+	json_t *h = api_host(req), *full, *reply = NULL;
+	long status = 0;
+	char ref[32];
+
+	if (!h)
+		return;
+	if (strcmp(mode, "none") && strcmp(mode, "partial") &&
+	    strcmp(mode, "full")) {
+		httpd_reply_error(req, 400, "bad_request",
+				  "mode '%s': one of none, partial, full",
+				  mode);
+		json_decref(h);
+		return;
+	}
+	snprintf(ref, sizeof(ref), "%lld", (long long)jid(h));
+	full = store_host_get(c->st, ref, true);
+	if (hostlink_call(full, "PUT", "/api/v1/maintenance",
+			  httpd_req_json(req), 60000, &status, &reply,
+			  &e) < 0) {
+		httpd_reply_error(req, 502, "unavailable", "%s", e.msg);
+	} else if (status != 200) {
+		const json_t *err = json_object_get(reply, "error");
+
+		httpd_reply_error(
+		    req, status >= 400 && status < 500 ? (unsigned)status : 502,
+		    api_str(err, "code") ? api_str(err, "code") : "unavailable",
+		    "host '%s': %s", api_str(h, "name"),
+		    api_str(err, "message") ? api_str(err, "message")
+					    : "no message");
+	} else {
+		hostlink_refresh(c, full, NULL, &e);
+		center_event(
+		    c, "host.maintenance_set",
+		    json_integer_value(json_object_get(h, "cluster_id")),
+		    jid(h), NULL, 0, NULL, "host '%s': maintenance mode %s",
+		    api_str(h, "name"), mode);
+		httpd_reply_json(req, 200, store_host_get(c->st, ref, false));
+	}
+	json_decref(reply);
+	json_decref(full);
 	json_decref(h);
 }
 

@@ -165,10 +165,11 @@ def test_vms_placed_by_drs(center, hosts_factory):
     api.ok("POST", "/vms/big/power-on")
     hostd2 = hosts[1]
     # h2 in partial maintenance: never chosen.
-    assert hostd2.direct("PUT", "/maintenance",
-                         json={"mode": "partial"}).status_code == 200
-    wait_for(lambda: api.ok("GET", "/hosts/h2")["maintenance_mode"] ==
-             "partial", what="maintenance mode seen by the center")
+    r = api.put("/hosts/h2/maintenance", json={"mode": "sideways"})
+    assert r.status_code == 400
+    h2 = api.ok("PUT", "/hosts/h2/maintenance", json={"mode": "partial"})
+    assert h2["maintenance_mode"] == "partial"
+    assert hostd2.direct("GET", "/maintenance").json()["mode"] == "partial"
     vm = api.ok("POST", "/vms", status=201,
                 json={"name": "v2", "mem": 64, "vcpus": 1})
     assert vm["host"] == "h3"          # most free memory, not maintenance
@@ -184,6 +185,10 @@ def test_vms_placed_by_drs(center, hosts_factory):
     assert vms["v2"]["host"] == "h3" and vms["v2"]["cluster"] == "c1"
     assert [v["name"] for v in api.ok("GET", "/vms?host=h3")["vms"]] == \
         ["v2"]
+    # `full` is refused while a VM runs; the host says which.
+    r = api.put("/hosts/h1/maintenance", json={"mode": "full"})
+    assert r.status_code == 409 and "big" in r.text
+    api.ok("PUT", "/hosts/h2/maintenance", json={"mode": "none"})
     api.ok("POST", "/vms/big/power-off", json={"force": True})
     api.ok("DELETE", "/vms/big", status=204)
     api.ok("DELETE", "/vms/v2", status=204)
