@@ -196,6 +196,24 @@ def test_vms_placed_by_drs(center, hosts_factory):
     assert api.get("/vms/big").status_code == 404
 
 
+def test_events_long_poll(center):
+    import threading
+    api = center.api
+    last = api.ok("GET", "/events")["last"]
+    t = threading.Timer(0.5, lambda: api.ok(
+        "POST", "/clusters", json={"name": "late"}))
+    t.start()
+    t0 = time.monotonic()
+    r = api.ok("GET", f"/events?after={last}&type=cluster&timeout=20")
+    t.join()
+    assert time.monotonic() - t0 < 15
+    assert [e["cluster"] for e in r["events"]] == ["late"]
+    assert r["cursor"] == r["events"][0]["cursor"]
+    r = api.ok("GET", f"/events?after={r['cursor']}&timeout=1")
+    assert r["events"] == []
+    assert api.get("/events?timeout=61").status_code == 400
+
+
 def test_events_stream_with_cursor(center):
     api = center.api
     last = api.ok("GET", "/events")["last"]
