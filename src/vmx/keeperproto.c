@@ -1,0 +1,229 @@
+/*
+ * keeperproto.c — see keeperproto.h: the keeper's side of a spawn, and the
+ * message helpers both sides use.
+ */
+#include "keeperproto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+
+int keeper_msg_send(int sock, const struct keeper_msg *m, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	memset(&u, 0, sizeof(u));
+	if (fd >= 0) {
+		struct cmsghdr *c;
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int keeper_msg_recv(int sock, struct keeper_msg *m, int *fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (fd)
+		*fd = -1;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		int got;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(&got, CMSG_DATA(c), sizeof(int));
+		if (fd && *fd < 0)
+			*fd = got;
+		else
+			close(got);
+	}
+	if ((size_t)n != sizeof(*m)) {
+		if (fd && *fd >= 0) {
+			close(*fd);
+			*fd = -1;
+		}
+		return -EPROTO;
+	}
+	m->path[sizeof(m->path) - 1] = '\0';
+	return 0;
+}
+
+void keeper_spawn_reset(struct keeper_spawn *s)
+{
+	s->pid = 0;
+	s->sock = -1;
+	s->committed = 0;
+}
+
+void keeper_spawn_exited(struct keeper_spawn *s, int code)
+{
+	log_debug("successor %d exited with %d before taking over",
+		  (int)s->pid, code);
+	if (s->sock >= 0)
+		close(s->sock);
+	keeper_spawn_reset(s);
+}
+
+/* Move fd to a fixed number, close-on-exec cleared. */
+static int keeper_place_fd(int fd, int target)
+{
+	int tmp = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+
+	if (tmp < 0 || dup2(tmp, target) < 0)
+		return -1;
+	close(tmp);
+	return 0;
+}
+
+static __attribute__((noreturn)) void
+keeper_exec_child(const char *path, const struct vmx_fds *fds, int handover,
+		  int ksock, int errfd)
+{
+	char *argv[] = {(char *)path, "worker", NULL};
+	sigset_t none;
+	int err;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (keeper_place_fd(fds->ram, KEEPER_FD_RAM) < 0 ||
+	    keeper_place_fd(fds->serial, KEEPER_FD_SERIAL) < 0 ||
+	    keeper_place_fd(fds->listener, KEEPER_FD_LISTENER) < 0 ||
+	    keeper_place_fd(ksock, KEEPER_FD_KEEPER) < 0 ||
+	    keeper_place_fd(handover, KEEPER_FD_HANDOVER) < 0)
+		err = errno;
+	else {
+		execv(path, argv);
+		err = errno;
+	}
+	if (write(errfd, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Fork and exec path; returns the pid or -errno (exec's own error). */
+static pid_t keeper_spawn(const char *path, const struct vmx_fds *fds,
+			  int handover, struct keeper_spawn *s)
+{
+	int ep[2], sv[2], err = 0;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -err;
+	}
+	pid = fork();
+	if (pid == 0)
+		keeper_exec_child(path, fds, handover, sv[1], ep[1]);
+	err = pid < 0 ? errno : 0;
+	close(ep[1]);
+	close(sv[1]);
+	if (pid > 0 && read(ep[0], &err, sizeof(err)) == sizeof(err)) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(ep[0]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -(err ? err : EIO);
+	}
+	s->pid = pid;
+	s->sock = sv[0];
+	s->committed = 0;
+	return pid;
+}
+
+static void keeper_spawn_abort(struct keeper_spawn *s)
+{
+	if (!s->pid)
+		return;
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	if (s->sock >= 0)
+		close(s->sock);
+	keeper_spawn_reset(s);
+}
+
+int keeper_spawn_request(int sock, struct keeper_spawn *s,
+			 const struct vmx_book *book,
+			 const struct vmx_fds *fds)
+{
+	struct keeper_msg m, reply = {.type = KEEPER_MSG_SPAWNED};
+	int fd = -1, r;
+
+	(void)book;
+	r = keeper_msg_recv(sock, &m, &fd);
+	if (r == -ECONNRESET)
+		return -1;
+	if (r < 0) {
+		log_warnx("bad message from the worker: %s", strerror(-r));
+		return 0;
+	}
+	switch (m.type) {
+	case KEEPER_MSG_SPAWN:
+		if (s->pid) {
+			reply.error = EBUSY;
+		} else {
+			pid_t pid = keeper_spawn(m.path, fds, fd, s);
+			reply.pid = pid > 0 ? pid : 0;
+			reply.error = pid > 0 ? 0 : (int)-pid;
+		}
+		if (fd >= 0)
+			close(fd);
+		keeper_msg_send(sock, &reply, -1);
+		break;
+	case KEEPER_MSG_COMMIT:
+		s->committed = 1;
+		break;
+	case KEEPER_MSG_ABORT:
+		keeper_spawn_abort(s);
+		break;
+	default:
+		if (fd >= 0)
+			close(fd);
+		log_warnx("unknown message %u from the worker", m.type);
+		break;
+	}
+	return 0;
+}
