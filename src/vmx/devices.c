@@ -143,8 +143,12 @@ void dev_handle_mmio(struct vcpu *v)
 
 void vm_flush_console(struct vm *vm)
 {
+	struct uart_state *u = &vm->dev.uart;
+
 	pthread_mutex_lock(&vm->dev_lock);
-	if (vm->dev.uart.line_len)
+	if (u->line_len && u->line_len < UART_LINE_MAX)
+		u->line[u->line_len++] = '\n'; /* the log ends with a line */
+	if (u->line_len)
 		dev_write_line(vm);
 	pthread_mutex_unlock(&vm->dev_lock);
 }

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "elf.h"
+#include "elfload.h"
 #include "keeperproto.h"
 #include "log.h"
 #include "vm.h"

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "boot.h"
-#include "elf.h"
+#include "elfload.h"
 #include "log.h"
 
 #define VM_TSS_ADDR 0xfffbd000ULL

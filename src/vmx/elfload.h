@@ -1,13 +1,13 @@
 /*
- * elf.h — loading the guest kernel (an ELF64 x86-64 executable).
+ * elfload.h — loading the guest kernel (an ELF64 x86-64 executable).
  *
  * The file comes from the command line: it is checked completely (header,
  * every program header, every PT_LOAD inside the file and inside guest RAM,
  * above the boot area) before a byte is copied. elf_load() with a gmem whose
  * base is NULL only checks; the keeper does that before it creates anything.
  */
-#ifndef SEAM_VMX_ELF_H
-#define SEAM_VMX_ELF_H
+#ifndef SEAM_VMX_ELFLOAD_H
+#define SEAM_VMX_ELFLOAD_H
 
 #include <stddef.h>
 #include <stdint.h>

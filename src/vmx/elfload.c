@@ -1,12 +1,12 @@
 /*
- * elf.c — see elf.h.
+ * elfload.c — see elfload.h.
  *
  * Only what a statically linked kernel needs: PT_LOAD segments copied to
  * their p_paddr, the rest of each segment (memsz > filesz) zeroed, e_entry as
  * the 64-bit entry point. Everything else (notes, relocations, symbols) is
  * ignored. Arithmetic on file-supplied values is checked for overflow.
  */
-#include "elf.h"
+#include "elfload.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 static int elf_check_header(const Elf64_Ehdr *eh, size_t len,
 			    struct seam_err *e)
 {
-	if (len < EI_NIDENT || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+	if (len < SELFMAG || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
 		return err_set(e, ENOEXEC, "not an ELF file");
 	if (len < sizeof(*eh))
 		return err_set(e, ENOEXEC, "truncated ELF header");
