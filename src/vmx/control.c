@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fsr.h"
 #include "log.h"
 
 #define CONTROL_WRITE_MS 1000
@@ -138,6 +139,7 @@ static void control_after(struct control *c, enum cmd_after after)
 		break;
 	case CMD_AFTER_EXIT:
 		c->stopping = 1;
+		fsr_finish(c->vm);
 		break;
 	case CMD_AFTER_NOTHING:
 		break;
@@ -165,21 +167,13 @@ static int control_handle_line(struct control *c, int i, char *line,
 	return r;
 }
 
-static void control_read(struct control *c, int i)
+/* Handle every whole line buffered on connection i. */
+static void control_lines(struct control *c, int i)
 {
 	struct control_conn *conn = c->conns[i];
-	size_t room, len;
+	size_t len;
 	char *line;
-	char *space = proto_buf_space(&conn->in, &room);
-	ssize_t n;
 
-	n = read(conn->fd, space, room);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		control_close(c, i);
-		return;
-	}
-	if (n > 0)
-		proto_buf_commit(&conn->in, (size_t)n);
 	for (;;) {
 		enum proto_next next = proto_buf_next(&conn->in, &line, &len);
 		if (next == PROTO_NEED_MORE)
@@ -197,12 +191,67 @@ static void control_read(struct control *c, int i)
 	}
 }
 
+static void control_read(struct control *c, int i)
+{
+	struct control_conn *conn = c->conns[i];
+	size_t room;
+	char *space = proto_buf_space(&conn->in, &room);
+	ssize_t n;
+
+	n = read(conn->fd, space, room);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		control_close(c, i);
+		return;
+	}
+	if (n > 0)
+		proto_buf_commit(&conn->in, (size_t)n);
+	control_lines(c, i);
+}
+
+int control_export(struct control *c, struct control_conn *requester,
+		   struct vmx_saved *s, int *fds, int max)
+{
+	int n = 0;
+
+	s->requester = -1;
+	for (int i = 0; i < VMX_PROTO_CLIENTS_MAX && n < max; i++) {
+		struct control_conn *conn = c->conns[i];
+		struct proto_buf *b;
+		if (!conn)
+			continue;
+		b = &conn->in;
+		if (conn == requester)
+			s->requester = n;
+		s->conn[n].len = (uint32_t)(b->len - b->consumed);
+		memcpy(s->conn[n].data, b->data + b->consumed, s->conn[n].len);
+		fds[n++] = conn->fd;
+	}
+	s->nconns = (uint32_t)n;
+	return n;
+}
+
+int control_adopt_pending(struct control *c, int fd, const char *data,
+			  size_t len)
+{
+	int i = control_adopt(c, fd);
+
+	if (i < 0)
+		return i;
+	memcpy(c->conns[i]->in.data, data, len);
+	c->conns[i]->in.len = len;
+	return i;
+}
+
 static void *control_thread(void *arg)
 {
 	struct control *c = arg;
 	struct pollfd p[VMX_PROTO_CLIENTS_MAX + 2];
 	int idx[VMX_PROTO_CLIENTS_MAX];
 
+	/* Lines that came with connections handed over by FSR. */
+	for (int i = 0; i < VMX_PROTO_CLIENTS_MAX && !c->stopping; i++)
+		if (c->conns[i] && c->conns[i]->in.len)
+			control_lines(c, i);
 	while (!c->stopping) {
 		int n = 2;
 		p[0] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};

@@ -43,6 +43,11 @@ int control_start(struct control *c, struct vm *vm, int listener,
 		  struct seam_err *e);
 /* Adopt an already open connection (FSR: from the previous worker). */
 int control_adopt(struct control *c, int fd);
+/* FSR: the open connections (fds in fds[], unread bytes in s). */
+int control_export(struct control *c, struct control_conn *requester,
+		   struct vmx_saved *s, int *fds, int max);
+int control_adopt_pending(struct control *c, int fd, const char *data,
+			  size_t len);
 int control_reply(struct control_conn *conn, json_t *reply);
 json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -41,9 +41,14 @@ static json_t *ctl_build_fsr(int argc, char **argv)
 	json_t *o = json_pack("{s:s}", "cmd", "fsr");
 
 	for (int i = 0; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--binary") == 0)
+		if (strcmp(argv[i], "--binary") == 0) {
+			char *abs = realpath(argv[i + 1], NULL);
+			/* the VM resolves paths from its own directory */
 			json_object_set_new(o, "binary",
-					    json_string(argv[i + 1]));
+					    json_string(abs ? abs
+							    : argv[i + 1]));
+			free(abs);
+		}
 		else if (strcmp(argv[i], "--fail-stage") == 0)
 			json_object_set_new(o, "fail_stage",
 					    json_string(argv[i + 1]));

@@ -207,6 +207,17 @@ static int keeper_fork_first(struct keeper *k, const void *img, size_t len,
 	return 0;
 }
 
+/* Serve every message the current worker has queued, without waiting. */
+static void keeper_drain(struct keeper *k)
+{
+	struct pollfd p = {.fd = k->current_sock, .events = POLLIN};
+
+	while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+		if (keeper_spawn_request(k->current_sock, &k->spawn, &k->book,
+					 &k->fds) < 0)
+			break;
+}
+
 static int keeper_status_code(pid_t pid, int status)
 {
 	if (WIFEXITED(status))
@@ -230,6 +241,8 @@ static int keeper_child_exited(struct keeper *k, pid_t pid, int status)
 	}
 	if (pid != k->current)
 		return -1;
+	if (code == VMX_EXIT_HANDED_OVER)
+		keeper_drain(k); /* its COMMIT may still be queued */
 	if (code == VMX_EXIT_HANDED_OVER && k->spawn.committed) {
 		k->current = k->spawn.pid;
 		close(k->current_sock);
@@ -288,18 +301,18 @@ static int keeper_loop(struct keeper *k)
 
 		if (poll(p, 2, -1) < 0)
 			continue;
+		/* Messages first: a COMMIT precedes its sender's SIGCHLD. */
+		if (p[1].revents &&
+		    keeper_spawn_request(k->current_sock, &k->spawn,
+					 &k->book, &k->fds) < 0)
+			sock_open = 0; /* the worker is going; see SIGCHLD */
 		if (p[0].revents) {
 			code = keeper_signal(k);
 			if (code >= 0)
 				return code;
 			if (k->current_sock != cur)
 				sock_open = 1; /* a successor took over */
-			continue;
 		}
-		if (p[1].revents &&
-		    keeper_spawn_request(k->current_sock, &k->spawn,
-					 &k->book, &k->fds) < 0)
-			sock_open = 0; /* the worker is going; see SIGCHLD */
 	}
 }
 

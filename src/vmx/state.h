@@ -15,7 +15,9 @@
 #include <linux/kvm.h>
 #include <stdint.h>
 
+#include "cpuid.h"
 #include "pvport.h"
+#include "vmx_proto.h"
 #include "uart.h"
 #include "vmx.h"
 
@@ -54,6 +56,28 @@ struct vmx_vm_state {
 struct vmx_dev_state {
 	struct uart_state uart;
 	struct pvport_state pv;
+};
+
+/* A control connection's bytes read but not yet handled. */
+struct vmx_saved_conn {
+	uint32_t len;
+	char data[VMX_PROTO_LINE_MAX];
+};
+
+/* Everything FSR hands over; the state file holds one, sectioned. */
+struct vmx_saved {
+	struct vmx_book book;
+	uint32_t paused; /* `pause` was in force */
+	uint32_t tsc_khz;
+	struct cpuid_table cpuid; /* as KVM reported it (before fix-ups) */
+	struct vmx_vm_state vm;
+	struct vmx_dev_state dev;
+	struct vmx_vcpu_state vcpu[VMX_VCPUS_MAX];
+	uint32_t nconns; /* connections passed with the state, in order */
+	int32_t requester; /* which of them asked for the FSR, or -1 */
+	struct vmx_saved_conn conn[VMX_PROTO_CLIENTS_MAX];
+	/* Tests only: add a mandatory section no binary knows. */
+	uint32_t test_unknown_section;
 };
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,8 +86,12 @@ static int vm_get_cpuid(struct vm *vm, struct seam_err *e)
 static int vm_map_ram(struct vm *vm, struct seam_err *e)
 {
 	uint64_t size = vm->book.cfg.mem_bytes;
+	struct stat st;
 	void *p;
 
+	if (fstat(vm->fds.ram, &st) < 0 || (uint64_t)st.st_size != size)
+		return err_set(e, EINVAL, "guest RAM memfd is not %llu bytes",
+			       (unsigned long long)size);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 		 vm->fds.ram, 0);
 	if (p == MAP_FAILED)
@@ -191,7 +196,7 @@ int vm_create(struct vm *vm, struct seam_err *e)
 	}
 	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
-	return 0;
+	return vm_probe_msrs(vm, e);
 }
 
 static int vm_boot_vcpu(struct vm *vm, struct vcpu *v, uint64_t entry,

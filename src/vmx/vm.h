@@ -51,6 +51,8 @@ struct vm {
 	uint32_t tsc_khz;
 	unsigned int nvcpus;
 	struct vcpu vcpus[VMX_VCPUS_MAX];
+	uint32_t msr_index[VMX_MSRS_MAX]; /* MSRs saved for FSR */
+	uint32_t nmsrs;
 
 	/* Devices: one lock, held for each port access. */
 	pthread_mutex_t dev_lock;
@@ -83,6 +85,12 @@ void vm_resume(struct vm *vm);
 void vm_request_end(struct vm *vm, int code);
 /* Write out a partial console line (at the end). */
 void vm_flush_console(struct vm *vm);
+
+/* state.c: KVM and devices to struct vmx_saved and back. */
+int vm_probe_msrs(struct vm *vm, struct seam_err *e);
+int vmx_state_save(struct vm *vm, struct vmx_saved *s, struct seam_err *e);
+int vmx_state_restore(struct vm *vm, const struct vmx_saved *s,
+		      const char *fail_stage, struct seam_err *e);
 
 /* devices.c: one port or MMIO exit of a vCPU. */
 void dev_handle_io(struct vcpu *vcpu);

@@ -27,7 +27,7 @@ int vcpu_install_kick_handler(void);
 static struct vm worker_vm;
 static struct control worker_control;
 
-static void worker_block_signals(void)
+void worker_block_signals(void)
 {
 	sigset_t s;
 
@@ -42,7 +42,7 @@ static void worker_block_signals(void)
 	vcpu_install_kick_handler();
 }
 
-static int worker_wait(struct vm *vm)
+int worker_wait(struct vm *vm)
 {
 	struct signalfd_siginfo si;
 	struct pollfd p[2];
@@ -66,7 +66,9 @@ static int worker_wait(struct vm *vm)
 			vm_request_end(vm, VMX_EXIT_OK);
 		}
 	}
-	vm_flush_console(vm);
+	/* A successor runs the VM now: its console line is the successor's. */
+	if (vm->end_code != VMX_EXIT_HANDED_OVER)
+		vm_flush_console(vm);
 	return vm->end_code;
 }
 
