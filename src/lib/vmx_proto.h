@@ -17,6 +17,8 @@
  *   {"cmd":"fsr","binary":PATH}     fast suspend-resume onto PATH
  *   {"cmd":"snapshot","path":PATH}  (issue 3 item 4)
  *   {"cmd":"migrate", ...}          (issue 4)
+ *   {"cmd":"regs"}           diagnostics: each vCPU's rip, rsp, rflags,
+ *                            cr0/cr3/cr4/efer, cs, mp_state, TSC
  *
  * Replies:
  *   {"ok":true, ...}                      success, with the command's fields
@@ -50,12 +52,14 @@ enum vmx_cmd {
 	VMX_CMD_FSR,
 	VMX_CMD_SNAPSHOT,
 	VMX_CMD_MIGRATE,
+	VMX_CMD_REGS,
 	VMX_CMD_COUNT
 };
 
 /* Wire names, indexed by enum vmx_cmd. */
 #define VMX_PROTO_CMD_NAMES                                                    \
-	{"status", "pause", "resume", "stop", "fsr", "snapshot", "migrate"}
+	{"status", "pause", "resume", "stop", "fsr", "snapshot", "migrate",   \
+	 "regs"}
 
 struct vmx_request {
 	enum vmx_cmd cmd;

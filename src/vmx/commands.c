@@ -6,6 +6,8 @@
  * for `stop`) is returned in *after.
  */
 #include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
 
 #include "control.h"
 #include "fsr.h"
@@ -51,6 +53,46 @@ static json_t *cmd_stop(struct control *c, enum cmd_after *after)
 	return json_pack("{s:b, s:s}", "ok", 1, "state", "stopping");
 }
 
+static json_t *cmd_regs_vcpu(struct vcpu *v)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} tsc = {.hdr.nmsrs = 1, .e.index = 0x10};
+	struct kvm_mp_state mp = {0};
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ||
+	    ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0 ||
+	    ioctl(v->fd, KVM_GET_MSRS, &tsc) != 1)
+		return json_pack("{s:s}", "error", strerror(errno));
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I}",
+			 "rip", (json_int_t)r.rip, "rsp", (json_int_t)r.rsp,
+			 "rflags", (json_int_t)r.rflags, "cr0",
+			 (json_int_t)s.cr0, "cr3", (json_int_t)s.cr3, "cr4",
+			 (json_int_t)s.cr4, "efer", (json_int_t)s.efer, "cs",
+			 (int)s.cs.selector, "mp_state", (int)mp.mp_state,
+			 "tsc", (json_int_t)tsc.e.data);
+}
+
+/* Diagnostics: every vCPU's main registers (paused for the reading). */
+static json_t *cmd_regs(struct control *c)
+{
+	json_t *arr = json_array();
+	int was_paused = c->vm->paused;
+
+	if (!was_paused)
+		vm_pause(c->vm);
+	for (unsigned int i = 0; i < c->vm->nvcpus; i++)
+		json_array_append_new(arr, cmd_regs_vcpu(&c->vm->vcpus[i]));
+	if (!was_paused)
+		vm_resume(c->vm);
+	return json_pack("{s:b, s:o, s:i}", "ok", 1, "vcpus", arr, "tsc_khz",
+			 (int)c->vm->tsc_khz);
+}
+
 json_t *cmd_dispatch(struct control *c, struct control_conn *conn,
 		     const struct vmx_request *req, enum cmd_after *after)
 {
@@ -63,6 +105,8 @@ json_t *cmd_dispatch(struct control *c, struct control_conn *conn,
 		return cmd_resume(c);
 	case VMX_CMD_STOP:
 		return cmd_stop(c, after);
+	case VMX_CMD_REGS:
+		return cmd_regs(c);
 	case VMX_CMD_FSR:
 		return fsr_command(c, conn, req, after);
 	case VMX_CMD_SNAPSHOT:

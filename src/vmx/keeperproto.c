@@ -49,14 +49,25 @@ void keeper_spawn_exited(struct keeper_spawn *s, int code)
 	keeper_spawn_reset(s);
 }
 
-/* Move fd to a fixed number, close-on-exec cleared. */
-static int keeper_place_fd(int fd, int target)
+/*
+ * Put the fds at their fixed numbers, close-on-exec cleared. All are first
+ * copied above the fixed range, so that placing one can never close
+ * another that still sits at a fixed number.
+ */
+static int keeper_place_fds(const int *src, int n)
 {
-	int tmp = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+	int tmp[8];
 
-	if (tmp < 0 || dup2(tmp, target) < 0)
-		return -1;
-	close(tmp);
+	for (int i = 0; i < n; i++) {
+		tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 100);
+		if (tmp[i] < 0)
+			return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (dup2(tmp[i], KEEPER_FD_RAM + i) < 0)
+			return -1;
+	for (int i = 0; i < n; i++)
+		close(tmp[i]);
 	return 0;
 }
 
@@ -65,6 +76,9 @@ keeper_exec_child(const char *path, const struct vmx_fds *fds, int handover,
 		  int ksock, int errfd)
 {
 	char *argv[] = {(char *)path, "worker", NULL};
+	/* in the order of KEEPER_FD_RAM .. KEEPER_FD_HANDOVER */
+	const int src[] = {fds->ram, fds->serial, fds->listener, ksock,
+			   handover};
 	sigset_t none;
 	int err;
 
@@ -72,11 +86,7 @@ keeper_exec_child(const char *path, const struct vmx_fds *fds, int handover,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (keeper_place_fd(fds->ram, KEEPER_FD_RAM) < 0 ||
-	    keeper_place_fd(fds->serial, KEEPER_FD_SERIAL) < 0 ||
-	    keeper_place_fd(fds->listener, KEEPER_FD_LISTENER) < 0 ||
-	    keeper_place_fd(ksock, KEEPER_FD_KEEPER) < 0 ||
-	    keeper_place_fd(handover, KEEPER_FD_HANDOVER) < 0)
+	if (keeper_place_fds(src, 5) < 0)
 		err = errno;
 	else {
 		execv(path, argv);

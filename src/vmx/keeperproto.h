@@ -23,7 +23,7 @@
 
 #include "vmx.h"
 
-/* Fixed fd numbers in an exec'd worker. */
+/* Fixed fd numbers in an exec'd worker (consecutive, in this order). */
 #define KEEPER_FD_RAM 3
 #define KEEPER_FD_SERIAL 4
 #define KEEPER_FD_LISTENER 5

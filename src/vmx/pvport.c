@@ -6,6 +6,7 @@
  */
 #include "pvport.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "guest_abi.h"
@@ -30,11 +31,19 @@ static uint32_t pvport_get(const uint8_t *data, unsigned int size)
 static uint8_t pvport_version_byte(struct pvport_state *s,
 				   const struct pvport_info *info)
 {
-	size_t len = strlen(info->version);
+	const char *v = s->version[0] ? s->version : info->version;
+	size_t len = strnlen(v, sizeof(s->version) - 1);
 
 	if (s->version_idx >= len)
 		return 0;
-	return (uint8_t)info->version[s->version_idx++];
+	return (uint8_t)v[s->version_idx++];
+}
+
+void pvport_restored(struct pvport_state *s)
+{
+	s->version[sizeof(s->version) - 1] = '\0';
+	if (s->version_idx == 0)
+		s->version[0] = '\0';
 }
 
 static enum pvport_action pvport_seam(struct pvport_state *s,
@@ -44,8 +53,11 @@ static enum pvport_action pvport_seam(struct pvport_state *s,
 				      uint32_t *status)
 {
 	if (is_write) {
-		if (port == SEAM_PORT_VERSION)
+		if (port == SEAM_PORT_VERSION) {
 			s->version_idx = 0;
+			snprintf(s->version, sizeof(s->version), "%s",
+				 info->version);
+		}
 		if (port == SEAM_PORT_EXIT) {
 			*status = pvport_get(data, size);
 			return PVPORT_SHUTDOWN;

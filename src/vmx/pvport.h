@@ -13,6 +13,12 @@
 
 struct pvport_state {
 	uint32_t version_idx; /* next byte of the version string */
+	/*
+	 * The version string latched by the last rewind: a guest reading it
+	 * byte by byte across an FSR finishes the string it began (the old
+	 * binary's), never a splice of two. Empty: use the VMM's own.
+	 */
+	char version[32];
 };
 
 /* Constant facts the ports report (not saved: the VMM knows them). */
@@ -28,6 +34,9 @@ enum pvport_action {
 	PVPORT_RESET,	 /* 0xFE to the i8042 command port */
 	PVPORT_UNHANDLED /* not one of ours */
 };
+
+/* After a restore: a read in progress keeps its string, else forget it. */
+void pvport_restored(struct pvport_state *s);
 
 /* data: the bytes of the access (size 1, 2 or 4), in and out. */
 enum pvport_action pvport_io(struct pvport_state *s,

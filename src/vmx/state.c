@@ -280,6 +280,7 @@ int vmx_state_restore(struct vm *vm, const struct vmx_saved *s,
 	}
 	pthread_mutex_lock(&vm->dev_lock);
 	vm->dev = s->dev;
+	pvport_restored(&vm->dev.pv);
 	vm->uart_irq = 0; /* the new VM's line is low; raised on next access */
 	pthread_mutex_unlock(&vm->dev_lock);
 	vm->cpuid = s->cpuid;

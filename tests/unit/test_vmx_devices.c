@@ -146,6 +146,46 @@ static void test_pvport(void **state)
 	assert_int_equal(io(&s, 0x1234, 0, 2, &v, &st), PVPORT_UNHANDLED);
 }
 
+static void test_pvport_version_across_fsr(void **state)
+{
+	const struct pvport_info old = {.version = "1.0.0.0100"};
+	const struct pvport_info new = {.version = "1.0.0.0"};
+	struct pvport_state s = {0};
+	char got[32] = {0};
+	uint8_t d[4] = {0};
+	uint32_t st;
+	int i = 0;
+
+	(void)state;
+	pvport_io(&s, &old, SEAM_PORT_VERSION, 1, 1, d, &st); /* rewind */
+	for (; i < 8; i++) {
+		pvport_io(&s, &old, SEAM_PORT_VERSION, 0, 1, d, &st);
+		got[i] = (char)d[0];
+	}
+	pvport_restored(&s); /* FSR in the middle of the string */
+	do {
+		pvport_io(&s, &new, SEAM_PORT_VERSION, 0, 1, d, &st);
+		got[i++] = (char)d[0];
+	} while (d[0]);
+	assert_string_equal(got, "1.0.0.0100");
+	/* the next rewind reads the new binary's version */
+	pvport_io(&s, &new, SEAM_PORT_VERSION, 1, 1, d, &st);
+	for (i = 0; i < 31; i++) {
+		pvport_io(&s, &new, SEAM_PORT_VERSION, 0, 1, d, &st);
+		got[i] = (char)d[0];
+		if (!d[0])
+			break;
+	}
+	assert_string_equal(got, "1.0.0.0");
+	/* restored between two reads: the new version from the start */
+	s.version_idx = 0;
+	snprintf(s.version, sizeof(s.version), "%s", "1.0.0.0100");
+	pvport_restored(&s);
+	pvport_io(&s, &new, SEAM_PORT_VERSION, 0, 1, d, &st);
+	assert_int_equal(d[0], '1');
+	assert_string_equal(s.version, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_uart_registers),
 		cmocka_unit_test(test_uart_irq),
 		cmocka_unit_test(test_pvport),
+		cmocka_unit_test(test_pvport_version_across_fsr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
