@@ -83,16 +83,18 @@ HB_RE = re.compile(r"^hb seq=(\d+) t_us=(\d+) vmx=(\S+)$")
 class VM:
     """A seam-vmx run process and its files."""
 
-    def __init__(self, vmx, args, sock, log, stderr_path):
+    def __init__(self, vmx, args, sock, log, stderr_path, env=None):
         self.sock = sock
         self.log = log
         self.stderr_path = stderr_path
         self.vmx = vmx
         self.t_start = time.monotonic()
         self.stderr = open(stderr_path, "wb")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
         self.proc = subprocess.Popen([vmx, "run"] + args,
                                      stdout=subprocess.DEVNULL,
-                                     stderr=self.stderr)
+                                     stderr=self.stderr, env=full_env)
         self.pid = self.proc.pid
         self.known = {self.pid}
 
@@ -171,6 +173,37 @@ class VM:
         except subprocess.TimeoutExpired:
             raise AssertionError(f"VM did not exit in {timeout:.1f}s")
 
+    def worker(self):
+        kids = children_of(self.pid)
+        return kids[0] if len(kids) == 1 else None
+
+    def fd_count(self):
+        """Open fds of the keeper and its worker(s)."""
+        n = 0
+        for pid in [self.pid] + children_of(self.pid):
+            try:
+                n += len(os.listdir(f"/proc/{pid}/fd"))
+            except OSError:
+                pass
+        return n
+
+    def rss_kib(self):
+        """Resident KiB of keeper and worker(s), guest RAM not counted."""
+        total = 0
+        for pid in [self.pid] + children_of(self.pid):
+            in_ram = False
+            try:
+                with open(f"/proc/{pid}/smaps") as f:
+                    for line in f:
+                        first = line.split(None, 1)[0]
+                        if "-" in first and not first.endswith(":"):
+                            in_ram = "memfd:seam-ram" in line
+                        elif first == "Rss:" and not in_ram:
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
     def track_children(self):
         for c in children_of(self.pid):
             self.known.add(c)
@@ -215,14 +248,15 @@ def vm_factory(tmp_path, vmx_bin, request):
     vms = []
 
     def start(kernel, cmdline="", mem="256M", vcpus=1, name="t",
-              extra=None, vmx=None, sock=None):
+              extra=None, vmx=None, sock=None, env=None):
         n = len(vms)
         sock = sock or str(tmp_path / f"vm{n}.sock")
         log = str(tmp_path / f"vm{n}.log")
         args = ["--name", name, "--kernel", kernel, "--cmdline", cmdline,
                 "--mem", mem, "--vcpus", str(vcpus), "--serial-log", log,
                 "--control", sock] + (extra or [])
-        vm = VM(vmx or vmx_bin, args, sock, log, str(tmp_path / f"vm{n}.err"))
+        vm = VM(vmx or vmx_bin, args, sock, log, str(tmp_path / f"vm{n}.err"),
+                env)
         vms.append(vm)
         return vm
 
