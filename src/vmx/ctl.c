@@ -29,7 +29,8 @@
 
 static int ctl_usage(void)
 {
-	fprintf(stderr, "usage: seam-vmx ctl SOCKET status|pause|resume|stop\n"
+	fprintf(stderr, "usage: seam-vmx ctl SOCKET "
+			"status|pause|resume|stop|regs\n"
 			"       seam-vmx ctl SOCKET fsr --binary PATH "
 			"[--fail-stage STAGE]\n"
 			"       seam-vmx ctl SOCKET snapshot PATH\n");

@@ -11,7 +11,8 @@
  *   old                               new
  *   SPAWN(path) ──keeper──> fork+exec `PATH worker`
  *   BOOK (configuration) ───────────> vm_init + vm_create (KVM VM, slots,
- *                                      irqchip, PIT, vCPUs): all of it
+ *                                      irqchip, PIT, vCPUs and their
+ *                                      threads, parked): all of it
  *   <─────────────────────────────── READY   before the pause
  *   T0: pause vCPUs, save state
  *   STATE (state memfd + control
@@ -437,8 +438,6 @@ static void fsr_new_restore(struct vm *vm, int hv, const char *stage,
 	if (vmx_state_restore(vm, s, stage, &e) < 0)
 		fsr_fail(hv, e.msg);
 	vm->book = s->book;
-	if (vm->paused)
-		vm->pause_req = 1;
 	for (int i = 1; i < nfds; i++)
 		conns[i - 1] = fds[i];
 	*nconns = nfds - 1;
@@ -464,12 +463,17 @@ int fsr_worker_main(void)
 	snprintf(stage, sizeof(stage), "%s", m.fail_stage);
 	if (strcmp(stage, "exit_at_start") == 0)
 		_exit(VMX_EXIT_FAILURE);
+	/* Everything that can happen before the pause does: the VM, and the
+	 * vCPU threads, parked until the state is in. */
 	if (vm_init(vm, &m.book, &fds, &e) < 0 || vm_create(vm, &e) < 0)
+		fsr_fail(hv, e.msg);
+	vm->pause_req = 1;
+	if (vm_start(vm, &e) < 0)
 		fsr_fail(hv, e.msg);
 	fsr_send(hv, FSR_MSG_READY, NULL, NULL, 0);
 	fsr_new_restore(vm, hv, stage, s, conns, &nconns);
-	if (vm_start(vm, &e) < 0)
-		fsr_fail(hv, e.msg);
+	if (!vm->paused)
+		vm_resume(vm);
 	t1 = vmx_now_ns();
 	memset(&m, 0, sizeof(m));
 	m.t_ns = t1;

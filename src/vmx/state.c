@@ -219,8 +219,12 @@ static int state_restore_vcpu(struct vm *vm, struct vcpu *v,
 	struct kvm_debugregs dr = s->debugregs;
 	struct kvm_xcrs xcrs = s->xcrs;
 
-	cpuid_fixup(&t, v->index, vm->nvcpus);
-	STATE_SET(v->fd, KVM_SET_CPUID2, &t, "KVM_SET_CPUID2", v->index);
+	/* The same host gives the same CPUID: set it only if it differs. */
+	if (memcmp(&all->cpuid, &vm->cpuid, sizeof(vm->cpuid)) != 0) {
+		cpuid_fixup(&t, v->index, vm->nvcpus);
+		STATE_SET(v->fd, KVM_SET_CPUID2, &t, "KVM_SET_CPUID2",
+			  v->index);
+	}
 	STATE_SET(v->fd, KVM_SET_MP_STATE, &s->mp_state, "KVM_SET_MP_STATE",
 		  v->index);
 	STATE_SET(v->fd, KVM_SET_REGS, &s->regs, "KVM_SET_REGS", v->index);
