@@ -204,6 +204,14 @@ class VM:
                 pass
         return total
 
+    def sanitized(self):
+        """Whether this seam-vmx is an ASan build."""
+        try:
+            with open(f"/proc/{self.pid}/maps") as f:
+                return "libasan" in f.read()
+        except OSError:
+            return False
+
     def track_children(self):
         for c in children_of(self.pid):
             self.known.add(c)

@@ -91,7 +91,8 @@ def test_fsr_many_flat_resources(running_vm, vmx_next_bin, vmx_bin, scale):
     assert not [l for l in vm.lines() if "FAIL" in l]
     assert any(l.startswith("verify ok") for l in vm.lines())
     assert fds1 == fds0
-    assert rss1 <= rss0 + 1024
+    if not vm.sanitized():  # ASan's quarantine grows by design
+        assert rss1 <= rss0 + 1024
 
 
 def non_executable(tmp_path, vmx_next_bin):
