@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from conftest import TIME_SCALE as SCALE
 from conftest import children_of, pid_alive, recv_lines
 
 V_OLD, V_NEW = "1.0.0.0", "1.0.0.0100"
@@ -34,12 +35,14 @@ def max_gap_us(hbs):
 def fsr(vm, binary, **extra):
     req = {"cmd": "fsr", "binary": binary}
     req.update(extra)
-    return vm.request(req, timeout=120)
+    return vm.request(req, timeout=120 * SCALE)
 
 
 @pytest.fixture
 def running_vm(vm_factory, guest_bin, scale):
     def start(cmdline="heartbeat=10", vcpus=2, env=FAULTS, **kw):
+        # a slow (emulated) KVM needs longer for each hand-over step
+        env = dict(env, SEAM_FSR_TIMEOUT_MS=str(int(10000 * scale)))
         vm = vm_factory(guest_bin, cmdline, vcpus=vcpus, env=env, **kw)
         vm.wait_hb(10, 10 * scale)
         return vm
@@ -82,6 +85,9 @@ def test_fsr_many_flat_resources(running_vm, vmx_next_bin, vmx_bin, scale):
         stuns.append(r["stun_us"])
     n = len(vm.heartbeats())
     hbs = vm.wait_hb(n + 5, 10 * scale)
+    # the last old worker may still be exiting
+    vm.wait_for(lambda: len(children_of(vm.pid)) == 1, 10 * scale,
+                "one worker")
     fds1, rss1 = vm.fd_count(), vm.rss_kib()
     print(f"fsr_count={count} fds_start={fds0} fds_end={fds1} "
           f"rss_kib_start={rss0} rss_kib_end={rss1} "
@@ -204,3 +210,17 @@ def test_stop_after_fsr(running_vm, vmx_next_bin, scale):
     assert not os.path.exists(vm.sock)
     for pid in vm.known:
         assert not pid_alive(pid)
+
+
+def test_fsr_4g_guest(running_vm, vmx_next_bin, vmx_bin, scale):
+    """RAM above the 4 GiB line (the second memory slot) survives FSR."""
+    vm = running_vm("heartbeat=10,verify=32", mem="4G")
+    assert vm.request({"cmd": "status"})["mem_bytes"] == 4 << 30
+    assert any("mem_mb=40" in l for l in vm.lines()[:3]), vm.lines()[:3]
+    for binary in (vmx_next_bin, vmx_bin):
+        r = fsr(vm, binary)
+        assert r["result"] == "ok", r
+    n = len(vm.heartbeats())
+    hbs = vm.wait_hb(n + 10, 10 * scale)
+    check_sequence(hbs)
+    assert not [l for l in vm.lines() if "FAIL" in l]
