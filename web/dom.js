@@ -71,9 +71,10 @@ export const livePatchTag = (from) => h('span', {
 	class: 'tag tag-live', title: from && from.length ? `can be live patched from ${from.join(', ')}` : 'can be live patched',
 }, 'live patch');
 
-export function progress(value, label) {
+export function progress(value, label, status) {
 	const v = Math.max(0, Math.min(100, Math.round(value || 0)));
-	return h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100,
+	const tone = status ? (TONES[status] || 'info') : 'info';
+	return h('div', { class: `progress progress-${tone}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100,
 		'aria-valuenow': v, 'aria-label': label || 'progress' },
 	h('div', { class: 'progress-fill', style: `width:${v}%` }),
 	h('span', { class: 'progress-text' }, `${v}%`));

@@ -60,7 +60,7 @@ export async function render(main, ctx) {
 		clear(lists,
 			section('Base images', table([
 				{ label: 'Version', cell: (x) => h('strong', {}, x.version) },
-				{ label: 'Tags', cell: (x) => h('span', { class: 'badges' }, lp(x) || h('span', { class: 'muted' }, 'needs maintenance mode')) },
+				{ label: 'Tags', cell: (x) => h('span', { class: 'badges' }, lp(x) || '—') },
 				{ label: 'Live patch from', cell: (x) => x.live_patch_from && x.live_patch_from.length ? x.live_patch_from.join(', ') : '—' },
 				{ label: 'Components', cell: (x) => Object.entries(x.components || {}).map(([n, v]) => `${n} ${v}`).join(', ') },
 				{ label: 'Description', cell: (x) => x.description || '—' },

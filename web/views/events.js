@@ -5,16 +5,19 @@ import { h, clear, clock, words, value, badge } from '../dom.js';
 
 // Figures: the scalar fields of an event's data, minus what is already
 // shown in its own column or message.
-const SKIP = new Set(['message', 'time', 'type', 'vm', 'host', 'cursor', 'cluster']);
+// Numbers (stun, downtime, sizes, counts) and short words (versions,
+// modes); never identifiers, digests or nested documents.
+const SKIP = new Set(['message', 'time', 'type', 'vm', 'host', 'cursor', 'cluster', 'id', 'task', 'severity']);
 function figures(data) {
 	if (!data || typeof data !== 'object' || Array.isArray(data)) return [];
 	const out = [];
 	const walk = (o, prefix) => {
 		for (const [k, v] of Object.entries(o)) {
-			if (!prefix && SKIP.has(k)) continue;
+			if (SKIP.has(k) || /(_id|digest|sha256|thumbprint|token)$/.test(k)) continue;
 			const name = prefix ? `${prefix} ${k}` : k;
-			if (v && typeof v === 'object' && !Array.isArray(v)) { if (!prefix) walk(v, k); }
-			else if (v !== null && v !== undefined && v !== '') out.push([words(name), value(v)]);
+			if (typeof v === 'number' || typeof v === 'boolean') out.push([words(name), value(v)]);
+			else if (typeof v === 'string' && v.length <= 24 && !/^[0-9a-f]{16,}$/.test(v)) out.push([words(name), /^[a-z_]+$/.test(v) ? words(v) : v]);
+			else if (v && typeof v === 'object' && !Array.isArray(v) && !prefix && /figure|timing|stats|result/.test(k)) walk(v, k);
 		}
 	};
 	walk(data, '');
@@ -32,7 +35,7 @@ export async function render(main, ctx) {
 	const wrap = h('div', { class: 'table-wrap events-wrap', onscroll: () => {
 		follow = wrap.scrollTop + wrap.clientHeight >= wrap.scrollHeight - 20;
 	} }, h('table', { class: 'grid events', 'aria-label': 'Events' },
-		h('thead', {}, h('tr', {}, ['Time', 'Severity', 'Host', 'VM', 'Event', 'Message', 'Figures'].map((t) => h('th', { scope: 'col' }, t)))), body));
+		h('thead', {}, h('tr', {}, ['Time', 'Host', 'VM', 'Event', 'Message', 'Figures'].map((t) => h('th', { scope: 'col' }, t)))), body));
 	const count = h('span', { class: 'muted small', role: 'status' });
 	clear(main,
 		h('header', { class: 'view-head' }, h('div', {}, h('p', { class: 'crumb' }, 'Monitor'), h('h1', {}, 'Events')),
@@ -43,10 +46,9 @@ export async function render(main, ctx) {
 	const match = (ev) => !text || [ev.host, ev.vm, ev.cluster, ev.type, ev.message].some((x) => x && String(x).toLowerCase().includes(text));
 	const row = (ev) => h('tr', { class: ev.severity === 'warning' ? 'warn-row' : '', dataset: { cursor: ev.cursor, type: ev.type } },
 		h('td', { class: 'nowrap', title: ev.time }, clock(ev.time)),
-		h('td', {}, badge(ev.severity || 'info', ev.severity || 'info', ev.severity === 'warning' ? 'warn' : 'info')),
 		h('td', {}, ev.host || '—'),
 		h('td', {}, ev.vm || '—'),
-		h('td', { class: 'nowrap' }, words(ev.type)),
+		h('td', {}, ev.severity === 'warning' ? [badge('warning', 'warning', 'warn'), ' '] : null, words(ev.type)),
 		h('td', {}, ev.message),
 		h('td', {}, h('span', { class: 'figures' }, figures(ev.data).map(([k, v]) => h('span', { class: 'figure' }, h('span', { class: 'figure-k' }, k), ' ', v)))));
 

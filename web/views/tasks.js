@@ -18,16 +18,16 @@ export async function render(main, ctx) {
 		clear(list, table([
 			{ label: 'Task', cell: (t) => `#${t.id}` },
 			{ label: 'Operation', cell: (t) => words(t.type) },
-			{ label: 'Target', cell: (t) => t.target_name ? `${words(t.target_kind)} ${t.target_name}` : '—' },
+			{ label: 'Target', cell: (t) => !t.target_name ? '—' : t.target_name === t.target_kind ? t.target_name : `${words(t.target_kind)} ${t.target_name}` },
 			{ label: 'State', cell: (t) => badge(t.status) },
-			{ label: 'Progress', class: 'col-progress', cell: (t) => progress(t.progress, `task ${t.id} progress`) },
+			{ label: 'Progress', class: 'col-progress', cell: (t) => progress(t.progress, `task ${t.id} progress`, t.status) },
 			{ label: 'Started', cell: (t) => time(t.started || t.created) },
 			{ label: 'Duration', cell: (t) => t.started ? duration(t.started, t.finished) : 'waiting' },
 			{ label: 'Outcome', class: 'col-outcome', cell: (t) => {
 				if (t.error) return h('span', { class: 'text-bad' }, t.error);
 				if (!t.result) return '—';
 				const shown = open.has(t.id);
-				return h('div', {}, h('button', { type: 'button', class: 'btn btn-quiet small', 'aria-expanded': String(shown),
+				return h('div', { class: 'outcome' }, h('span', {}, summary(t)), h('button', { type: 'button', class: 'btn btn-quiet small', 'aria-expanded': String(shown),
 					onclick: () => { if (shown) open.delete(t.id); else open.add(t.id); draw(); } }, shown ? 'Hide result' : 'Show result'),
 				shown ? resultView(t.result) : null);
 			} },
@@ -40,4 +40,19 @@ export async function render(main, ctx) {
 		if (/^(task|compliance|depot)/.test(ev.type) && !t) t = setTimeout(() => { t = null; if (!ctx.stale()) draw().catch(() => {}); }, 300);
 	});
 	return () => { clearInterval(timer); clearTimeout(t); };
+}
+
+// One line saying what a finished task did, for the operations we know.
+function summary(t) {
+	const r = t.result || {};
+	if (t.type === 'compliance.check' && r.status) {
+		return `${r.hosts} host${r.hosts === 1 ? '' : 's'}: ` + Object.entries(r.status).map(([s, n]) => `${n} ${words(s)}`).join(', ');
+	}
+	if (t.type === 'depot.import' && r.bundle) {
+		const a = r.added || {};
+		const n = (a.base_images || []).length + (a.addons || []).length + (a.components || []).length;
+		return `${r.bundle.name}: ${n ? `${n} release${n === 1 ? '' : 's'} added` : 'nothing new'}`;
+	}
+	if (t.status === 'success') return 'done';
+	return words(t.status);
 }

@@ -274,7 +274,7 @@ export async function render(main, ctx) {
 			const done = ['success', 'error', 'cancelled'].includes(t.status);
 			clear(opPanel, h('div', { class: 'operation', dataset: { task: t.id, status: t.status } },
 				h('div', { class: 'operation-head' }, h('strong', {}, `${op.noun} (task ${t.id})`), badge(t.status), h('span', { class: 'muted small' }, `started ${time(t.started || t.created)}`)),
-				progress(t.progress, `${op.noun} progress`),
+				progress(t.progress, `${op.noun} progress`, t.status),
 				t.error ? notice('error', t.error) : null,
 				done && t.result && kind !== 'compliance' ? resultView(t.result) : null,
 				done && kind === 'compliance' && t.status === 'success' ? h('p', { class: 'small' }, `Checked ${t.result?.hosts ?? ''} host(s).`) : null));
