@@ -634,6 +634,7 @@ extern const struct jsonio_field api_cluster_patch_fields[];
 extern const struct jsonio_field api_host_add_fields[];
 extern const struct jsonio_field api_host_reconnect_fields[];
 extern const struct jsonio_field api_host_maint_fields[];
+extern const struct jsonio_field api_host_patch_fields[];
 extern const struct jsonio_field api_vm_create_fields[];
 extern const struct jsonio_field api_vm_power_off_fields[];
 extern const struct jsonio_field api_image_fields[];
@@ -701,6 +702,7 @@ static const struct httpd_route api_routes[] = {
     R("GET", "/hosts", api_hosts_list, NULL),
     R("POST", "/hosts", api_hosts_add, api_host_add_fields),
     R("GET", "/hosts/{host}", api_host_get, NULL),
+    R("PATCH", "/hosts/{host}", api_host_patch, api_host_patch_fields),
     R("DELETE", "/hosts/{host}", api_host_delete, NULL),
     R("POST", "/hosts/{host}/reconnect", api_host_reconnect,
       api_host_reconnect_fields),

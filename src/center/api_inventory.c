@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "drs.h"
+#include "image.h"
 #include "log.h"
 #include "settings.h"
 
@@ -36,6 +37,11 @@ const struct jsonio_field api_host_reconnect_fields[] = {
     {"address", JSONIO_STRING, false},
     {"token", JSONIO_STRING, false},
     {"thumbprint", JSONIO_STRING, false},
+    {NULL, 0, false},
+};
+const struct jsonio_field api_host_patch_fields[] = {
+    {"name", JSONIO_STRING, false},
+    {"cluster", JSONIO_STRING_OR_INTEGER, false},
     {NULL, 0, false},
 };
 const struct jsonio_field api_host_maint_fields[] = {
@@ -461,6 +467,89 @@ API_HANDLER(api_host_credential)
 				   json_object_get(h, "name"), "token", tok,
 				   "payload_path", "/api/v1/depot/payloads/",
 				   "center_thumbprint", c->tls->thumbprint));
+	json_decref(h);
+}
+
+/* The target cluster's images must still give every host exactly one. */
+static int api_host_fits(struct httpd_req *req, int64_t cid, const json_t *h)
+{
+	struct center *c = api_center(req);
+	json_t *images = store_image_list(c->st, cid), *hosts, *one,
+	       *map = NULL;
+	json_t *full;
+	struct seam_err e = {0};
+	char ref[32];
+	int rc = 0;
+
+	if (json_array_size(images) == 0) {
+		json_decref(images);
+		return 0;
+	}
+	snprintf(ref, sizeof(ref), "%lld", (long long)jid(h));
+	full = store_host_get(c->st, ref, false);
+	one = json_pack(
+	    "{s:O,s:O}", "name", json_object_get(h, "name"), "attributes",
+	    json_object_get(json_object_get(full, "inventory"), "host")
+		? json_object_get(json_object_get(full, "inventory"), "host")
+		: json_null());
+	hosts = json_array();
+	json_array_append_new(hosts, one);
+	if (image_assign(images, hosts, &map, &e) < 0) {
+		httpd_reply_error(req, 400, "bad_request",
+				  "cannot move the host: %s", e.msg);
+		rc = -1;
+	}
+	json_decref(map);
+	json_decref(hosts);
+	json_decref(full);
+	json_decref(images);
+	return rc;
+}
+
+/* PATCH /hosts/{host}: rename, or move to another cluster. */
+API_HANDLER(api_host_patch)
+{
+	struct center *c = api_center(req);
+	json_t *body = httpd_req_json(req), *h = api_host(req), *cl = NULL;
+	const char *name = api_str(body, "name");
+	struct seam_err e = {0};
+	char ref[32];
+
+	if (!h)
+		return;
+	if (name && !api_cluster_name_ok(name)) {
+		httpd_reply_error(req, 400, "bad_request",
+				  "host name '%s': 1-64 of A-Z a-z 0-9 . _ -, "
+				  "not starting with a digit",
+				  name);
+		goto out;
+	}
+	if (json_object_get(body, "cluster")) {
+		cl = store_cluster_get(c->st,
+				       api_ref(json_object_get(body, "cluster"),
+					       ref, sizeof(ref)));
+		if (!cl) {
+			httpd_reply_error(req, 400, "bad_request",
+					  "no cluster '%s'", ref);
+			goto out;
+		}
+		if (jid(cl) !=
+			json_integer_value(json_object_get(h, "cluster_id")) &&
+		    api_host_fits(req, jid(cl), h) < 0)
+			goto out;
+	}
+	if (store_host_update(c->st, jid(h), name, cl ? jid(cl) : 0, &e) < 0) {
+		httpd_reply_err(req, &e);
+		goto out;
+	}
+	center_event(c, "host.updated", cl ? jid(cl) : 0, jid(h), NULL, 0, body,
+		     "host '%s' updated%s%s%s%s", api_str(h, "name"),
+		     name ? ": name " : "", name ? name : "",
+		     cl ? ", cluster " : "", cl ? api_str(cl, "name") : "");
+	snprintf(ref, sizeof(ref), "%lld", (long long)jid(h));
+	httpd_reply_json(req, 200, store_host_get(c->st, ref, false));
+out:
+	json_decref(cl);
 	json_decref(h);
 }
 

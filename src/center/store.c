@@ -1016,6 +1016,42 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+int store_host_update(struct store *st, int64_t id, const char *name,
+		      int64_t cluster_id, struct seam_err *e)
+{
+	int rc;
+
+	LOCK(st);
+	if ((rc = st_begin(st, e)) < 0)
+		goto out;
+	rc = st_exec(st, e,
+		     "UPDATE hosts SET name = coalesce(?, name) WHERE id = ?",
+		     "si", name, id);
+	if (rc == -EEXIST)
+		rc = err_set(e, EEXIST, "a host named '%s' exists", name);
+	if (rc >= 0 && cluster_id > 0 &&
+	    st_int(st, 0, "SELECT cluster_id FROM hosts WHERE id = ?", "i",
+		   id) != cluster_id) {
+		rc = st_exec(st, e,
+			     "UPDATE hosts SET cluster_id = ? WHERE id = ?",
+			     "ii", cluster_id, id);
+		if (rc >= 0)
+			rc = st_exec(
+			    st, e,
+			    "UPDATE compliance SET status = 'unknown',"
+			    " impact = 'none', reboot = 0, image = NULL,"
+			    " image_digest = NULL, details = NULL, reasons"
+			    " = '[{\"code\":\"image_changed\","
+			    "\"message\":\"the host moved to another "
+			    "cluster\"}]', checked = " NOW " WHERE host_id = ?",
+			    "i", id);
+	}
+	rc = st_end(st, rc, e);
+out:
+	UNLOCK(st);
+	return rc < 0 ? rc : 0;
+}
+
 int store_host_set_connection(struct store *st, int64_t id, const char *address,
 			      const char *thumbprint, const char *secret,
 			      struct seam_err *e)

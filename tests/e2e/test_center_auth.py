@@ -35,7 +35,7 @@ ROUTES = [
     ("GET", "/clusters/c1/images/x/export"),
     ("GET", "/clusters/c1/compliance"), ("POST", "/clusters/c1/compliance"),
     ("GET", "/hosts"), ("POST", "/hosts"), ("GET", "/hosts/h1"),
-    ("DELETE", "/hosts/h1"), ("POST", "/hosts/h1/reconnect"),
+    ("PATCH", "/hosts/h1"), ("DELETE", "/hosts/h1"), ("POST", "/hosts/h1/reconnect"),
     ("PUT", "/hosts/h1/maintenance"),
     ("GET", "/hosts/h1/inventory"), ("GET", "/hosts/h1/depot-credential"),
     ("GET", "/hosts/h1/compliance"), ("POST", "/hosts/h1/compliance"),

@@ -87,6 +87,18 @@ def test_add_host_pins_certificate(center, hosts_factory):
     inv = api.ok("GET", "/hosts/h1/inventory")["inventory"]
     assert {c["name"]: c["active"] for c in inv["components"]} == \
         {"vmx": "1.0.0.0", "hostd": "1.0.0.0", "guest-tools": "1.0.0.0"}
+    # Rename and move: the target's images must match the host once.
+    api.ok("POST", "/clusters", json={"name": "c2"})
+    api.ok("PATCH", "/hosts/h1", json={"name": "first"})
+    assert api.get("/hosts/h1").status_code == 404
+    api.ok("PUT", "/clusters/c2/images", json={"images": []})
+    r = api.ok("PATCH", "/hosts/first", json={"cluster": "c2"})
+    assert r["cluster"] == "c2"
+    assert api.ok("GET", "/clusters/c1")["hosts"] == 0
+    r = api.ok("PATCH", "/hosts/first", json={"cluster": "c1",
+                                               "name": "h1"})
+    assert r["cluster"] == "c1" and r["name"] == "h1"
+    api.ok("DELETE", "/clusters/c2", status=204)
     # A cluster with hosts cannot be deleted.
     r = api.delete("/clusters/c1")
     assert r.status_code == 409 and "remove them first" in r.text
