@@ -154,7 +154,19 @@ describe('web client', { timeout: 300000 }, () => {
 		assert.match(text, /vmx\s+1\.0\.0\.0/);
 		assert.match(text, /connected/);
 		await assertNoJson();
+		// Full maintenance is refused while a VM runs: the host's words.
+		await page.click('main button:has-text("Enter maintenance mode")');
+		await page.waitForSelector('main .notice-error');
+		assert.match(await page.innerText('main .notice-error'), /web-1/);
 		await shot('03-host');
+		// Partial maintenance shows in the tree, and goes.
+		await page.click('#tree a[href="#/host/esx-3"]');
+		await page.waitForSelector('main[data-view=host] h1:has-text("esx-3")');
+		await page.click('main button:has-text("Enter partial maintenance")');
+		await page.waitForSelector('#tree li[data-key="h:esx-3"] > .tree-row [data-state=partial]');
+		await shot('03b-host-partial-maintenance');
+		await page.click('main button:has-text("Exit maintenance")');
+		await page.waitForSelector('#tree li[data-key="h:esx-3"] > .tree-row [data-state=partial]', { state: 'detached' });
 		await page.click('#tree a[href="#/vm/esx-1/web-1"]');
 		await page.waitForSelector('main[data-view=vm] h1');
 		assert.match(await page.innerText('main'), /vmx version\s+1\.0\.0\.0/);

@@ -23,14 +23,31 @@ async function draw(main, ctx, name) {
 	const inv = host.inventory || {};
 	const hw = inv.host || {};
 	const vms = inv.vms || [];
-	const attrs = { ...(inv.attributes || {}), ...(hw.attributes || {}) };
+	const KNOWN = new Set(['cpu_model', 'cores', 'memory_mib', 'kernel', 'kvm', 'cpu_virtualization', 'tpm', 'dpu', 'overridden', 'arch', 'hostname']);
+	const attrs = Object.fromEntries(Object.entries(hw).filter(([k]) => !KNOWN.has(k)));
+	const msg = h('div', { 'aria-live': 'polite' });
+	const mode = host.maintenance_mode || 'none';
+	const setMode = async (m) => {
+		try {
+			await api.put(`/hosts/${api.enc(name)}/maintenance`, { mode: m });
+			await draw(main, ctx, name);
+			ctx.loadInventory().catch(() => {});
+		} catch (e) {
+			clear(msg, notice('error', h('strong', {}, 'The maintenance mode was not changed: '), e.message));
+		}
+	};
 	clear(main,
 		h('header', { class: 'view-head' },
 			h('div', {}, h('p', { class: 'crumb' }, h('a', { href: `#/cluster/${api.enc(host.cluster)}` }, host.cluster), ' › Host'),
 				h('h1', {}, host.name)),
 			h('div', { class: 'badges head-badges' }, badge(host.state),
 				maintBadge(host.maintenance_mode) || badge('none', 'not in maintenance', 'ok'),
-				badge(host.compliance || 'unknown'))),
+				badge(host.compliance || 'unknown', (host.compliance || 'unknown') === 'unknown' ? 'compliance unknown' : undefined))),
+		h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Maintenance' },
+			h('button', { type: 'button', class: 'btn', disabled: mode === 'partial', onclick: () => setMode('partial') }, 'Enter partial maintenance'),
+			h('button', { type: 'button', class: 'btn', disabled: mode === 'full', onclick: () => setMode('full') }, 'Enter maintenance mode'),
+			h('button', { type: 'button', class: 'btn', disabled: mode === 'none', onclick: () => setMode('none') }, 'Exit maintenance')),
+		msg,
 		host.state !== 'connected' ? notice('error', `The center cannot reach this host: ${host.state_error || 'no answer'}. Its inventory below is from ${time(host.inventory_time)}.`) : null,
 		h('div', { class: 'two-col' },
 			section('Summary', facts([
@@ -45,7 +62,8 @@ async function draw(main, ctx, name) {
 				['Certificate (pinned SHA-256)', h('code', { class: 'wrap' }, host.thumbprint)],
 			])),
 			section('Hardware and attributes', facts([
-				['CPU', hw.cpu_model ? `${hw.cpu_model}, ${hw.cores} cores` : '—'],
+				['Host name', hw.hostname],
+				['CPU', hw.cpu_model ? `${hw.cpu_model}, ${hw.cores} cores (${hw.arch || 'x86_64'})` : '—'],
 				['Memory', hw.memory_mib ? `${hw.memory_mib} MiB` : '—'],
 				['Kernel', hw.kernel],
 				['KVM', hw.kvm ? (hw.kvm.present ? 'present' : 'not present') : '—'],
@@ -71,7 +89,7 @@ async function draw(main, ctx, name) {
 			{ label: 'Live patch', cell: (v) => v.passthrough ? badge('blocked', 'passthrough: no FSR', 'warn') : v.fault_tolerance ? badge('ft', 'fault tolerance', 'warn') : 'eligible' },
 		], vms, { label: 'VMs of the host', empty: 'No VM on this host.' })),
 		section('Compliance', comp && comp.status ? [
-			h('div', { class: 'badges' }, badge(comp.status), impactBadge(comp.impact, comp.reboot),
+			h('div', { class: 'badges' }, badge(comp.status), comp.status !== 'unknown' ? impactBadge(comp.impact, comp.reboot) : null,
 				h('span', { class: 'muted small' }, ` checked ${time(comp.checked)}`)),
 			comp.reasons && comp.reasons.length ? h('ul', { class: 'reasons' }, comp.reasons.map((r) => h('li', {}, r.message))) : null,
 		] : h('p', { class: 'muted' }, 'Not checked yet. Check compliance from the cluster\'s Updates view.')));
