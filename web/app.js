@@ -88,16 +88,15 @@ function scheduleInventory() {
 function treeItem(key, level, label, href, children, extra) {
 	const open = expanded.has(key) || !expanded.has('!' + key);
 	const hasKids = children && children.length > 0;
-	const li = h('li', { role: 'treeitem', 'aria-level': level, 'aria-expanded': hasKids ? String(open) : undefined,
-		class: 'tree-item', dataset: { key } },
+	const li = h('li', { class: 'tree-item', dataset: { key, level } },
 	h('div', { class: 'tree-row' },
-		hasKids ? h('button', { type: 'button', class: 'tree-toggle', 'aria-label': `${open ? 'Collapse' : 'Expand'} ${label}`,
+		hasKids ? h('button', { type: 'button', class: 'tree-toggle', 'aria-expanded': String(open), 'aria-label': `${open ? 'Collapse' : 'Expand'} ${label}`,
 			onclick: () => {
 				if (open) { expanded.add('!' + key); expanded.delete(key); } else { expanded.delete('!' + key); expanded.add(key); }
 				renderTree();
 			} }, open ? '▾' : '▸') : h('span', { class: 'tree-spacer' }),
 		h('a', { href, class: 'tree-link', dataset: { href } }, label), extra),
-	hasKids && open ? h('ul', { role: 'group' }, children) : null);
+	hasKids && open ? h('ul', {}, children) : null);
 	return li;
 }
 

@@ -31,9 +31,9 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 let lab, browser, page, userDir, withHosts = false;
 const pageErrors = [];
 
-async function shot(name) {
+async function shot(name, fullPage = true) {
 	await page.waitForTimeout(150); // let the last paint land
-	await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+	await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 
 // No view may show raw JSON.
@@ -172,6 +172,13 @@ describe('web client', { timeout: 300000 }, () => {
 		assert.match(await page.innerText('main'), /vmx version\s+1\.0\.0\.0/);
 		await assertNoJson();
 		await shot('04-vm');
+		// Power on a stopped VM from its view: the tree follows.
+		await page.click('#tree a[href="#/vm/esx-1/idle-1"]');
+		await page.waitForSelector('main[data-view=vm] h1:has-text("idle-1")');
+		await page.click('main button:has-text("Power on")');
+		await page.waitForSelector('main .notice-ok');
+		await page.waitForSelector('#tree li[data-key="v:esx-1/idle-1"] [data-state=running]');
+		assert.match(await page.innerText('#tree li[data-key="v:esx-1/idle-1"]'), /vmx 1\.0\.0\.0/);
 	});
 
 	test('depot: a refused bundle, then an import with the live-patch tag', async () => {
@@ -246,7 +253,7 @@ describe('web client', { timeout: 300000 }, () => {
 		await page.waitForSelector('dialog.confirm[open]');
 		assert.match(await page.innerText('dialog.confirm'), /Remediate prod\?/);
 		if (withHosts) assert.match(await page.innerText('dialog.confirm'), /esx-1.*live patch via FSR/s);
-		await shot('10-remediate-confirm');
+		await shot('10-remediate-confirm', false);
 		await page.click('#confirm-remediate');
 		await page.waitForSelector('#operation .notice-warn, #operation .operation, #operation .notice-error');
 		const text = await page.innerText('#operation');

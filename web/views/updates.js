@@ -312,7 +312,7 @@ export async function render(main, ctx) {
 			const img = state.images[0]?.definition?.base;
 			const dlg = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-title' },
 				h('h2', { id: 'confirm-title' }, `Remediate ${name}?`),
-				h('p', {}, img ? `Every host of ${name} is brought to image ${img}, one step at a time, as planned below.` : 'The cluster has no image.'),
+				h('p', {}, img ? `Every host of ${name} is brought to image ${img}, ${settings.parallel_remediation?.enabled ? `up to ${settings.parallel_remediation.max_hosts} hosts at a time` : 'one host at a time'}, as planned below.` : 'The cluster has no image.'),
 				h('ul', { class: 'plain confirm-plan' }, rows.map((c) => {
 					const p = plan(c);
 					return h('li', {}, h('strong', {}, c.host), ' — ', h('span', { class: `plan-kind plan-${p.kind}` }, p.label));
