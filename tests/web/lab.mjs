@@ -89,11 +89,13 @@ function startDaemon(cmd, args, logFile, until) {
 	});
 }
 
+// SIGTERM (SIGKILL after 15 s); resolves with how it ended.
 function stopProc(p) {
 	return new Promise((resolve) => {
-		if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
+		if (!p) return resolve(null);
+		if (p.exitCode !== null || p.signalCode !== null) return resolve({ code: p.exitCode, signal: p.signalCode });
 		const t = setTimeout(() => p.kill('SIGKILL'), 15000);
-		p.once('exit', () => { clearTimeout(t); resolve(); });
+		p.once('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal }); });
 		p.kill('SIGTERM');
 	});
 }
@@ -241,6 +243,13 @@ export class Lab {
 			await new Promise((r) => setTimeout(r, 100));
 		}
 		throw new Error(`task ${id} did not finish`);
+	}
+
+	// Stop the center; how it ended and what it logged (sanitizer reports
+	// of an ASan build land there).
+	async stopCenter() {
+		const end = await stopProc(this.center);
+		return { ...end, log: fs.readFileSync(path.join(this.dir, 'center.log'), 'utf8') };
 	}
 
 	// The stand-in vmx processes the hosts started (detached from hostd).

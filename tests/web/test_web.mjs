@@ -208,9 +208,20 @@ describe('web client', { timeout: 300000 }, () => {
 		await page.click('#image-edit');
 		await page.waitForSelector('#image-editor');
 		await page.selectOption('#edit-base', '1.0.0.0100');
+		// A conflicting definition: the center's reason, in words.
+		await page.click('#image-editor button:has-text("Add component override")');
+		await page.selectOption('#image-editor tr.override select >> nth=0', 'vmx');
+		await page.selectOption('#image-editor tr.override select >> nth=1', '1.0.0.0100');
+		await page.check('#image-editor .checks input[value=vmx]');
+		await page.click('#image-editor button:has-text("Validate")');
+		await page.waitForSelector('#image-editor .notice-error');
+		assert.match(await page.innerText('#image-editor .notice-error'), /conflicting components: 'vmx' is both added and removed/);
+		await shot('06a-image-editor-invalid');
+		await page.uncheck('#image-editor .checks input[value=vmx]');
+		await page.click('#image-editor tr.override button:has-text("Remove")');
 		await page.click('#image-editor button:has-text("Validate")');
 		await page.waitForSelector('#image-editor .notice-ok');
-		await shot('06-image-editor');
+		await shot('06b-image-editor');
 		await page.click('#image-save');
 		await page.waitForSelector('#image-base');
 		assert.match(await page.innerText('#image-base'), /1\.0\.0\.0100/);
@@ -329,5 +340,13 @@ describe('web client', { timeout: 300000 }, () => {
 		assert.equal(await page.evaluate(() => sessionStorage.getItem('seam.center.token')), null);
 		assert.ok(await page.isHidden('#app'));
 		assert.deepEqual(pageErrors, []);
+	});
+
+	test('the center stops cleanly', async () => {
+		await browser.close();
+		browser = null;
+		const end = await lab.stopCenter();
+		assert.doesNotMatch(end.log, /AddressSanitizer|LeakSanitizer|runtime error:/);
+		assert.equal(end.code, 0, `seam-center ended with ${end.code ?? end.signal}`);
 	});
 });

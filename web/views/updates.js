@@ -103,6 +103,8 @@ export async function render(main, ctx) {
 	async function openEditor() {
 		await loadDepot();
 		drawImage();
+		const editBtn = imagePanel.querySelector('#image-edit');
+		if (editBtn) editBtn.hidden = true;
 		const cur = state.images[0]?.definition || {};
 		if (!depot.bases.length) {
 			clear(editorPanel, notice('warn', 'The depot holds no base image yet. ', h('a', { href: '#/depot' }, 'Import a bundle'), ' first.'));
@@ -185,7 +187,7 @@ export async function render(main, ctx) {
 			h('div', { class: 'toolbar' },
 				h('button', { type: 'button', class: 'btn', onclick: validate }, 'Validate'),
 				h('button', { type: 'submit', class: 'btn btn-primary', id: 'image-save' }, 'Save image'),
-				h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => clear(editorPanel) }, 'Cancel'))));
+				h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => { clear(editorPanel); drawImage(); } }, 'Cancel'))));
 		base.focus();
 	}
 
