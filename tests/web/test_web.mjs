@@ -32,6 +32,7 @@ let lab, browser, page, userDir, withHosts = false;
 const pageErrors = [];
 
 async function shot(name, fullPage = true) {
+	await page.evaluate(() => window.scrollTo(0, 0)); // the sticky sidebar at its place
 	await page.waitForTimeout(150); // let the last paint land
 	await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
