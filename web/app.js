@@ -117,8 +117,9 @@ function renderTree() {
 								badge(v.state, v.state === 'running' ? 'on' : words(v.state)),
 								v.vmx_version ? h('span', { class: 'vmx', title: `runs vmx ${v.vmx_version}` }, `vmx ${v.vmx_version}`) : null))),
 					h('span', { class: 'tree-badges' },
-						x.state !== 'connected' ? badge(x.state) : null,
-						maintBadge(x.maintenance_mode)))),
+						maintBadge(x.maintenance_mode),
+						x.state !== 'connected' ? badge(x.state)
+							: h('span', { class: 'dot tone-ok', role: 'img', 'aria-label': 'connected', title: 'connected', dataset: { state: 'connected' } })))),
 			h('span', { class: 'tree-badges' }, h('span', { class: 'muted small' }, `${c.hosts} host${c.hosts === 1 ? '' : 's'}`))))));
 	markCurrent();
 }

@@ -335,6 +335,20 @@ describe('web client', { timeout: 300000 }, () => {
 		await shot('15-events');
 	});
 
+	test('a host that stops answering turns disconnected', async (t) => {
+		if (!withHosts) return t.skip('no seam-hostd');
+		await go('#/cluster/prod', 'main[data-view=cluster] h1');
+		const h3 = lab.hosts[2];
+		h3.proc.kill('SIGSTOP'); // alive but silent, as a hung host
+		try {
+			await page.waitForSelector('#tree li[data-key="h:esx-3"] > .tree-row [data-state=disconnected]', { timeout: 120000 });
+			await page.waitForFunction(() => /disconnected/.test(document.querySelector('main').innerText), null, { timeout: 30000 });
+			await shot('16-host-disconnected');
+		} finally {
+			h3.proc.kill('SIGCONT');
+		}
+	});
+
 	test('sign-out forgets the token', async () => {
 		await page.click('#signout');
 		await page.waitForSelector('#signin-form');

@@ -278,7 +278,7 @@ export async function render(main, ctx) {
 				h('div', { class: 'operation-head' }, h('strong', {}, `${op.noun} (task ${t.id})`), badge(t.status), h('span', { class: 'muted small' }, `started ${time(t.started || t.created)}`)),
 				progress(t.progress, `${op.noun} progress`, t.status),
 				t.error ? notice('error', t.error) : null,
-				done && t.result && kind !== 'compliance' ? resultView(t.result) : null,
+				t.result && kind !== 'compliance' ? resultView(t.result) : null,
 				done && kind === 'compliance' && t.status === 'success' ? h('p', { class: 'small' }, `Checked ${t.result?.hosts ?? ''} host(s).`) : null));
 			return done;
 		};
