@@ -189,6 +189,5 @@ void web_serve(struct httpd_req *req)
 		return;
 	}
 	f->fd = fd;
-	httpd_reply_stream(req, 200, web_type(rel), web_read, f,
-			   web_file_free);
+	httpd_reply_stream(req, 200, web_type(rel), web_read, f, web_file_free);
 }
