@@ -138,12 +138,16 @@ describe('web client', { timeout: 300000 }, () => {
 			assert.match(tree, /vmx 1\.0\.0\.0/);
 			assert.match(tree, /stopped/);
 		}
+		await page.waitForSelector('main[data-view=home] h1');
+		assert.match(await page.innerText('main'), /prod/);
+		await assertNoJson();
+		await shot('02a-overview');
 		await page.click('#tree a[href="#/cluster/prod"]');
 		await page.waitForSelector('main[data-view=cluster] h1');
 		assert.equal(await page.textContent('main h1'), 'prod');
 		if (withHosts) assert.match(await page.innerText('main'), /3 connected/);
 		await assertNoJson();
-		await shot('02-cluster-summary');
+		await shot('02b-cluster-summary');
 	});
 
 	test('host and VM views', async (t) => {
