@@ -6,11 +6,12 @@
 #   make test     the same plus the sanitizer build (build-asan/), then every test
 #   make unit | integration | bench
 #   make bundles  build/bundles/: dev key, trust store and the seam-*.zip bundles
+#   make web-test the web client's browser test (npm ci when node_modules is missing)
 BUILD ?= build
 ASAN ?= build-asan
 MESON_SETUP = meson setup --buildtype=debugoptimized
 
-.PHONY: all deps build asan demo test unit integration bench bundles clean
+.PHONY: all deps build asan demo test unit integration bench bundles web-test clean
 
 all: build
 
@@ -36,6 +37,9 @@ unit: asan
 
 integration: build asan
 	scripts/run-tests integration
+
+web-test: build
+	scripts/run-tests web
 
 bundles: build
 	bundles/make-bundles $(BUILD)

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "settings.h"
+#include "web.h"
 
 static _Thread_local struct center_caller api_caller;
 
@@ -656,6 +657,7 @@ static const struct jsonio_field api_token_fields[] = {
 		m, "/api/v1" p, h, f, 0, 0                                      \
 	}
 static const struct httpd_route api_routes[] = {
+    WEB_ROUTES, /* web.c: the web client at / and /ui/ (public) */
     R("GET", "/me", api_me, NULL),
     R("GET", "/users", api_users_list, NULL),
     R("POST", "/users", api_users_create, api_user_fields),

@@ -2,7 +2,7 @@
  * main.c — seam-center: command line, start-up and shutdown.
  *
  *   seam-center --state DIR --listen ADDR:PORT [--admin-token-file F]
- *               [--poll-ms N] [--debug]
+ *               [--poll-ms N] [--web-dir DIR] [--debug]
  *
  * Start-up: state directory (secret, TLS identity, store with migrations,
  * depot sweep), the first admin on a fresh store (its token printed once
@@ -23,11 +23,13 @@
 #include "api.h"
 #include "center.h"
 #include "log.h"
+#include "web.h"
 
 struct center_opts {
 	const char *state;
 	const char *listen;
 	const char *token_file;
+	const char *web_dir;
 	long poll_ms;
 	bool debug;
 };
@@ -35,7 +37,8 @@ struct center_opts {
 static void center_usage(FILE *f)
 {
 	fprintf(f, "usage: seam-center --state DIR --listen ADDR:PORT "
-		   "[--admin-token-file FILE] [--poll-ms N] [--debug]\n");
+		   "[--admin-token-file FILE] [--poll-ms N] [--web-dir DIR] "
+		   "[--debug]\n");
 }
 
 static void center_parse(int argc, char **argv, struct center_opts *o)
@@ -45,6 +48,7 @@ static void center_parse(int argc, char **argv, struct center_opts *o)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"admin-token-file", required_argument, NULL, 't'},
 	    {"poll-ms", required_argument, NULL, 'p'},
+	    {"web-dir", required_argument, NULL, 'w'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -68,6 +72,9 @@ static void center_parse(int argc, char **argv, struct center_opts *o)
 			o->poll_ms = strtol(optarg, &end, 10);
 			if (*end || o->poll_ms < 50 || o->poll_ms > 600000)
 				fatalx("--poll-ms '%s': 50 to 600000", optarg);
+			break;
+		case 'w':
+			o->web_dir = optarg;
 			break;
 		case 'd':
 			o->debug = true;
@@ -115,6 +122,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	c.poll_ms = o.poll_ms;
+	if (web_init(o.web_dir, &e) < 0)
+		fatalx("%s", e.msg);
 	if (center_open(&c, o.state, &e) < 0)
 		fatalx("%s", e.msg);
 	if (center_bootstrap_admin(&c, o.token_file, &e) < 0)
