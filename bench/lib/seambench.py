@@ -39,10 +39,6 @@ import threading
 import time
 
 HB_RE = re.compile(r"^hb seq=(\d+) t_us=(\d+) vmx=(\S+)\s*$")
-# A heartbeat whose first bytes were lost or garbled (QEMU's 16550 can drop
-# the byte it was shifting out when a migration stops the source): seq, t_us
-# and vmx are intact, so it still counts, as a damaged line.
-HB_DAMAGED_RE = re.compile(r"^.{0,8}?seq=(\d+) t_us=(\d+) vmx=(\S+)\s*$")
 VERIFY_OK_RE = re.compile(r"^verify ok pass=(\d+)\s*$")
 VERIFY_FAIL_PREFIX = "verify FAIL"
 
@@ -64,9 +60,6 @@ class LogStats:
                       heartbeats inside the window (0 with fewer than two)
     guest_gap_from_seq / guest_gap_to_seq  the pair where that gap is
     window_heartbeats heartbeats inside the window
-    damaged_lines     heartbeats recognised only by their intact tail
-                      (`b seq=...` after a lost byte); they count as
-                      heartbeats above
     verify_failures   `verify FAIL` lines, whole stream
     verify_passes     the highest `verify ok pass=N` seen (0 if none)
     versions          the vmx= values in order, consecutive repeats folded:
@@ -81,7 +74,6 @@ class LogStats:
         self.guest_gap_from_seq = None
         self.guest_gap_to_seq = None
         self.window_heartbeats = 0
-        self.damaged_lines = 0
         self.verify_failures = 0
         self.verify_passes = 0
         self.versions = []
@@ -95,10 +87,7 @@ class LogStats:
 
 
 def _hb_match(line):
-    m = HB_RE.match(line)
-    if m is None and "seq=" in line and not line.startswith("verify"):
-        m = HB_DAMAGED_RE.match(line)
-    return m
+    return HB_RE.match(line)
 
 
 def parse_log(lines, window_start=None):
@@ -123,8 +112,6 @@ def parse_log(lines, window_start=None):
     for i, line in enumerate(lines):
         m = _hb_match(line)
         if m:
-            if not m.re is HB_RE:
-                st.damaged_lines += 1
             seq, t_us, ver = int(m.group(1)), int(m.group(2)), m.group(3)
             st.heartbeats += 1
             if prev_seq is not None and seq != prev_seq + 1:
@@ -154,20 +141,20 @@ def parse_log(lines, window_start=None):
 
 def read_log_lines(*paths):
     """The complete lines of one or more serial logs, in the order given, as
-    one stream (QEMU's source then destination). A last line without its
-    newline (the guest is still writing it) is left out. A missing file
-    counts as empty."""
-    out = []
+    one byte stream (a source's log then a destination's): a line the guest
+    was writing when the source stopped begins in the first file and ends in
+    the second, and is joined. The stream's last line, if it has no newline
+    yet (the guest is still writing it), is left out. A missing file counts
+    as empty."""
+    data = b""
     for p in paths:
         try:
             with open(p, "rb") as f:
-                data = f.read()
+                data += f.read()
         except FileNotFoundError:
             continue
-        text = data.decode("utf-8", errors="replace")
-        parts = text.split("\n")
-        out.extend(x.rstrip("\r") for x in parts[:-1])
-    return out
+    parts = data.decode("utf-8", errors="replace").split("\n")
+    return [x.rstrip("\r") for x in parts[:-1]]
 
 
 def count_lines(path):
@@ -664,6 +651,22 @@ def time_scale():
     return 20.0 if os.environ.get("KVMBOX") == "1" else 1.0
 
 
+_sock_dir = None
+
+
+def sock_dir():
+    """A short-pathed private directory under /tmp for unix sockets (a log
+    directory may be long-pathed, or on 9p inside the kvm box); removed at
+    exit."""
+    global _sock_dir
+    if _sock_dir is None:
+        import shutil
+        import tempfile
+        _sock_dir = tempfile.mkdtemp(prefix="sb-")
+        atexit.register(shutil.rmtree, _sock_dir, True)
+    return _sock_dir
+
+
 def qemu_binary():
     q = os.environ.get("SEAM_QEMU")
     if q:
@@ -717,8 +720,8 @@ def qemu_migrate_case(procs, workdir, tag, guest, mem_bytes, cmdline,
     scale = time_scale()
     src_log = os.path.join(workdir, "%s-src.log" % tag)
     dst_log = os.path.join(workdir, "%s-dst.log" % tag)
-    src_qmp = os.path.join(workdir, "%s-src.qmp" % tag)
-    dst_qmp = os.path.join(workdir, "%s-dst.qmp" % tag)
+    src_qmp = os.path.join(sock_dir(), "%s-src.qmp" % tag)
+    dst_qmp = os.path.join(sock_dir(), "%s-dst.qmp" % tag)
     src_err = os.path.join(workdir, "%s-src.err" % tag)
     dst_err = os.path.join(workdir, "%s-dst.err" % tag)
     for p in (src_log, dst_log):
@@ -830,7 +833,7 @@ def vmx_start(procs, vmx, workdir, name, guest, mem, vcpus, cmdline,
     With wait_ready, waits for the guest's `ready` and warm_hb heartbeats."""
     scale = time_scale()
     log = os.path.join(workdir, "%s.log" % name)
-    sock = os.path.join(workdir, "%s.sock" % name)
+    sock = os.path.join(sock_dir(), "%s.sock" % name)
     err = os.path.join(workdir, "%s.err" % name)
     open(log, "w").close()
     argv = [vmx, "run", "--name", name, "--kernel", guest,
