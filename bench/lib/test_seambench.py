@@ -95,7 +95,7 @@ def test_line_split_across_source_and_destination(tmp_path):
     # The source stopped in the middle of the guest's `rep outsb`: the
     # destination's log holds the rest of that line.
     a, b = tmp_path / "src.log", tmp_path / "dst.log"
-    a.write_text(hb(217, 42930748, "none") + "\nhb seq=218 t_us=4357 ")
+    a.write_text(hb(217, 42930748, "none") + "\nhb seq=218 t_us=4357")
     b.write_text("4014 vmx=none\nverify ok pass=104\n" +
                  hb(219, 44439179, "none") + "\n")
     st = sb.parse_log(sb.read_log_lines(str(a), str(b)))
