@@ -754,6 +754,9 @@ def qemu_migrate_case(procs, workdir, tag, guest, mem_bytes, cmdline,
         window = count_lines(src_log)
         qs.migrate(uri)
         info = qs.wait_migration(600 * scale)
+        with open(os.path.join(workdir, "%s-query-migrate.json" % tag),
+                  "w") as f:
+            json.dump(info, f, indent=1)
         qd.wait_status("running", 60 * scale)
         wait_log(dst_log, lambda ls: heartbeat_count(ls) >= after_hb,
                  60 * scale, "QEMU %s: destination heartbeats" % tag,
