@@ -208,7 +208,7 @@ def fmt_value(v):
     if isinstance(v, float):
         if v == int(v) and abs(v) < 1e15:
             return str(int(v))
-        return "%.3f" % v if abs(v) < 10 else "%.1f" % v
+        return ("%.3f" % v).rstrip("0").rstrip(".")
     return str(v)
 
 

@@ -128,7 +128,8 @@ def test_median_emit_sizes(capsys):
     sb.emit("c", 2.5)
     sb.emit("d", 3.0)
     sb.emit("e", None)
-    assert capsys.readouterr().out == "a_b=12\nc=2.500\nd=3\ne=none\n"
+    sb.emit("f", sb.mib(410))
+    assert capsys.readouterr().out == "a_b=12\nc=2.5\nd=3\ne=none\nf=0.4\n"
     assert sb.parse_size("256m") == (256 << 20, "256m")
     assert sb.parse_size("4G") == (4 << 30, "4g")
     with pytest.raises(sb.BenchError):
