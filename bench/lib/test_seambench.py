@@ -199,3 +199,81 @@ def test_process_killed_on_sigterm_of_benchmark(tmp_path):
     time.sleep(0.2)
     assert not os.path.exists("/proc/%d" % child) or \
         open("/proc/%d/stat" % child).read().split()[2] == "Z"
+
+
+# ---- The Seam side of the benchmarks, against a stand-in seam-vmx ----
+
+BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_script(name):
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader(
+        "bench_" + name, os.path.join(BENCH, name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def fake_build(tmp_path, monkeypatch):
+    build = tmp_path / "build"
+    build.mkdir()
+    fake = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "fake_seam_vmx.py")
+    for n in ("seam-vmx", "seam-vmx-next"):
+        p = build / n
+        p.write_text("#!/bin/sh\nexec %s %s \"$@\"\n" % (sys.executable,
+                                                         fake))
+        p.chmod(0o755)
+    (build / "seam-guest").write_text("not a kernel\n")
+    monkeypatch.setenv("SEAM_BUILD", str(build))
+    monkeypatch.setenv("SEAM_TIME_SCALE", "1")
+    return build
+
+
+def test_migrate_seam_side_with_stand_in(fake_build, tmp_path, capsys):
+    mig = load_script("migrate")
+    args = mig.parse_args(["--sizes", "256m", "--loads", "idle", "--quick"])
+    procs = sb.Procs()
+    try:
+        seam = mig.Seam(procs, str(tmp_path), args)
+        mig.run_seam_case(seam, 256 << 20, "256m_idle",
+                          "heartbeat=1,verify=64")
+    finally:
+        procs.stop_all()
+    out = dict(x.split("=", 1) for x in capsys.readouterr().out.split())
+    assert set(out) == {"downtime_ms_256m_idle", "total_ms_256m_idle",
+                        "bytes_sent_256m_idle", "rounds_256m_idle",
+                        "guest_gap_us_max_256m_idle",
+                        "hb_seq_errors_256m_idle",
+                        "verify_failures_256m_idle", "throttled_256m_idle"}
+    assert out["hb_seq_errors_256m_idle"] == "0"
+    assert out["rounds_256m_idle"] == "1"
+    assert int(out["guest_gap_us_max_256m_idle"]) >= 1000
+
+
+def test_migrate_refuses_without_seam_migration(fake_build, tmp_path):
+    (fake_build / "seam-vmx").write_text(
+        "#!/bin/sh\necho \"seam-vmx run: unknown option '--incoming'\" >&2"
+        "\nexit 2\n")
+    mig = load_script("migrate")
+    args = mig.parse_args(["--sizes", "256m"])
+    with pytest.raises(sb.BenchError, match="no migrate command yet"):
+        mig.Seam(sb.Procs(), str(tmp_path), args)
+
+
+def test_fsr_seam_side_with_stand_in(fake_build, tmp_path):
+    fsr = load_script("fsr")
+    args = fsr.parse_args(["--sizes", "256m", "--count", "2", "--quick"])
+    procs = sb.Procs()
+    try:
+        r = fsr.Seam(procs, str(tmp_path), args).run_case(
+            256 << 20, "256m", "256m", "heartbeat=1,verify=64")
+    finally:
+        procs.stop_all()
+    assert r["stun_median"] == 2000 and r["stun_max"] == 2000
+    assert r["stats"].hb_seq_errors == 0
+    assert r["stats"].guest_gap_us_max >= 1000
