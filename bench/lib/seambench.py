@@ -246,6 +246,10 @@ class QMPError(BenchError):
     pass
 
 
+class QMPTimeout(QMPError):
+    pass
+
+
 class QMP:
     """A minimal QMP client over a unix socket: one JSON object per line in
     both directions; asynchronous events are kept in self.events."""
@@ -337,8 +341,8 @@ class QMP:
                 raise QMPError("migration %s: %s" % (
                     st, info.get("error-desc", "(no reason given)")))
             if time.monotonic() > deadline:
-                raise QMPError("migration not completed within %.0f s "
-                               "(status %s)" % (timeout, st))
+                raise QMPTimeout("migration not completed within %.0f s "
+                                 "(status %s)" % (timeout, st))
             time.sleep(poll_s)
 
     def wait_status(self, want, timeout, poll_s=0.01):
@@ -705,7 +709,7 @@ def guest_ready(min_hb):
 
 def qemu_migrate_case(procs, workdir, tag, guest, mem_bytes, cmdline,
                       accel="kvm", warm_hb=500, after_hb=500, params=None,
-                      mem_interval=0.005):
+                      mem_interval=0.005, timeout_s=300):
     """Boot guest under QEMU, let it run warm_hb heartbeats, start a second
     QEMU with -incoming on a loopback TCP port, migrate with QEMU's defaults
     (or migrate-set-parameters params), wait until the destination runs and
@@ -715,7 +719,13 @@ def qemu_migrate_case(procs, workdir, tag, guest, mem_bytes, cmdline,
     (QEMU's own figures from query-migrate), extra_mib (peak memory of both
     QEMUs during the hand-over minus the source's before), stats (LogStats
     of source log + destination log as one stream, the gap window starting
-    at the heartbeat before `migrate`), and the log paths."""
+    at the heartbeat before `migrate`), and the log paths.
+
+    A migration that has not completed after timeout_s (times the time
+    scale) is cancelled (QEMU's defaults have no auto-converge: a guest that
+    dirties memory faster than the bandwidth limit never converges); then
+    converged is False, QEMU's figures are None and the guest, still on the
+    source, is judged from the source's log alone."""
     qemu = qemu_binary()
     scale = time_scale()
     src_log = os.path.join(workdir, "%s-src.log" % tag)
@@ -753,23 +763,33 @@ def qemu_migrate_case(procs, workdir, tag, guest, mem_bytes, cmdline,
             qs.set_parameters(**params)
         window = count_lines(src_log)
         qs.migrate(uri)
-        info = qs.wait_migration(600 * scale)
+        converged = True
+        try:
+            info = qs.wait_migration(timeout_s * scale)
+        except QMPTimeout:
+            converged = False
+            info = qs.query_migrate()
+            qs.execute("migrate_cancel")
+            qs.wait_status("running", 60 * scale)
         with open(os.path.join(workdir, "%s-query-migrate.json" % tag),
                   "w") as f:
             json.dump(info, f, indent=1)
-        qd.wait_status("running", 60 * scale)
-        wait_log(dst_log, lambda ls: heartbeat_count(ls) >= after_hb,
-                 60 * scale, "QEMU %s: destination heartbeats" % tag,
-                 [dst])
+        if converged:
+            qd.wait_status("running", 60 * scale)
+            wait_log(dst_log, lambda ls: heartbeat_count(ls) >= after_hb,
+                     60 * scale, "QEMU %s: destination heartbeats" % tag,
+                     [dst])
         peak = sampler.stop()
         sampler = None
         ram = info.get("ram", {})
+        fig = (lambda v: v) if converged else (lambda v: None)
         res = {
-            "downtime_ms": info.get("downtime"),
-            "total_ms": info.get("total-time"),
+            "converged": converged,
+            "downtime_ms": fig(info.get("downtime")),
+            "total_ms": fig(info.get("total-time")),
             "setup_ms": info.get("setup-time"),
-            "bytes_sent": ram.get("transferred"),
-            "rounds": ram.get("dirty-sync-count"),
+            "bytes_sent": fig(ram.get("transferred")),
+            "rounds": fig(ram.get("dirty-sync-count")),
             "before_mib": mib(before["mem"]),
             "peak_mib": mib(peak["mem"]),
             "extra_mib": mib(peak["mem"] - before["mem"]),
@@ -789,7 +809,8 @@ def qemu_migrate_case(procs, workdir, tag, guest, mem_bytes, cmdline,
         for p in (dst, src):
             if p is not None:
                 procs.stop(p)
-    lines = read_log_lines(src_log, dst_log)
+    lines = read_log_lines(*((src_log, dst_log) if converged else
+                             (src_log,)))
     res["stats"] = parse_log(lines, window_start=window)
     return res
 
