@@ -864,6 +864,7 @@ def vmx_start(procs, vmx, workdir, name, guest, mem, vcpus, cmdline,
             "--cmdline", cmdline, "--mem", mem, "--vcpus", str(vcpus),
             "--serial-log", log, "--control", sock] + list(extra)
     p = procs.start(argv, stdout=err, stderr=err)
+    p.err_path = err
     if wait_ready:
         try:
             wait_log(log, guest_ready(warm_hb), 60 * scale,
