@@ -34,6 +34,20 @@
  *    status. seam-vmx ends with exit status 0 and logs the guest's status.
  *
  * Also recognised as a reset request: a write of 0xFE to port 0x64 (i8042).
+ *
+ * Interrupts the guest relies on. vCPU 0 takes PIT channel 0 (about 1 kHz)
+ * through the legacy PIC, remapped to vectors 32..47, via LINT0 in ExtINT
+ * mode as KVM's reset leaves the boot vCPU's local APIC. The other vCPUs
+ * switch their local APIC to x2APIC mode (so CPUID leaf 1 must offer x2APIC,
+ * as KVM_GET_SUPPORTED_CPUID does; without it they poll) and run its
+ * periodic timer on vector 64, 1,000,000 counts at divide-by-1 (about 1 ms
+ * at KVM's 1 GHz APIC bus), to wake from `hlt`. So a suspend-resume must
+ * carry each vCPU's APIC base (sregs.apic_base, x2APIC bit included) and
+ * local APIC state (KVM_GET/SET_LAPIC) besides the PIC and PIT.
+ * Other guest-side facts: user mode (CPL 3, IOPL 3) does the port I/O, the
+ * guest needs CR4.TSD, SMEP and SMAP clear (it clears them itself) and
+ * uses no SSE/x87 state; the exit status of an exception is 3, of an
+ * unknown command-line option 2, of panic=MS 1.
  */
 #ifndef SEAM_GUEST_ABI_H
 #define SEAM_GUEST_ABI_H
