@@ -165,6 +165,7 @@ int ctl_call_status(struct ctl *c, const char *method, const char *path,
 		    const json_t *body, long *status, json_t **reply)
 {
 	struct seam_err e = {0};
+	const char *code;
 	json_t *r = NULL;
 	int rc;
 
@@ -180,7 +181,10 @@ int ctl_call_status(struct ctl *c, const char *method, const char *path,
 		*reply = r;
 		return CTL_OK;
 	}
-	if (*status == 401 || *status == 403)
+	code = ctl_jstr(json_object_get(r, "error"), "code");
+	if (code && !strcmp(code, "thumbprint_mismatch"))
+		rc = ctl_fail(CTL_CONN, "%s (%ld)", client_err_msg(r), *status);
+	else if (*status == 401 || *status == 403)
 		rc = ctl_fail(CTL_AUTH, "%s (%ld)", client_err_msg(r), *status);
 	else if (*status == 404 &&
 		 !strncmp(client_err_msg(r), "no endpoint", 11))

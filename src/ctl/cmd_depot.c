@@ -88,6 +88,11 @@ static void import_summary(const json_t *r)
 	json_array_foreach (json_object_get(added, "components"), i, x)
 		printf("  component   %s %s\n", ctl_jstr(x, "name"),
 		       ctl_jstr(x, "version"));
+	if (!json_array_size(json_object_get(added, "base_images")) &&
+	    !json_array_size(json_object_get(added, "addons")) &&
+	    !json_array_size(json_object_get(added, "components")))
+		printf("  nothing new: every release was already in the "
+		       "depot\n");
 }
 
 static int cmd_depot_import(struct ctl *c, const struct ctl_args *a)

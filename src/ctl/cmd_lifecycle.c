@@ -536,12 +536,14 @@ static const char *ev_figures(const json_t *data, char *b, size_t n)
 	json_object_foreach ((json_t *)data, k, v) {
 		if (!lc_scalar(v) || json_is_null(v))
 			continue;
+		const char *txt = t;
+
 		if (json_is_real(v))
 			snprintf(t, sizeof(t), "%.3g", json_real_value(v));
 		else
-			ctl_jtext(v, t, sizeof(t));
+			txt = ctl_jtext(v, t, sizeof(t));
 		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s=%s",
-				      o ? " " : "", k, t);
+				      o ? " " : "", k, txt);
 		if (o >= n)
 			break;
 	}
