@@ -135,12 +135,14 @@ static int cmd_cluster_delete(struct ctl *c, const struct ctl_args *a)
 	return inv_delete(c, path, "cluster", a->pos[0], "deleted");
 }
 
-static void host_table(const json_t *hosts, bool with_cluster);
+static void host_table(const json_t *hosts, const json_t *vms);
+static int host_list_get(struct ctl *c, const char *cluster, json_t **hosts,
+			 json_t **vms);
 
 static int cmd_cluster_show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[300], name[200];
-	json_t *cl = NULL, *hosts = NULL, *all;
+	json_t *cl = NULL, *hosts = NULL, *vms = NULL, *all;
 	int rc;
 
 	snprintf(path, sizeof(path), "/api/v1/clusters/%s",
@@ -148,8 +150,7 @@ static int cmd_cluster_show(struct ctl *c, const struct ctl_args *a)
 	rc = ctl_call(c, "GET", path, NULL, &cl);
 	if (rc)
 		return rc;
-	snprintf(path, sizeof(path), "/api/v1/hosts?cluster=%s", name);
-	rc = ctl_call(c, "GET", path, NULL, &hosts);
+	rc = host_list_get(c, a->pos[0], &hosts, &vms);
 	if (rc) {
 		json_decref(cl);
 		return rc;
@@ -166,10 +167,12 @@ static int cmd_cluster_show(struct ctl *c, const struct ctl_args *a)
 		       ctl_jstr(cl, "created"),
 		       (long long)json_integer_value(
 			       json_object_get(cl, "images")));
-		host_table(json_object_get(hosts, "hosts"), false);
+		host_table(json_object_get(hosts, "hosts"),
+			   json_object_get(vms, "vms"));
 	}
 	json_decref(cl);
 	json_decref(hosts);
+	json_decref(vms);
 	return CTL_OK;
 }
 
@@ -221,54 +224,95 @@ static const json_t *host_inv(const json_t *h)
 	return json_object_get(h, "inventory");
 }
 
-/* The maintenance mode of a host as a word. */
-static const char *host_maint(const json_t *h)
+/* The maintenance mode of a host as words ("partial maintenance"). */
+static const char *host_maint(const json_t *h, char *b, size_t n)
 {
-	const json_t *inv = host_inv(h), *m;
+	static const char *const keys[] = {"maintenance_mode", "maintenance",
+					   NULL};
+	const json_t *inv = host_inv(h), *m = NULL;
+	size_t i;
 
-	m = json_object_get(h, "maintenance");
-	if (!m)
-		m = json_object_get(inv, "maintenance");
-	if (!m)
-		m = json_object_get(json_object_get(inv, "host"), "maintenance");
+	for (i = 0; keys[i] && !m; i++)
+		m = json_object_get(h, keys[i]);
+	for (i = 0; keys[i] && !m; i++)
+		m = json_object_get(inv, keys[i]);
 	if (json_is_object(m))
-		m = json_object_get(m, "mode") ? json_object_get(m, "mode")
-					       : json_object_get(m, "state");
-	if (json_is_string(m))
-		return json_string_value(m);
-	if (json_is_boolean(m))
-		return json_is_true(m) ? "maintenance" : "none";
-	return "-";
+		m = json_object_get(m, "mode");
+	if (!json_is_string(m))
+		return "-";
+	snprintf(b, n, "%s", json_string_value(m));
+	for (i = 0; b[i]; i++)
+		if (b[i] == '_')
+			b[i] = ' ';
+	return b;
 }
 
-static size_t host_vms(const json_t *h)
+/* VMs per host: from the host's inventory, else counted in vms. */
+static size_t host_vms(const json_t *h, const json_t *vms)
 {
-	return json_array_size(json_object_get(host_inv(h), "vms"));
+	const json_t *v;
+	size_t i, n = 0;
+
+	if (json_is_array(json_object_get(host_inv(h), "vms")))
+		return json_array_size(json_object_get(host_inv(h), "vms"));
+	json_array_foreach (vms, i, v)
+		if (ctl_jstr(v, "host") && ctl_jstr(h, "name") &&
+		    !strcmp(ctl_jstr(v, "host"), ctl_jstr(h, "name")))
+			n++;
+	return n;
 }
 
-static void host_table(const json_t *hosts, bool with_cluster)
+static void host_table(const json_t *hosts, const json_t *vms)
 {
-	static const char *const h[] = {"NAME",	       "CLUSTER", "ADDRESS",
-					"STATE",       "MAINTENANCE",
-					"VERSION",     ">VMS"};
-	struct ctl_table *t = ctl_table_new(7, h);
-	char vms[32];
+	static const char *const h[] = {"NAME",	 "CLUSTER",	"ADDRESS",
+					"STATE", "MAINTENANCE", "IMAGE",
+					"COMPLIANCE", ">VMS"};
+	struct ctl_table *t = ctl_table_new(8, h);
+	char nvms[32], mb[64], cb[64];
 	json_t *x;
 	size_t i;
 
 	json_array_foreach (hosts, i, x) {
-		const char *ver = ctl_jstr(x, "image_version");
+		const char *img = ctl_jstr(x, "base_image");
+		const char *cmp = ctl_jstr(x, "compliance");
+		size_t k;
 
-		if (!ver)
-			ver = ctl_jstr(x, "version");
-		snprintf(vms, sizeof(vms), "%zu", host_vms(x));
+		snprintf(cb, sizeof(cb), "%s", cmp ? cmp : "-");
+		for (k = 0; cb[k]; k++)
+			if (cb[k] == '_')
+				cb[k] = '-';
+		snprintf(nvms, sizeof(nvms), "%zu", host_vms(x, vms));
 		ctl_table_addv(t, ctl_jstr(x, "name"), ctl_jstr(x, "cluster"),
 			       ctl_jstr(x, "address"), ctl_jstr(x, "state"),
-			       host_maint(x), ver, vms);
+			       host_maint(x, mb, sizeof(mb)),
+			       img ? img : ctl_jstr(x, "version"), cb, nvms);
 	}
-	(void)with_cluster;
 	ctl_table_print(t, stdout, "no hosts (add one: seamctl host add)");
 	ctl_table_free(t);
+}
+
+/* GET hosts (of a cluster) and the VMs, for the host table. */
+static int host_list_get(struct ctl *c, const char *cluster, json_t **hosts,
+			 json_t **vms)
+{
+	char path[300], name[200];
+	int rc;
+
+	*hosts = *vms = NULL;
+	if (cluster)
+		snprintf(path, sizeof(path), "/api/v1/hosts?cluster=%s",
+			 ctl_esc(cluster, name, sizeof(name)));
+	else
+		snprintf(path, sizeof(path), "/api/v1/hosts");
+	rc = ctl_call(c, "GET", path, NULL, hosts);
+	if (rc || c->json)
+		return rc;
+	rc = ctl_call(c, "GET", "/api/v1/vms", NULL, vms);
+	if (rc) {
+		json_decref(*hosts);
+		*hosts = NULL;
+	}
+	return rc;
 }
 
 static const struct ctl_opt host_list_opts[] = {
@@ -278,23 +322,18 @@ static const struct ctl_opt host_list_opts[] = {
 
 static int cmd_host_list(struct ctl *c, const struct ctl_args *a)
 {
-	char path[300], name[200];
-	json_t *r = NULL;
-	int rc;
+	json_t *r = NULL, *vms = NULL;
+	int rc = host_list_get(c, ctl_arg(a, "cluster"), &r, &vms);
 
-	if (ctl_arg(a, "cluster"))
-		snprintf(path, sizeof(path), "/api/v1/hosts?cluster=%s",
-			 ctl_esc(ctl_arg(a, "cluster"), name, sizeof(name)));
-	else
-		snprintf(path, sizeof(path), "/api/v1/hosts");
-	rc = ctl_call(c, "GET", path, NULL, &r);
 	if (rc)
 		return rc;
 	if (c->json)
 		ctl_print_json(r);
 	else
-		host_table(json_object_get(r, "hosts"), true);
+		host_table(json_object_get(r, "hosts"),
+			   json_object_get(vms, "vms"));
 	json_decref(r);
+	json_decref(vms);
 	return CTL_OK;
 }
 
@@ -449,7 +488,7 @@ static void host_show(const json_t *h)
 	static const char *const hh[] = {"ATTRIBUTE", "VALUE"};
 	const json_t *attrs = json_object_get(host_inv(h), "host");
 	struct ctl_table *t;
-	char fmt[TLS_THUMBPRINT_FMT_SIZE];
+	char fmt[TLS_THUMBPRINT_FMT_SIZE], mb[64];
 
 	tls_thumbprint_format(ctl_jstr(h, "thumbprint") ? ctl_jstr(h, "thumbprint")
 							: "",
@@ -461,7 +500,7 @@ static void host_show(const json_t *h)
 	printf("State:       %s%s%s\n", ctl_jstr(h, "state"),
 	       ctl_jstr(h, "state_error") ? " — " : "",
 	       ctl_jstr(h, "state_error") ? ctl_jstr(h, "state_error") : "");
-	printf("Maintenance: %s\n", host_maint(h));
+	printf("Maintenance: %s\n", host_maint(h, mb, sizeof(mb)));
 	printf("Version:     %s\n",
 	       ctl_jstr(h, "version") ? ctl_jstr(h, "version") : "-");
 	printf("Certificate: SHA-256 %s\n",

@@ -522,6 +522,22 @@ static const char *ev_time(const char *iso, char *b, size_t n)
 	return b;
 }
 
+/* Keys of an event's data that the line already shows, or that are
+ * identifiers rather than figures. */
+static bool ev_noise(const char *k)
+{
+	static const char *const noise[] = {
+		"cursor", "message", "time",	"type",	    "vm",
+		"host",	  "cluster", "task_id", "severity", "image_digest",
+		"digest", "sha256",  "status", "impact", NULL};
+	int i;
+
+	for (i = 0; noise[i]; i++)
+		if (!strcmp(k, noise[i]))
+			return true;
+	return false;
+}
+
 /* The figures of an event: its data's scalars, "stun_ms=3.1 ...". */
 static const char *ev_figures(const json_t *data, char *b, size_t n)
 {
@@ -534,7 +550,7 @@ static const char *ev_figures(const json_t *data, char *b, size_t n)
 	if (!json_is_object(data))
 		return b;
 	json_object_foreach ((json_t *)data, k, v) {
-		if (!lc_scalar(v) || json_is_null(v))
+		if (!lc_scalar(v) || json_is_null(v) || ev_noise(k))
 			continue;
 		const char *txt = t;
 

@@ -29,7 +29,7 @@ size_t ctl_text_width(const char *s)
 
 static char *table_cell_dup(const char *s)
 {
-	char *d = strdup(s ? s : "-"), *p;
+	char *d = strdup(s && s[0] ? s : "-"), *p;
 
 	for (p = d; p && *p; p++)
 		if (*p == '\n' || *p == '\t' || *p == '\r')
