@@ -159,10 +159,25 @@ int ctl_args_kv(const char *word, json_t *obj, char *err, size_t errlen)
 		snprintf(err, errlen, "'%s' is not key=value", word);
 		return -1;
 	}
+	v = args_value(eq + 1);
+	if (!v) {
+		snprintf(err, errlen, "'%s': the value is not valid JSON",
+			 word);
+		return -1;
+	}
+	/* The key is checked whole first: a bad word changes nothing. */
+	for (dot = word; dot <= eq; dot++)
+		if ((*dot == '.' || dot == eq) &&
+		    (dot == word || dot[-1] == '.')) {
+			json_decref(v);
+			snprintf(err, errlen, "bad key in '%s'", word);
+			return -1;
+		}
 	while ((dot = memchr(k, '.', (size_t)(eq - k)))) {
 		json_t *next;
 
 		if (dot == k || (size_t)(dot - k) >= sizeof(key)) {
+			json_decref(v);
 			snprintf(err, errlen, "bad key in '%s'", word);
 			return -1;
 		}
@@ -176,16 +191,11 @@ int ctl_args_kv(const char *word, json_t *obj, char *err, size_t errlen)
 		k = dot + 1;
 	}
 	if (k == eq || (size_t)(eq - k) >= sizeof(key)) {
+		json_decref(v);
 		snprintf(err, errlen, "bad key in '%s'", word);
 		return -1;
 	}
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - k), k);
-	v = args_value(eq + 1);
-	if (!v) {
-		snprintf(err, errlen, "'%s': the value is not valid JSON",
-			 word);
-		return -1;
-	}
 	json_object_set_new(at, key, v);
 	return 0;
 }
