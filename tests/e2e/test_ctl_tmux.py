@@ -1,5 +1,7 @@
 """seamctl on a real terminal: a tmux pane runs seamctl against a real
-seam-center, and the captured screen must show a table and progress bars
+seam-center: login asks to confirm the certificate's thumbprint (answered
+"y" through the pane), and the captured screen must show a table and
+progress bars
 (the upload bar of `depot import` and the task bar of `compliance check`),
 redrawn in place — not the plain lines seamctl prints when its output is
 not a terminal.
@@ -50,9 +52,6 @@ def wait_screen(tmux, needle, timeout=60):
 
 def test_tables_and_progress_bars_on_a_terminal(ctl, bundles, tmux,  # noqa
                                                 tmp_path):
-    ctl.login()
-    ctl.run("depot", "trust", "add", "--level", "certified", "--name",
-            "dev-key", "--key-file", bundles / "dev-key.pub")
     env = f"SEAMCTL_CONFIG={ctl.config}"
     r = tmux("new-session", "-d", "-s", "t", "-x", "110", "-y", "45",
              "env", "-i", f"PATH={os.environ['PATH']}", "TERM=xterm",
@@ -60,7 +59,19 @@ def test_tables_and_progress_bars_on_a_terminal(ctl, bundles, tmux,  # noqa
     assert r.returncode == 0, r.stderr
     tmux("set-option", "-t", "t", "remain-on-exit", "on")
     S = str(SEAMCTL)
-    cmds = (f"PS1='$ '; clear; {S} depot import "
+    # Login on a terminal: the thumbprint is shown and confirmed with "y".
+    tmux("send-keys", "-t", "t", f"PS1='$ '; clear; {S} login --server "
+         f"{ctl.url} --token {ctl.center.token}", "Enter")
+    s = wait_screen(tmux, "[y/N]")
+    fmt = ":".join(ctl.thumbprint[i:i + 2]
+                   for i in range(0, 64, 2)).upper()
+    assert fmt in s, s
+    tmux("send-keys", "-t", "t", "y", "Enter")
+    wait_screen(tmux, "Logged in to")
+    assert ctl.run("whoami", "--json").json["user"] == "admin"
+    ctl.run("depot", "trust", "add", "--level", "certified", "--name",
+            "dev-key", "--key-file", bundles / "dev-key.pub")
+    cmds = (f"clear; {S} depot import "
             f"{bundles / 'seam-1.0.0.0.zip'} && "
             f"{S} cluster create c1 >/dev/null && "
             f"{S} cluster create c2 live_patch=enforce >/dev/null && "
