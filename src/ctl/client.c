@@ -58,6 +58,12 @@ void ctl_print_json(const json_t *j)
 	}
 }
 
+void ctl_print_json_new(json_t *j)
+{
+	ctl_print_json(j);
+	json_decref(j);
+}
+
 bool ctl_confirm(struct ctl *c, const char *question)
 {
 	char line[64];

@@ -151,7 +151,7 @@ int ctl_cmd_logout(struct ctl *c, const struct ctl_args *a)
 		return ctl_fail(CTL_FAILED, "cannot remove %s: %s",
 				c->config_path, strerror(errno));
 	if (c->json)
-		ctl_print_json(json_pack("{s:s}", "removed", c->config_path));
+		ctl_print_json_new(json_pack("{s:s}", "removed", c->config_path));
 	else
 		printf("Forgot the server and token (%s removed).\n",
 		       c->config_path);
@@ -279,7 +279,7 @@ static int cmd_token_revoke(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json(json_pack("{s:s,s:b}", "token", a->pos[0],
+		ctl_print_json_new(json_pack("{s:s,s:b}", "token", a->pos[0],
 					 "revoked", 1));
 	else
 		printf("Token %s revoked.\n", a->pos[0]);
@@ -391,7 +391,7 @@ static int cmd_user_delete(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json(json_pack("{s:s,s:b}", "user", a->pos[0],
+		ctl_print_json_new(json_pack("{s:s,s:b}", "user", a->pos[0],
 					 "deleted", 1));
 	else
 		printf("User '%s' deleted.\n", a->pos[0]);
@@ -460,7 +460,7 @@ static const char *settings_text(const json_t *v, char *b, size_t n)
 int ctl_settings_show(struct ctl *c, const json_t *reply)
 {
 	static const char *const h[] = {"SETTING", "VALUE", "SOURCE"};
-	json_t *eff = json_object(), *set = json_object(), *v;
+	json_t *eff, *set, *v;
 	struct ctl_table *t;
 	const char *k;
 	char b[512];
@@ -469,6 +469,8 @@ int ctl_settings_show(struct ctl *c, const json_t *reply)
 		ctl_print_json(reply);
 		return CTL_OK;
 	}
+	eff = json_object();
+	set = json_object();
 	settings_flat(json_object_get(reply, "effective"), "", eff);
 	settings_flat(json_object_get(reply, "settings"), "", set);
 	t = ctl_table_new(3, h);

@@ -350,7 +350,7 @@ static int cmd_depot_delete(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json(json_pack("{s:s,s:b}", "deleted", path, "ok", 1));
+		ctl_print_json_new(json_pack("{s:s,s:b}", "deleted", path, "ok", 1));
 	else
 		printf("Deleted %s %s%s%s from the depot.\n",
 		       a->npos == 1 ? "base image" : a->pos[0],
@@ -763,7 +763,7 @@ static int cmd_image_delete(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json(json_pack("{s:s,s:b}", "image",
+		ctl_print_json_new(json_pack("{s:s,s:b}", "image",
 					 ctl_arg(a, "name"), "deleted", 1));
 	else
 		printf("Image '%s' of cluster '%s' deleted.\n",

@@ -44,7 +44,7 @@ static int inv_delete(struct ctl *c, const char *path, const char *what,
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json(json_pack("{s:s,s:b}", what, name, done, 1));
+		ctl_print_json_new(json_pack("{s:s,s:b}", what, name, done, 1));
 	else
 		printf("%c%s '%s' %s.\n", what[0] - 32, what + 1, name, done);
 	return CTL_OK;
@@ -359,8 +359,6 @@ static int host_pinned_post(struct ctl *c, const char *path, json_t *body,
 	int rc;
 
 	rc = ctl_call_status(c, "POST", path, body, &status, &r);
-	if (rc == CTL_FAILED && json_object_get(body, "thumbprint"))
-		return rc;
 	if (rc)
 		return rc;
 	if (!json_is_true(json_object_get(r, "needs_confirmation"))) {
@@ -727,7 +725,7 @@ static int vm_power(struct ctl *c, const struct ctl_args *a, const char *op,
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json(r ? r : json_pack("{s:s,s:s}", "vm", a->pos[0],
+		ctl_print_json_new(r ? json_incref(r) : json_pack("{s:s,s:s}", "vm", a->pos[0],
 						 "done", op + 1));
 	else
 		printf("VM '%s': %s.\n", a->pos[0],

@@ -331,7 +331,7 @@ int ctl_cmd_cancel(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json(r ? r : json_pack("{s:b}", "cancelled", 1));
+		ctl_print_json_new(r ? json_incref(r) : json_pack("{s:b}", "cancelled", 1));
 	else
 		printf("Cancel requested for cluster '%s': the run stops after "
 		       "its current step.\n",
@@ -667,7 +667,7 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_args *a)
 
 		for (i = start; i < json_array_size(all); i++)
 			json_array_append(out, json_array_get(all, i));
-		ctl_print_json(json_pack("{s:o,s:I}", "events", out, "cursor",
+		ctl_print_json_new(json_pack("{s:o,s:I}", "events", out, "cursor",
 					 (json_int_t)cursor));
 	} else {
 		for (i = start; i < json_array_size(all); i++) {

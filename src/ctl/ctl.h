@@ -58,6 +58,8 @@ int ctl_client(struct ctl *c);
 
 /* Print a JSON document on stdout (pretty, always parseable). */
 void ctl_print_json(const json_t *j);
+/* The same, then drop the reference (for documents made on the spot). */
+void ctl_print_json_new(json_t *j);
 /* "the operation was done" line, unless --json. */
 void ctl_say(struct ctl *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
