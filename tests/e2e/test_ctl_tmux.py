@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from center_harness import bundles  # noqa: F401
+from center_harness import bundles, hosts_factory  # noqa: F401
 from ctl_harness import SEAMCTL, ctl  # noqa: F401
 
 
@@ -105,3 +105,50 @@ def test_tables_and_progress_bars_on_a_terminal(ctl, bundles, tmux,  # noqa
          "python3 -c 'import json,sys; json.load(sys.stdin); "
          "print(\"JSON-OK\")'", "Enter")
     wait_screen(tmux, "JSON-OK")
+
+
+def test_host_add_asks_on_a_terminal(ctl, bundles, hosts_factory,  # noqa
+                                     tmux, tmp_path):
+    """On a terminal, `host add` prints the host's thumbprint and asks;
+    "n" adds nothing, "y" pins it; then the compliance task of a cluster
+    with hosts is followed with its bar."""
+    ctl.login()
+    ctl.run("depot", "trust", "add", "--level", "certified", "--name",
+            "dev-key", "--key-file", bundles / "dev-key.pub")
+    ctl.run("depot", "import", bundles / "seam-1.0.0.0.zip")
+    ctl.run("depot", "import", bundles / "seam-1.0.0.0100.zip")
+    ctl.run("cluster", "create", "c1")
+    [h] = hosts_factory(1)
+    r = tmux("new-session", "-d", "-s", "t", "-x", "120", "-y", "45",
+             "env", "-i", f"PATH={os.environ['PATH']}", "TERM=xterm",
+             f"HOME={tmp_path}", f"SEAMCTL_CONFIG={ctl.config}", "bash",
+             "--norc", "--noprofile")
+    assert r.returncode == 0, r.stderr
+    S = str(SEAMCTL)
+    add = (f"{S} host add {h.address} --cluster c1 --token {h.token} "
+           "--name h1")
+    fmt = ":".join(h.thumbprint[i:i + 2] for i in range(0, 64, 2)).upper()
+    tmux("send-keys", "-t", "t", f"PS1='$ '; clear; {add}; echo RC-$?",
+         "Enter")
+    s = wait_screen(tmux, "[y/N]")
+    assert fmt in s, s
+    tmux("send-keys", "-t", "t", "n", "Enter")
+    s = wait_screen(tmux, "RC-1")
+    assert "not confirmed" in s
+    assert ctl.run("host", "list", "--json").json["hosts"] == []
+    tmux("send-keys", "-t", "t", f"clear; {add}; echo RC-$?", "Enter")
+    wait_screen(tmux, "[y/N]")
+    tmux("send-keys", "-t", "t", "y", "Enter")
+    s = wait_screen(tmux, "RC-0")
+    assert "Host 'h1' added to cluster 'c1'; certificate pinned" in s, s
+    tmux("send-keys", "-t", "t",
+         f"clear; {S} image set c1 --base 1.0.0.0100 >/dev/null; "
+         f"{S} compliance check c1; {S} host list; echo END-$((1+1))",
+         "Enter")
+    s = wait_screen(tmux, "END-2")
+    (tmp_path / "pane.txt").write_text(s)
+    print(s)
+    assert re.search(r"task \d+ \[#+\]\s+100%  success", s), s
+    assert re.search(r"h1\s+non-compliant\s+partial maintenance mode", s), s
+    assert re.search(r"NAME\s+CLUSTER\s+ADDRESS\s+STATE\s+MAINTENANCE", s), s
+    assert re.search(r"h1\s+c1\s+127\.0\.0\.1:\d+\s+connected", s), s
