@@ -84,7 +84,8 @@ void api_reply_task(struct httpd_req *req, int64_t task_id)
 {
 	json_t *t = store_task_get(api_center(req)->st, task_id);
 
-	httpd_reply_json(req, 202, json_pack("{s:o}", "task", t ? t : json_null()));
+	httpd_reply_json(req, 202,
+			 json_pack("{s:o}", "task", t ? t : json_null()));
 }
 
 /* ---- authentication ---- */
@@ -147,8 +148,8 @@ static int api_auth(void *ctx, struct httpd_req *req)
 static API_HANDLER(api_me)
 {
 	httpd_reply_json(req, 200,
-			 json_pack("{s:s,s:s}", "user", api_caller.user,
-				   "role", auth_role_name(api_caller.role)));
+			 json_pack("{s:s,s:s}", "user", api_caller.user, "role",
+				   auth_role_name(api_caller.role)));
 }
 
 static bool api_name_ok(const char *s)
@@ -168,9 +169,9 @@ static bool api_name_ok(const char *s)
 
 static API_HANDLER(api_users_list)
 {
-	httpd_reply_json(req, 200,
-			 json_pack("{s:o}", "users",
-				   store_user_list(api_center(req)->st)));
+	httpd_reply_json(
+	    req, 200,
+	    json_pack("{s:o}", "users", store_user_list(api_center(req)->st)));
 }
 
 static API_HANDLER(api_users_create)
@@ -209,8 +210,8 @@ static API_HANDLER(api_users_create)
 
 static API_HANDLER(api_user_get)
 {
-	json_t *u = store_user_get(api_center(req)->st,
-				   httpd_req_param(req, "name"));
+	json_t *u =
+	    store_user_get(api_center(req)->st, httpd_req_param(req, "name"));
 
 	if (!u) {
 		httpd_reply_error(req, 404, "not_found", "no user '%s'",
@@ -248,10 +249,10 @@ static API_HANDLER(api_tokens_list)
 		return;
 	}
 	json_decref(u);
-	httpd_reply_json(req, 200,
-			 json_pack("{s:o}", "tokens",
-				   store_token_list(api_center(req)->st,
-						    name)));
+	httpd_reply_json(
+	    req, 200,
+	    json_pack("{s:o}", "tokens",
+		      store_token_list(api_center(req)->st, name)));
 }
 
 static API_HANDLER(api_tokens_create)
@@ -306,16 +307,16 @@ static API_HANDLER(api_token_delete)
 /* ---- settings ---- */
 
 const struct jsonio_field api_settings_fields[] = {
-	{"live_patch", JSONIO_STRING, false},
-	{"drs_automation", JSONIO_STRING, false},
-	{"parallel_remediation", JSONIO_OBJECT, false},
-	{"failure_action", JSONIO_OBJECT, false},
-	{"tolerated_failures", JSONIO_INTEGER, false},
-	{"power_policy", JSONIO_STRING, false},
-	{"live_patch_ineligible", JSONIO_ARRAY, false},
-	{"min_acceptance", JSONIO_STRING, false},
-	{"host_timeout_ms", JSONIO_INTEGER, false},
-	{NULL, 0, false},
+    {"live_patch", JSONIO_STRING, false},
+    {"drs_automation", JSONIO_STRING, false},
+    {"parallel_remediation", JSONIO_OBJECT, false},
+    {"failure_action", JSONIO_OBJECT, false},
+    {"tolerated_failures", JSONIO_INTEGER, false},
+    {"power_policy", JSONIO_STRING, false},
+    {"live_patch_ineligible", JSONIO_ARRAY, false},
+    {"min_acceptance", JSONIO_STRING, false},
+    {"host_timeout_ms", JSONIO_INTEGER, false},
+    {NULL, 0, false},
 };
 
 static API_HANDLER(api_settings_get)
@@ -357,13 +358,12 @@ static API_HANDLER(api_tasks_list)
 		httpd_reply_err(req, &e);
 		return;
 	}
-	httpd_reply_json(req, 200,
-			 json_pack("{s:o}", "tasks",
-				   store_task_list(c->st,
-						   httpd_req_query(req,
-								   "status"),
-						   httpd_req_query(req, "type"),
-						   (int64_t)limit)));
+	httpd_reply_json(
+	    req, 200,
+	    json_pack("{s:o}", "tasks",
+		      store_task_list(c->st, httpd_req_query(req, "status"),
+				      httpd_req_query(req, "type"),
+				      (int64_t)limit)));
 }
 
 static API_HANDLER(api_task_get)
@@ -501,19 +501,21 @@ static int api_sse_fill(struct api_sse *s)
 	if (stop)
 		return -1;
 	evs = store_event_query(c->st, &s->q.f);
-	json_array_foreach (evs, i, ev) {
+	json_array_foreach(evs, i, ev)
+	{
 		char *data = json_dumps(ev, JSON_COMPACT);
 		char head[256];
 
 		snprintf(head, sizeof(head), "id: %lld\nevent: %s\ndata: ",
 			 (long long)json_integer_value(
-				 json_object_get(ev, "cursor")),
+			     json_object_get(ev, "cursor")),
 			 api_str(ev, "type"));
 		api_sse_append(s, head);
 		api_sse_append(s, data ? data : "{}");
 		api_sse_append(s, "\n\n");
 		free(data);
-		s->q.f.after = json_integer_value(json_object_get(ev, "cursor"));
+		s->q.f.after =
+		    json_integer_value(json_object_get(ev, "cursor"));
 	}
 	if ((int64_t)json_array_size(evs) < s->q.f.limit && snap > s->q.f.after)
 		s->q.f.after = snap; /* nothing else up to snap matched */
@@ -589,104 +591,103 @@ extern const struct jsonio_field api_images_put_fields[];
 extern const struct jsonio_field api_trust_fields[];
 
 static const struct jsonio_field api_user_fields[] = {
-	{"name", JSONIO_STRING, true},
-	{"role", JSONIO_STRING, true},
-	{NULL, 0, false},
+    {"name", JSONIO_STRING, true},
+    {"role", JSONIO_STRING, true},
+    {NULL, 0, false},
 };
 static const struct jsonio_field api_token_fields[] = {
-	{"name", JSONIO_STRING, false},
-	{NULL, 0, false},
+    {"name", JSONIO_STRING, false},
+    {NULL, 0, false},
 };
 
-#define R(m, p, h, f) {m, "/api/v1" p, h, f, 0}
+#define R(m, p, h, f)                                                          \
+	{                                                                      \
+		m, "/api/v1" p, h, f, 0                                        \
+	}
 static const struct httpd_route api_routes[] = {
-	R("GET", "/me", api_me, NULL),
-	R("GET", "/users", api_users_list, NULL),
-	R("POST", "/users", api_users_create, api_user_fields),
-	R("GET", "/users/{name}", api_user_get, NULL),
-	R("DELETE", "/users/{name}", api_user_delete, NULL),
-	R("GET", "/users/{name}/tokens", api_tokens_list, NULL),
-	R("POST", "/users/{name}/tokens", api_tokens_create, api_token_fields),
-	R("DELETE", "/users/{name}/tokens/{id}", api_token_delete, NULL),
-	R("GET", "/settings", api_settings_get, NULL),
-	R("PUT", "/settings", api_settings_put, api_settings_fields),
+    R("GET", "/me", api_me, NULL),
+    R("GET", "/users", api_users_list, NULL),
+    R("POST", "/users", api_users_create, api_user_fields),
+    R("GET", "/users/{name}", api_user_get, NULL),
+    R("DELETE", "/users/{name}", api_user_delete, NULL),
+    R("GET", "/users/{name}/tokens", api_tokens_list, NULL),
+    R("POST", "/users/{name}/tokens", api_tokens_create, api_token_fields),
+    R("DELETE", "/users/{name}/tokens/{id}", api_token_delete, NULL),
+    R("GET", "/settings", api_settings_get, NULL),
+    R("PUT", "/settings", api_settings_put, api_settings_fields),
 
-	R("GET", "/clusters", api_clusters_list, NULL),
-	R("POST", "/clusters", api_clusters_create, api_cluster_fields),
-	R("GET", "/clusters/{cluster}", api_cluster_get, NULL),
-	R("PATCH", "/clusters/{cluster}", api_cluster_patch,
-	  api_cluster_patch_fields),
-	R("DELETE", "/clusters/{cluster}", api_cluster_delete, NULL),
-	R("GET", "/clusters/{cluster}/settings", api_cluster_settings_get,
-	  NULL),
-	R("PUT", "/clusters/{cluster}/settings", api_cluster_settings_put,
-	  api_settings_fields),
-	R("GET", "/clusters/{cluster}/image", api_image_get, NULL),
-	R("PUT", "/clusters/{cluster}/image", api_image_put, api_image_fields),
-	R("GET", "/clusters/{cluster}/images", api_images_list, NULL),
-	R("POST", "/clusters/{cluster}/images", api_images_create,
-	  api_image_fields),
-	R("PUT", "/clusters/{cluster}/images", api_images_replace,
-	  api_images_put_fields),
-	R("POST", "/clusters/{cluster}/images/import", api_images_import,
-	  api_image_import_fields),
-	R("POST", "/clusters/{cluster}/images/validate", api_images_validate,
-	  api_image_fields),
-	R("GET", "/clusters/{cluster}/images/{name}", api_image_named_get,
-	  NULL),
-	R("PUT", "/clusters/{cluster}/images/{name}", api_image_named_put,
-	  api_image_fields),
-	R("DELETE", "/clusters/{cluster}/images/{name}",
-	  api_image_named_delete, NULL),
-	R("GET", "/clusters/{cluster}/images/{name}/export", api_image_export,
-	  NULL),
-	R("GET", "/clusters/{cluster}/compliance", api_compliance_list, NULL),
-	R("POST", "/clusters/{cluster}/compliance", api_compliance_run, NULL),
+    R("GET", "/clusters", api_clusters_list, NULL),
+    R("POST", "/clusters", api_clusters_create, api_cluster_fields),
+    R("GET", "/clusters/{cluster}", api_cluster_get, NULL),
+    R("PATCH", "/clusters/{cluster}", api_cluster_patch,
+      api_cluster_patch_fields),
+    R("DELETE", "/clusters/{cluster}", api_cluster_delete, NULL),
+    R("GET", "/clusters/{cluster}/settings", api_cluster_settings_get, NULL),
+    R("PUT", "/clusters/{cluster}/settings", api_cluster_settings_put,
+      api_settings_fields),
+    R("GET", "/clusters/{cluster}/image", api_image_get, NULL),
+    R("PUT", "/clusters/{cluster}/image", api_image_put, api_image_fields),
+    R("GET", "/clusters/{cluster}/images", api_images_list, NULL),
+    R("POST", "/clusters/{cluster}/images", api_images_create,
+      api_image_fields),
+    R("PUT", "/clusters/{cluster}/images", api_images_replace,
+      api_images_put_fields),
+    R("POST", "/clusters/{cluster}/images/import", api_images_import,
+      api_image_import_fields),
+    R("POST", "/clusters/{cluster}/images/validate", api_images_validate,
+      api_image_fields),
+    R("GET", "/clusters/{cluster}/images/{name}", api_image_named_get, NULL),
+    R("PUT", "/clusters/{cluster}/images/{name}", api_image_named_put,
+      api_image_fields),
+    R("DELETE", "/clusters/{cluster}/images/{name}", api_image_named_delete,
+      NULL),
+    R("GET", "/clusters/{cluster}/images/{name}/export", api_image_export,
+      NULL),
+    R("GET", "/clusters/{cluster}/compliance", api_compliance_list, NULL),
+    R("POST", "/clusters/{cluster}/compliance", api_compliance_run, NULL),
 
-	R("GET", "/hosts", api_hosts_list, NULL),
-	R("POST", "/hosts", api_hosts_add, api_host_add_fields),
-	R("GET", "/hosts/{host}", api_host_get, NULL),
-	R("DELETE", "/hosts/{host}", api_host_delete, NULL),
-	R("POST", "/hosts/{host}/reconnect", api_host_reconnect,
-	  api_host_reconnect_fields),
-	R("GET", "/hosts/{host}/inventory", api_host_inventory, NULL),
-	R("GET", "/hosts/{host}/depot-credential", api_host_credential, NULL),
-	R("GET", "/hosts/{host}/compliance", api_host_compliance_get, NULL),
-	R("POST", "/hosts/{host}/compliance", api_host_compliance_run, NULL),
+    R("GET", "/hosts", api_hosts_list, NULL),
+    R("POST", "/hosts", api_hosts_add, api_host_add_fields),
+    R("GET", "/hosts/{host}", api_host_get, NULL),
+    R("DELETE", "/hosts/{host}", api_host_delete, NULL),
+    R("POST", "/hosts/{host}/reconnect", api_host_reconnect,
+      api_host_reconnect_fields),
+    R("GET", "/hosts/{host}/inventory", api_host_inventory, NULL),
+    R("GET", "/hosts/{host}/depot-credential", api_host_credential, NULL),
+    R("GET", "/hosts/{host}/compliance", api_host_compliance_get, NULL),
+    R("POST", "/hosts/{host}/compliance", api_host_compliance_run, NULL),
 
-	R("GET", "/vms", api_vms_list, NULL),
-	R("POST", "/vms", api_vms_create, api_vm_create_fields),
-	R("GET", "/vms/{name}", api_vm_get, NULL),
-	R("DELETE", "/vms/{name}", api_vm_delete, NULL),
-	R("POST", "/vms/{name}/power-on", api_vm_power_on, NULL),
-	R("POST", "/vms/{name}/power-off", api_vm_power_off,
-	  api_vm_power_off_fields),
+    R("GET", "/vms", api_vms_list, NULL),
+    R("POST", "/vms", api_vms_create, api_vm_create_fields),
+    R("GET", "/vms/{name}", api_vm_get, NULL),
+    R("DELETE", "/vms/{name}", api_vm_delete, NULL),
+    R("POST", "/vms/{name}/power-on", api_vm_power_on, NULL),
+    R("POST", "/vms/{name}/power-off", api_vm_power_off,
+      api_vm_power_off_fields),
 
-	{"POST", "/api/v1/depot/bundles", api_depot_upload, NULL,
-	 HTTPD_ROUTE_RAW_BODY},
-	R("GET", "/depot/bundles", api_depot_bundles, NULL),
-	R("GET", "/depot/base-images", api_depot_bases, NULL),
-	R("GET", "/depot/base-images/{version}", api_depot_base_get, NULL),
-	R("DELETE", "/depot/base-images/{version}", api_depot_base_delete,
-	  NULL),
-	R("GET", "/depot/addons", api_depot_addons, NULL),
-	R("GET", "/depot/addons/{name}/{version}", api_depot_addon_get, NULL),
-	R("DELETE", "/depot/addons/{name}/{version}", api_depot_addon_delete,
-	  NULL),
-	R("GET", "/depot/components", api_depot_components, NULL),
-	R("GET", "/depot/components/{name}/{version}", api_depot_component_get,
-	  NULL),
-	R("DELETE", "/depot/components/{name}/{version}",
-	  api_depot_component_delete, NULL),
-	R("GET", "/depot/payloads/{digest}", api_depot_payload, NULL),
-	R("GET", "/depot/trust", api_trust_list, NULL),
-	R("POST", "/depot/trust", api_trust_add, api_trust_fields),
-	R("DELETE", "/depot/trust/{level}/{name}", api_trust_delete, NULL),
+    {"POST", "/api/v1/depot/bundles", api_depot_upload, NULL,
+     HTTPD_ROUTE_RAW_BODY},
+    R("GET", "/depot/bundles", api_depot_bundles, NULL),
+    R("GET", "/depot/base-images", api_depot_bases, NULL),
+    R("GET", "/depot/base-images/{version}", api_depot_base_get, NULL),
+    R("DELETE", "/depot/base-images/{version}", api_depot_base_delete, NULL),
+    R("GET", "/depot/addons", api_depot_addons, NULL),
+    R("GET", "/depot/addons/{name}/{version}", api_depot_addon_get, NULL),
+    R("DELETE", "/depot/addons/{name}/{version}", api_depot_addon_delete, NULL),
+    R("GET", "/depot/components", api_depot_components, NULL),
+    R("GET", "/depot/components/{name}/{version}", api_depot_component_get,
+      NULL),
+    R("DELETE", "/depot/components/{name}/{version}",
+      api_depot_component_delete, NULL),
+    R("GET", "/depot/payloads/{digest}", api_depot_payload, NULL),
+    R("GET", "/depot/trust", api_trust_list, NULL),
+    R("POST", "/depot/trust", api_trust_add, api_trust_fields),
+    R("DELETE", "/depot/trust/{level}/{name}", api_trust_delete, NULL),
 
-	R("GET", "/tasks", api_tasks_list, NULL),
-	R("GET", "/tasks/{id}", api_task_get, NULL),
-	R("GET", "/events", api_events_list, NULL),
-	R("GET", "/events/stream", api_events_stream, NULL),
+    R("GET", "/tasks", api_tasks_list, NULL),
+    R("GET", "/tasks/{id}", api_task_get, NULL),
+    R("GET", "/events", api_events_list, NULL),
+    R("GET", "/events/stream", api_events_stream, NULL),
 };
 
 const struct httpd_route *api_route_table(size_t *n);

@@ -14,10 +14,10 @@
 #include "log.h"
 
 const struct jsonio_field api_trust_fields[] = {
-	{"level", JSONIO_STRING, true},
-	{"name", JSONIO_STRING, true},
-	{"key", JSONIO_STRING, true},
-	{NULL, 0, false},
+    {"level", JSONIO_STRING, true},
+    {"name", JSONIO_STRING, true},
+    {"key", JSONIO_STRING, true},
+    {NULL, 0, false},
 };
 
 static void api_depot_tag(json_t *rows)
@@ -25,7 +25,8 @@ static void api_depot_tag(json_t *rows)
 	json_t *r;
 	size_t i;
 
-	json_array_foreach (rows, i, r) {
+	json_array_foreach(rows, i, r)
+	{
 		json_t *tags = json_array();
 		const json_t *lpf = json_object_get(r, "live_patch_from");
 
@@ -34,21 +35,19 @@ static void api_depot_tag(json_t *rows)
 					      json_string("live_patchable"));
 		if (json_is_integer(json_object_get(r, "fsr_required"))) {
 			bool f = json_integer_value(
-					 json_object_get(r, "fsr_required")) != 0;
+				     json_object_get(r, "fsr_required")) != 0;
 
-			json_object_set_new(r, "fsr_required",
-					    json_boolean(f));
+			json_object_set_new(r, "fsr_required", json_boolean(f));
 			if (f)
 				json_array_append_new(
-					tags, json_string("fsr_required"));
+				    tags, json_string("fsr_required"));
 		}
-		json_object_set_new(r, "live_patchable",
-				    json_boolean(json_array_size(tags) > 0 &&
-						 !strcmp(json_string_value(
-								 json_array_get(
-									 tags,
-									 0)),
-							 "live_patchable")));
+		json_object_set_new(
+		    r, "live_patchable",
+		    json_boolean(
+			json_array_size(tags) > 0 &&
+			!strcmp(json_string_value(json_array_get(tags, 0)),
+				"live_patchable")));
 		json_object_set_new(r, "tags", tags);
 	}
 }
@@ -62,18 +61,18 @@ static void api_depot_list(struct httpd_req *req, const char *kind,
 	httpd_reply_json(req, 200, json_pack("{s:o}", key, rows));
 }
 
-static void api_depot_one(struct httpd_req *req, json_t *row,
-			  const char *what)
+static void api_depot_one(struct httpd_req *req, json_t *row, const char *what)
 {
 	json_t *arr;
 
 	if (!row) {
-		httpd_reply_error(req, 404, "not_found", "no %s %s%s%s in the "
-							 "depot",
+		httpd_reply_error(req, 404, "not_found",
+				  "no %s %s%s%s in the "
+				  "depot",
 				  what,
 				  httpd_req_param(req, "name")
-					  ? httpd_req_param(req, "name")
-					  : "",
+				      ? httpd_req_param(req, "name")
+				      : "",
 				  httpd_req_param(req, "name") ? " " : "",
 				  httpd_req_param(req, "version"));
 		return;
@@ -106,8 +105,7 @@ API_HANDLER(api_depot_upload)
 	}
 	snprintf(path, sizeof(path), "%s/tmp/upload-%ld-%lx.zip", c->depot_dir,
 		 (long)getpid(), (unsigned long)pthread_self());
-	task = center_task_begin(c, "depot.import", "depot", 0, "depot",
-				 NULL);
+	task = center_task_begin(c, "depot.import", "depot", 0, "depot", NULL);
 	rc = afile_open(&f, path, 0600, &e);
 	if (rc == 0)
 		rc = afile_write(&f, body, len, &e);
@@ -120,10 +118,10 @@ API_HANDLER(api_depot_upload)
 	unlink(path);
 	center_task_end(c, task, rc, summary, &e);
 	if (rc < 0) {
-		unsigned st = e.code == EEXIST ? 409 : e.code == EFBIG ? 413
-						  : e.code == ENOMEM || e.code == EIO
-						  ? 500
-						  : 400;
+		unsigned st = e.code == EEXIST			  ? 409
+			      : e.code == EFBIG			  ? 413
+			      : e.code == ENOMEM || e.code == EIO ? 500
+								  : 400;
 
 		center_event(c, "depot.import_refused", 0, 0, NULL, task, NULL,
 			     "bundle refused: %s", e.msg);
@@ -137,10 +135,10 @@ API_HANDLER(api_depot_upload)
 
 API_HANDLER(api_depot_bundles)
 {
-	httpd_reply_json(req, 200,
-			 json_pack("{s:o}", "bundles",
-				   store_depot_list(api_center(req)->st,
-						    "bundles")));
+	httpd_reply_json(
+	    req, 200,
+	    json_pack("{s:o}", "bundles",
+		      store_depot_list(api_center(req)->st, "bundles")));
 }
 
 API_HANDLER(api_depot_bases)
@@ -179,8 +177,8 @@ API_HANDLER(api_depot_component_get)
 {
 	api_depot_one(req,
 		      store_depot_component_get(
-			      api_center(req)->st, httpd_req_param(req, "name"),
-			      httpd_req_param(req, "version")),
+			  api_center(req)->st, httpd_req_param(req, "name"),
+			  httpd_req_param(req, "version")),
 		      "component");
 }
 
@@ -265,9 +263,9 @@ API_HANDLER(api_depot_payload)
 
 API_HANDLER(api_trust_list)
 {
-	httpd_reply_json(req, 200,
-			 json_pack("{s:o}", "keys",
-				   depot_trust_list(api_center(req))));
+	httpd_reply_json(
+	    req, 200,
+	    json_pack("{s:o}", "keys", depot_trust_list(api_center(req))));
 }
 
 API_HANDLER(api_trust_add)
@@ -280,9 +278,9 @@ API_HANDLER(api_trust_add)
 		httpd_reply_err(req, &e);
 		return;
 	}
-	httpd_reply_json(req, 201,
-			 json_pack("{s:o}", "keys",
-				   depot_trust_list(api_center(req))));
+	httpd_reply_json(
+	    req, 201,
+	    json_pack("{s:o}", "keys", depot_trust_list(api_center(req))));
 }
 
 API_HANDLER(api_trust_delete)

@@ -16,22 +16,19 @@
 #include "image.h"
 
 const struct jsonio_field api_image_fields[] = {
-	{"name", JSONIO_STRING, false},
-	{"base", JSONIO_STRING, true},
-	{"addon", JSONIO_ANY, false},
-	{"components", JSONIO_OBJECT, false},
-	{"selector", JSONIO_ANY, false},
-	{NULL, 0, false},
+    {"name", JSONIO_STRING, false},  {"base", JSONIO_STRING, true},
+    {"addon", JSONIO_ANY, false},    {"components", JSONIO_OBJECT, false},
+    {"selector", JSONIO_ANY, false}, {NULL, 0, false},
 };
 const struct jsonio_field api_images_put_fields[] = {
-	{"images", JSONIO_ARRAY, true},
-	{NULL, 0, false},
+    {"images", JSONIO_ARRAY, true},
+    {NULL, 0, false},
 };
 const struct jsonio_field api_image_import_fields[] = {
-	{"image", JSONIO_OBJECT, true},
-	{"name", JSONIO_STRING, false},
-	{"selector", JSONIO_ANY, false},
-	{NULL, 0, false},
+    {"image", JSONIO_OBJECT, true},
+    {"name", JSONIO_STRING, false},
+    {"selector", JSONIO_ANY, false},
+    {NULL, 0, false},
 };
 
 static int64_t jid(const json_t *o)
@@ -61,21 +58,38 @@ static json_t *api_cluster_hosts(struct center *c, int64_t cid)
 	json_t *out = json_array();
 	size_t i;
 
-	json_array_foreach (hosts, i, h)
-		json_array_append_new(
-			out,
-			json_pack("{s:O,s:O}", "name", json_object_get(h, "name"),
-				  "attributes",
-				  json_object_get(json_object_get(h,
-								  "inventory"),
-						  "host")
-					  ? json_object_get(
-						    json_object_get(h,
-								    "inventory"),
-						    "host")
-					  : json_null()));
+	json_array_foreach(hosts, i, h) json_array_append_new(
+	    out,
+	    json_pack(
+		"{s:O,s:O}", "name", json_object_get(h, "name"), "attributes",
+		json_object_get(json_object_get(h, "inventory"), "host")
+		    ? json_object_get(json_object_get(h, "inventory"), "host")
+		    : json_null()));
 	json_decref(hosts);
 	return out;
+}
+
+/* The cluster's lowest accepted level (setting min_acceptance). */
+static int api_image_acceptance(struct httpd_req *req, const json_t *norm,
+				const json_t *view)
+{
+	struct center *c = api_center(req);
+	json_t *cl = store_cluster_get(c->st, httpd_req_param(req, "cluster"));
+	json_t *settings, *eff = NULL;
+	struct seam_err e = {0};
+	int rc = 0;
+
+	settings = center_settings(c, jid(cl));
+	if (image_effective(norm, view, &eff, &e) < 0 ||
+	    image_check_acceptance(eff, api_str(settings, "min_acceptance"),
+				   &e) < 0) {
+		httpd_reply_error(req, 400, "bad_request", "%s", e.msg);
+		rc = -1;
+	}
+	json_decref(eff);
+	json_decref(settings);
+	json_decref(cl);
+	return rc;
 }
 
 /*
@@ -100,9 +114,9 @@ static json_t *api_image_build(struct httpd_req *req, const json_t *body,
 		json_decref(def);
 		return NULL;
 	}
-	json_object_foreach ((json_t *)defsrc, k, v)
-		if (strcmp(k, "selector") && strcmp(k, "name"))
-			json_object_set(def, k, v);
+	json_object_foreach((json_t *)defsrc, k,
+			    v) if (strcmp(k, "selector") && strcmp(k, "name"))
+	    json_object_set(def, k, v);
 	view = store_depot_view(c->st);
 	if (image_validate(def, view, &norm, &e) < 0 ||
 	    image_selector_validate(sel, &e) < 0) {
@@ -112,27 +126,32 @@ static json_t *api_image_build(struct httpd_req *req, const json_t *body,
 		json_decref(norm);
 		return NULL;
 	}
+	if (api_image_acceptance(req, norm, view) < 0) {
+		json_decref(view);
+		json_decref(def);
+		json_decref(norm);
+		return NULL;
+	}
 	json_decref(view);
 	json_decref(def);
 	image_digest(norm, dig);
-	im = json_pack("{s:s,s:o,s:O,s:s}", "name", name, "definition", norm,
-		       "selector", sel && !json_is_null(sel) ? sel : json_null(),
-		       "digest", dig);
+	im = json_pack(
+	    "{s:s,s:o,s:O,s:s}", "name", name, "definition", norm, "selector",
+	    sel && !json_is_null(sel) ? sel : json_null(), "digest", dig);
 	return im;
 }
 
 /* The cluster's images with `im` put in (or `drop` taken out). */
-static json_t *api_images_with(struct center *c, int64_t cid,
-			       const json_t *im, const char *drop)
+static json_t *api_images_with(struct center *c, int64_t cid, const json_t *im,
+			       const char *drop)
 {
 	json_t *cur = store_image_list(c->st, cid), *out = json_array(), *x;
-	const char *name = im ? json_string_value(json_object_get(im, "name"))
-			      : drop;
+	const char *name =
+	    im ? json_string_value(json_object_get(im, "name")) : drop;
 	size_t i;
 
-	json_array_foreach (cur, i, x)
-		if (strcmp(api_str(x, "name"), name))
-			json_array_append(out, x);
+	json_array_foreach(cur, i, x) if (strcmp(api_str(x, "name"), name))
+	    json_array_append(out, x);
 	if (im)
 		json_array_append(out, (json_t *)im);
 	json_decref(cur);
@@ -161,12 +180,13 @@ static int api_images_check_hosts(struct httpd_req *req, int64_t cid,
 	return rc;
 }
 
-static void api_image_reply(struct httpd_req *req, unsigned status,
-			    int64_t cid, const char *name, json_t *assignment)
+static void api_image_reply(struct httpd_req *req, unsigned status, int64_t cid,
+			    const char *name, json_t *assignment)
 {
 	json_t *im = store_image_get(api_center(req)->st, cid, name);
 
-	json_object_set_new(im, "hosts", assignment ? assignment : json_object());
+	json_object_set_new(im, "hosts",
+			    assignment ? assignment : json_object());
 	httpd_reply_json(req, status, im);
 }
 
@@ -178,8 +198,7 @@ API_HANDLER(api_image_get)
 		return;
 	ims = store_image_list(api_center(req)->st, jid(cl));
 	if (json_array_size(ims) == 1)
-		httpd_reply_json(req, 200,
-				 json_incref(json_array_get(ims, 0)));
+		httpd_reply_json(req, 200, json_incref(json_array_get(ims, 0)));
 	else if (json_array_size(ims) == 0)
 		httpd_reply_error(req, 404, "not_found",
 				  "cluster '%s' has no image",
@@ -200,8 +219,8 @@ API_HANDLER(api_image_put)
 	struct center *c = api_center(req);
 	json_t *cl = api_cluster(req), *body = httpd_req_json(req), *im, *set;
 	json_t *map = NULL;
-	const char *name = api_str(body, "name") ? api_str(body, "name")
-						 : "default";
+	const char *name =
+	    api_str(body, "name") ? api_str(body, "name") : "default";
 	struct seam_err e = {0};
 
 	if (!cl)
@@ -216,14 +235,14 @@ API_HANDLER(api_image_put)
 			httpd_reply_err(req, &e);
 			json_decref(map);
 		} else {
-			center_event(c, "image.set", jid(cl), 0, NULL, 0,
-				     json_object_get(im, "definition"),
-				     "cluster '%s': image '%s' set (base %s, "
-				     "sha256 %s); hosts are now unknown",
-				     api_str(cl, "name"), name,
-				     api_str(json_object_get(im, "definition"),
-					     "base"),
-				     api_str(im, "digest"));
+			center_event(
+			    c, "image.set", jid(cl), 0, NULL, 0,
+			    json_object_get(im, "definition"),
+			    "cluster '%s': image '%s' set (base %s, "
+			    "sha256 %s); hosts are now unknown",
+			    api_str(cl, "name"), name,
+			    api_str(json_object_get(im, "definition"), "base"),
+			    api_str(im, "digest"));
 			api_image_reply(req, 200, jid(cl), name, map);
 		}
 	}
@@ -239,10 +258,10 @@ API_HANDLER(api_images_list)
 
 	if (!cl)
 		return;
-	httpd_reply_json(req, 200,
-			 json_pack("{s:o}", "images",
-				   store_image_list(api_center(req)->st,
-						    jid(cl))));
+	httpd_reply_json(
+	    req, 200,
+	    json_pack("{s:o}", "images",
+		      store_image_list(api_center(req)->st, jid(cl))));
 	json_decref(cl);
 }
 
@@ -263,14 +282,14 @@ static void api_image_store(struct httpd_req *req, json_t *cl, json_t *im,
 			httpd_reply_err(req, &e);
 			json_decref(map);
 		} else {
-			center_event(c, evtype, jid(cl), 0, NULL, 0,
-				     json_object_get(im, "definition"),
-				     "cluster '%s': image '%s' stored (base "
-				     "%s, sha256 %s); hosts are now unknown",
-				     api_str(cl, "name"), name,
-				     api_str(json_object_get(im, "definition"),
-					     "base"),
-				     api_str(im, "digest"));
+			center_event(
+			    c, evtype, jid(cl), 0, NULL, 0,
+			    json_object_get(im, "definition"),
+			    "cluster '%s': image '%s' stored (base "
+			    "%s, sha256 %s); hosts are now unknown",
+			    api_str(cl, "name"), name,
+			    api_str(json_object_get(im, "definition"), "base"),
+			    api_str(im, "digest"));
 			api_image_reply(req, status, jid(cl), name, map);
 		}
 	}
@@ -290,8 +309,8 @@ API_HANDLER(api_images_replace)
 		json_decref(set);
 		return;
 	}
-	json_array_foreach (json_object_get(httpd_req_json(req), "images"), i,
-			    x) {
+	json_array_foreach(json_object_get(httpd_req_json(req), "images"), i, x)
+	{
 		if (!json_is_object(x) || !api_str(x, "name")) {
 			httpd_reply_error(req, 400, "bad_request",
 					  "images[%zu]: an object with a "
@@ -391,8 +410,8 @@ API_HANDLER(api_images_validate)
 {
 	json_t *cl = api_cluster(req), *body = httpd_req_json(req), *im, *set;
 	json_t *map = NULL;
-	const char *name = api_str(body, "name") ? api_str(body, "name")
-						 : "default";
+	const char *name =
+	    api_str(body, "name") ? api_str(body, "name") : "default";
 
 	if (!cl)
 		return;
@@ -421,10 +440,9 @@ API_HANDLER(api_image_named_get)
 	if (im)
 		httpd_reply_json(req, 200, im);
 	else
-		httpd_reply_error(req, 404, "not_found",
-				  "cluster '%s' has no image '%s'",
-				  api_str(cl, "name"),
-				  httpd_req_param(req, "name"));
+		httpd_reply_error(
+		    req, 404, "not_found", "cluster '%s' has no image '%s'",
+		    api_str(cl, "name"), httpd_req_param(req, "name"));
 	json_decref(cl);
 }
 
@@ -463,10 +481,9 @@ API_HANDLER(api_image_export)
 	if (im)
 		httpd_reply_json(req, 200, image_export(im));
 	else
-		httpd_reply_error(req, 404, "not_found",
-				  "cluster '%s' has no image '%s'",
-				  api_str(cl, "name"),
-				  httpd_req_param(req, "name"));
+		httpd_reply_error(
+		    req, 404, "not_found", "cluster '%s' has no image '%s'",
+		    api_str(cl, "name"), httpd_req_param(req, "name"));
 	json_decref(im);
 	json_decref(cl);
 }
@@ -490,12 +507,12 @@ API_HANDLER(api_images_import)
 	/* The selector: the request's, else the document's. */
 	src = json_pack("{s:O}", "selector",
 			json_object_get(body, "selector")
-				? json_object_get(body, "selector")
-				: (json_object_get(doc, "selector")
-					   ? json_object_get(doc, "selector")
-					   : json_null()));
-	im = api_image_build(req, src, json_object_get(doc, "definition"),
-			     name);
+			    ? json_object_get(body, "selector")
+			    : (json_object_get(doc, "selector")
+				   ? json_object_get(doc, "selector")
+				   : json_null()));
+	im =
+	    api_image_build(req, src, json_object_get(doc, "definition"), name);
 	json_decref(src);
 	if (im)
 		api_image_store(req, cl, im, 201, "image.imported");
@@ -529,11 +546,11 @@ API_HANDLER(api_compliance_list)
 
 	if (!cl)
 		return;
-	httpd_reply_json(req, 200,
-			 json_pack("{s:O,s:o}", "cluster",
-				   json_object_get(cl, "name"), "hosts",
-				   store_compliance_list(api_center(req)->st,
-							 jid(cl))));
+	httpd_reply_json(
+	    req, 200,
+	    json_pack("{s:O,s:o}", "cluster", json_object_get(cl, "name"),
+		      "hosts",
+		      store_compliance_list(api_center(req)->st, jid(cl))));
 	json_decref(cl);
 }
 
@@ -558,8 +575,8 @@ API_HANDLER(api_host_compliance_run)
 	if (!h)
 		return;
 	task = checks_spawn_compliance(
-		c, json_integer_value(json_object_get(h, "cluster_id")),
-		api_str(h, "name"), jid(h), &e);
+	    c, json_integer_value(json_object_get(h, "cluster_id")),
+	    api_str(h, "name"), jid(h), &e);
 	if (task < 0)
 		httpd_reply_err(req, &e);
 	else

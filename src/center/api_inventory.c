@@ -15,45 +15,45 @@
 extern const struct jsonio_field api_settings_fields[];
 
 const struct jsonio_field api_cluster_fields[] = {
-	{"name", JSONIO_STRING, true},
-	{"settings", JSONIO_OBJECT, false},
-	{NULL, 0, false},
+    {"name", JSONIO_STRING, true},
+    {"settings", JSONIO_OBJECT, false},
+    {NULL, 0, false},
 };
 const struct jsonio_field api_cluster_patch_fields[] = {
-	{"name", JSONIO_STRING, false},
-	{"settings", JSONIO_OBJECT, false},
-	{NULL, 0, false},
+    {"name", JSONIO_STRING, false},
+    {"settings", JSONIO_OBJECT, false},
+    {NULL, 0, false},
 };
 const struct jsonio_field api_host_add_fields[] = {
-	{"address", JSONIO_STRING, true},
-	{"token", JSONIO_STRING, true},
-	{"cluster", JSONIO_STRING_OR_INTEGER, true},
-	{"name", JSONIO_STRING, false},
-	{"thumbprint", JSONIO_STRING, false},
-	{NULL, 0, false},
+    {"address", JSONIO_STRING, true},
+    {"token", JSONIO_STRING, true},
+    {"cluster", JSONIO_STRING_OR_INTEGER, true},
+    {"name", JSONIO_STRING, false},
+    {"thumbprint", JSONIO_STRING, false},
+    {NULL, 0, false},
 };
 const struct jsonio_field api_host_reconnect_fields[] = {
-	{"address", JSONIO_STRING, false},
-	{"token", JSONIO_STRING, false},
-	{"thumbprint", JSONIO_STRING, false},
-	{NULL, 0, false},
+    {"address", JSONIO_STRING, false},
+    {"token", JSONIO_STRING, false},
+    {"thumbprint", JSONIO_STRING, false},
+    {NULL, 0, false},
 };
 const struct jsonio_field api_vm_create_fields[] = {
-	{"name", JSONIO_STRING, true},
-	{"mem", JSONIO_STRING_OR_INTEGER, true},
-	{"vcpus", JSONIO_INTEGER, true},
-	{"cmdline", JSONIO_STRING, false},
-	{"kernel", JSONIO_STRING, false},
-	{"fault_tolerance", JSONIO_BOOL, false},
-	{"passthrough", JSONIO_BOOL, false},
-	{"pod", JSONIO_BOOL, false},
-	{"host", JSONIO_STRING_OR_INTEGER, false},
-	{"cluster", JSONIO_STRING_OR_INTEGER, false},
-	{NULL, 0, false},
+    {"name", JSONIO_STRING, true},
+    {"mem", JSONIO_STRING_OR_INTEGER, true},
+    {"vcpus", JSONIO_INTEGER, true},
+    {"cmdline", JSONIO_STRING, false},
+    {"kernel", JSONIO_STRING, false},
+    {"fault_tolerance", JSONIO_BOOL, false},
+    {"passthrough", JSONIO_BOOL, false},
+    {"pod", JSONIO_BOOL, false},
+    {"host", JSONIO_STRING_OR_INTEGER, false},
+    {"cluster", JSONIO_STRING_OR_INTEGER, false},
+    {NULL, 0, false},
 };
 const struct jsonio_field api_vm_power_off_fields[] = {
-	{"force", JSONIO_BOOL, false},
-	{NULL, 0, false},
+    {"force", JSONIO_BOOL, false},
+    {NULL, 0, false},
 };
 
 static int64_t jid(const json_t *o)
@@ -192,8 +192,8 @@ API_HANDLER(api_cluster_settings_get)
 		return;
 	httpd_reply_json(req, 200,
 			 json_pack("{s:O,s:o}", "settings",
-				   json_object_get(cl, "settings"),
-				   "effective", center_settings(c, jid(cl))));
+				   json_object_get(cl, "settings"), "effective",
+				   center_settings(c, jid(cl))));
 	json_decref(cl);
 }
 
@@ -266,13 +266,12 @@ static int api_pin(struct httpd_req *req, const char *address,
 	tls_thumbprint_format(seen, fmt, sizeof(fmt));
 	if (!given) {
 		httpd_reply_json(
-			req, 200,
-			json_pack("{s:b,s:s,s:s,s:s,s:s}",
-				  "needs_confirmation", 1, "address", address,
-				  "thumbprint", seen, "thumbprint_sha256", fmt,
-				  "message",
-				  "confirm the host's certificate: repeat the "
-				  "request with this thumbprint"));
+		    req, 200,
+		    json_pack("{s:b,s:s,s:s,s:s,s:s}", "needs_confirmation", 1,
+			      "address", address, "thumbprint", seen,
+			      "thumbprint_sha256", fmt, "message",
+			      "confirm the host's certificate: repeat the "
+			      "request with this thumbprint"));
 		return 1;
 	}
 	if (tls_thumbprint_parse(given, pinned, &e) < 0) {
@@ -292,8 +291,7 @@ static int api_pin(struct httpd_req *req, const char *address,
 }
 
 /* GET /host with the candidate credentials; *summary owned. */
-static int api_host_hello(struct httpd_req *req, json_t *cand,
-			  json_t **summary)
+static int api_host_hello(struct httpd_req *req, json_t *cand, json_t **summary)
 {
 	struct seam_err e = {0};
 	json_t *reply = NULL;
@@ -328,10 +326,10 @@ static json_t *api_host_by_remote(struct center *c, const char *remote_id)
 	json_t *all = store_host_list(c->st, 0), *h, *found = NULL;
 	size_t i;
 
-	json_array_foreach (all, i, h)
-		if (remote_id && api_str(h, "remote_id") &&
-		    !strcmp(api_str(h, "remote_id"), remote_id))
-			found = json_incref(h);
+	json_array_foreach(all, i,
+			   h) if (remote_id && api_str(h, "remote_id") &&
+				  !strcmp(api_str(h, "remote_id"), remote_id))
+	    found = json_incref(h);
 	json_decref(all);
 	return found;
 }
@@ -347,8 +345,8 @@ API_HANDLER(api_hosts_add)
 	struct seam_err e = {0};
 	long status = 0;
 
-	cl = store_cluster_get(c->st, api_ref(json_object_get(body, "cluster"),
-					      ref, sizeof(ref)));
+	cl = store_cluster_get(
+	    c->st, api_ref(json_object_get(body, "cluster"), ref, sizeof(ref)));
 	if (!cl) {
 		httpd_reply_error(req, 400, "bad_request", "no cluster '%s'",
 				  ref[0] ? ref : api_str(body, "cluster"));
@@ -410,8 +408,8 @@ API_HANDLER(api_hosts_add)
 		center_event(c, "host.added", jid(cl), jid(out), NULL, 0, NULL,
 			     "host '%s' (%s) added to cluster '%s', "
 			     "certificate %s pinned",
-			     api_str(out, "name"), address,
-			     api_str(cl, "name"), pinned);
+			     api_str(out, "name"), address, api_str(cl, "name"),
+			     pinned);
 		httpd_reply_json(req, 201, out);
 	}
 	json_decref(cand);
@@ -435,14 +433,12 @@ API_HANDLER(api_host_inventory)
 
 	if (!h)
 		return;
-	httpd_reply_json(req, 200,
-			 json_pack("{s:O,s:O,s:O,s:O}", "host",
-				   json_object_get(h, "name"), "state",
-				   json_object_get(h, "state"),
-				   "inventory_time",
-				   json_object_get(h, "inventory_time"),
-				   "inventory",
-				   json_object_get(h, "inventory")));
+	httpd_reply_json(
+	    req, 200,
+	    json_pack("{s:O,s:O,s:O,s:O}", "host", json_object_get(h, "name"),
+		      "state", json_object_get(h, "state"), "inventory_time",
+		      json_object_get(h, "inventory_time"), "inventory",
+		      json_object_get(h, "inventory")));
 	json_decref(h);
 }
 
@@ -473,10 +469,10 @@ API_HANDLER(api_host_delete)
 	if (store_host_delete(c->st, jid(h), &e) < 0) {
 		httpd_reply_err(req, &e);
 	} else {
-		center_event(c, "host.removed",
-			     json_integer_value(json_object_get(h, "cluster_id")),
-			     0, NULL, 0, NULL, "host '%s' removed",
-			     api_str(h, "name"));
+		center_event(
+		    c, "host.removed",
+		    json_integer_value(json_object_get(h, "cluster_id")), 0,
+		    NULL, 0, NULL, "host '%s' removed", api_str(h, "name"));
 		httpd_reply_empty(req, 204);
 	}
 	json_decref(h);
@@ -487,17 +483,19 @@ API_HANDLER(api_host_reconnect)
 	struct center *c = api_center(req);
 	json_t *body = httpd_req_json(req), *h, *full, *cand, *hello = NULL;
 	char pinned[TLS_THUMBPRINT_SIZE], seen[TLS_THUMBPRINT_SIZE];
-	const char *address, *given;
+	char address[256], ref[32];
+	const char *given;
 	struct seam_err e = {0};
-	char ref[32];
 
 	h = api_host(req);
 	if (!h)
 		return;
 	snprintf(ref, sizeof(ref), "%lld", (long long)jid(h));
 	full = store_host_get(c->st, ref, true);
-	address = api_str(body, "address") ? api_str(body, "address")
-					   : api_str(full, "address");
+	/* Copied: `full` is re-read below. */
+	snprintf(address, sizeof(address), "%s",
+		 api_str(body, "address") ? api_str(body, "address")
+					  : api_str(full, "address"));
 	given = api_str(body, "thumbprint");
 	if (!api_address_ok(address)) {
 		httpd_reply_error(req, 400, "bad_request",
@@ -517,15 +515,16 @@ API_HANDLER(api_host_reconnect)
 						: api_str(full, "secret"));
 	if (api_host_hello(req, cand, &hello) == 0) {
 		if (store_host_set_connection(c->st, jid(h), address, pinned,
-					      api_str(cand, "secret"), &e) < 0) {
+					      api_str(cand, "secret"),
+					      &e) < 0) {
 			httpd_reply_err(req, &e);
 		} else {
 			json_decref(full);
 			full = store_host_get(c->st, ref, true);
 			hostlink_refresh(c, full, NULL, &e);
 			center_event(c, "host.reconnected",
-				     json_integer_value(json_object_get(
-					     h, "cluster_id")),
+				     json_integer_value(
+					 json_object_get(h, "cluster_id")),
 				     jid(h), NULL, 0, NULL,
 				     "host '%s' reconnected (%s, certificate "
 				     "%s)",
@@ -567,36 +566,33 @@ API_HANDLER(api_vms_list)
 		return;
 	}
 	hosts = store_host_list_full(c->st, cid, false);
-	json_array_foreach (hosts, i, h) {
+	json_array_foreach(hosts, i, h)
+	{
 		if (hid && jid(h) != hid)
 			continue;
-		json_array_foreach (json_object_get(json_object_get(h,
-								    "inventory"),
-						    "vms"),
-				    j, vm)
-			json_array_append_new(out, api_vm_row(h, vm));
+		json_array_foreach(
+		    json_object_get(json_object_get(h, "inventory"), "vms"), j,
+		    vm) json_array_append_new(out, api_vm_row(h, vm));
 	}
 	json_decref(hosts);
 	httpd_reply_json(req, 200, json_pack("{s:o}", "vms", out));
 }
 
 /* The host rows (with secret) holding a VM of this name. */
-static json_t *api_vm_hosts(struct center *c, const char *name,
-			    int64_t host_id)
+static json_t *api_vm_hosts(struct center *c, const char *name, int64_t host_id)
 {
 	json_t *hosts = store_host_list_full(c->st, 0, true), *h, *vm;
 	json_t *out = json_array();
 	size_t i, j;
 
-	json_array_foreach (hosts, i, h) {
+	json_array_foreach(hosts, i, h)
+	{
 		if (host_id && jid(h) != host_id)
 			continue;
-		json_array_foreach (json_object_get(json_object_get(h,
-								    "inventory"),
-						    "vms"),
-				    j, vm)
-			if (!strcmp(api_str(vm, "name"), name))
-				json_array_append(out, h);
+		json_array_foreach(
+		    json_object_get(json_object_get(h, "inventory"), "vms"), j,
+		    vm) if (!strcmp(api_str(vm, "name"), name))
+		    json_array_append(out, h);
 	}
 	json_decref(hosts);
 	return out;
@@ -639,13 +635,13 @@ API_HANDLER(api_vm_get)
 
 	if (!h)
 		return;
-	json_array_foreach (json_object_get(json_object_get(h, "inventory"),
-					    "vms"),
-			    i, vm)
-		if (!strcmp(api_str(vm, "name"), name)) {
-			httpd_reply_json(req, 200, api_vm_row(h, vm));
-			break;
-		}
+	json_array_foreach(
+	    json_object_get(json_object_get(h, "inventory"), "vms"), i,
+	    vm) if (!strcmp(api_str(vm, "name"), name))
+	{
+		httpd_reply_json(req, 200, api_vm_row(h, vm));
+		break;
+	}
 	json_decref(h);
 }
 
@@ -673,10 +669,9 @@ static int64_t api_mem_mib(const json_t *v)
 }
 
 /* Forward a VM operation to its host, refresh, answer with the host's. */
-static void api_vm_forward(struct httpd_req *req, json_t *h,
-			   const char *method, const char *path,
-			   const json_t *body, const char *evtype,
-			   const char *vm, unsigned ok)
+static void api_vm_forward(struct httpd_req *req, json_t *h, const char *method,
+			   const char *path, const json_t *body,
+			   const char *evtype, const char *vm, unsigned ok)
 {
 	struct center *c = api_center(req);
 	struct seam_err e = {0};
@@ -691,15 +686,12 @@ static void api_vm_forward(struct httpd_req *req, json_t *h,
 	if (status < 200 || status > 299) {
 		const json_t *err = json_object_get(reply, "error");
 
-		httpd_reply_error(req,
-				  status >= 400 && status < 500 ? (unsigned)status
-								: 502,
-				  api_str(err, "code") ? api_str(err, "code")
-						       : "unavailable",
-				  "host '%s': %s", api_str(h, "name"),
-				  api_str(err, "message")
-					  ? api_str(err, "message")
-					  : "no message");
+		httpd_reply_error(
+		    req, status >= 400 && status < 500 ? (unsigned)status : 502,
+		    api_str(err, "code") ? api_str(err, "code") : "unavailable",
+		    "host '%s': %s", api_str(h, "name"),
+		    api_str(err, "message") ? api_str(err, "message")
+					    : "no message");
 		json_decref(reply);
 		return;
 	}

@@ -41,8 +41,8 @@ enum auth_role auth_required_role(const char *method, const char *path)
 	if (auth_prefix(path, "/api/v1/users") ||
 	    auth_prefix(path, "/api/v1/depot/trust"))
 		return read && auth_prefix(path, "/api/v1/depot/trust")
-			       ? AUTH_ROLE_VIEWER
-			       : AUTH_ROLE_ADMIN;
+			   ? AUTH_ROLE_VIEWER
+			   : AUTH_ROLE_ADMIN;
 	/* A host credential is a secret: operators only. */
 	{
 		size_t n = strlen(path), m = strlen("/depot-credential");

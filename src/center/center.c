@@ -17,8 +17,7 @@
 #include "log.h"
 #include "settings.h"
 
-static int center_path(char *buf, size_t len, const char *dir,
-		       const char *name)
+static int center_path(char *buf, size_t len, const char *dir, const char *name)
 {
 	int n = snprintf(buf, len, "%s/%s", dir, name);
 
@@ -110,8 +109,8 @@ static int center_read_token_file(const char *file, char *tok, size_t len,
 
 	if ((rc = fs_read_file(file, 4096, &buf, &n, e)) < 0)
 		return rc;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-		     buf[n - 1] == ' '))
+	while (n &&
+	       (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (n < 16 || n >= len || strpbrk(buf, " \t\r\n")) {
 		free(buf);
@@ -142,8 +141,8 @@ int center_bootstrap_admin(struct center *c, const char *token_file,
 		return err_set(e, EIO, "no randomness for the admin token");
 	}
 	auth_token_hash(tok, hash);
-	rc = store_user_create(c->st, "admin", "admin", "bootstrap", hash,
-			       NULL, e);
+	rc = store_user_create(c->st, "admin", "admin", "bootstrap", hash, NULL,
+			       e);
 	if (rc < 0)
 		return rc;
 	if (!token_file) {
@@ -155,6 +154,36 @@ int center_bootstrap_admin(struct center *c, const char *token_file,
 	center_event(c, "user.created", 0, 0, NULL, 0, NULL,
 		     "first start: user 'admin' created");
 	return 0;
+}
+
+json_t *center_event_make(const char *type, int64_t cluster_id, int64_t host_id,
+			  const char *vm, int64_t task_id, const json_t *data,
+			  const char *msg)
+{
+	json_t *ev =
+	    json_pack("{s:s,s:s,s:I,s:I,s:I}", "type", type, "message", msg,
+		      "cluster_id", (json_int_t)cluster_id, "host_id",
+		      (json_int_t)host_id, "task_id", (json_int_t)task_id);
+
+	if (vm)
+		json_object_set_new(ev, "vm", json_string(vm));
+	if (data)
+		json_object_set(ev, "data", (json_t *)data);
+	if (strstr(type, "error") || strstr(type, "failed") ||
+	    strstr(type, "disconnected") || strstr(type, "refused"))
+		json_object_set_new(ev, "severity", json_string("warning"));
+	return ev;
+}
+
+void center_event_notify(struct center *c, int64_t id)
+{
+	if (id <= 0)
+		return;
+	pthread_mutex_lock(&c->ev_lock);
+	if (id > c->ev_last)
+		c->ev_last = id;
+	pthread_cond_broadcast(&c->ev_cond);
+	pthread_mutex_unlock(&c->ev_lock);
 }
 
 int64_t center_event(struct center *c, const char *type, int64_t cluster_id,
@@ -169,25 +198,11 @@ int64_t center_event(struct center *c, const char *type, int64_t cluster_id,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ev = json_pack("{s:s,s:s,s:I,s:I,s:I}", "type", type, "message", msg,
-		       "cluster_id", (json_int_t)cluster_id, "host_id",
-		       (json_int_t)host_id, "task_id", (json_int_t)task_id);
-	if (vm)
-		json_object_set_new(ev, "vm", json_string(vm));
-	if (data)
-		json_object_set(ev, "data", (json_t *)data);
-	if (strstr(type, "error") || strstr(type, "failed") ||
-	    strstr(type, "disconnected"))
-		json_object_set_new(ev, "severity", json_string("warning"));
+	ev = center_event_make(type, cluster_id, host_id, vm, task_id, data,
+			       msg);
 	id = store_event_add(c->st, ev);
 	json_decref(ev);
-	if (id > 0) {
-		pthread_mutex_lock(&c->ev_lock);
-		if (id > c->ev_last)
-			c->ev_last = id;
-		pthread_cond_broadcast(&c->ev_cond);
-		pthread_mutex_unlock(&c->ev_lock);
-	}
+	center_event_notify(c, id);
 	return id;
 }
 

@@ -77,7 +77,13 @@ int center_bootstrap_admin(struct center *c, const char *token_file,
 int64_t center_event(struct center *c, const char *type, int64_t cluster_id,
 		     int64_t host_id, const char *vm, int64_t task_id,
 		     const json_t *data, const char *fmt, ...)
-	__attribute__((format(printf, 8, 9)));
+    __attribute__((format(printf, 8, 9)));
+
+/* The event row center_event() stores; and waking streams after a write. */
+json_t *center_event_make(const char *type, int64_t cluster_id, int64_t host_id,
+			  const char *vm, int64_t task_id, const json_t *data,
+			  const char *msg);
+void center_event_notify(struct center *c, int64_t id);
 
 /* Tasks (tasks.c). fn runs in its own thread; result owned by the runner. */
 typedef int (*center_task_fn)(struct center *c, int64_t task_id, void *arg,
@@ -85,8 +91,8 @@ typedef int (*center_task_fn)(struct center *c, int64_t task_id, void *arg,
 int64_t center_task_spawn(struct center *c, const char *type,
 			  const char *target_kind, int64_t target_id,
 			  const char *target_name, const json_t *params,
-			  center_task_fn fn, void *arg, void (*free_arg)(void *),
-			  struct seam_err *e);
+			  center_task_fn fn, void *arg,
+			  void (*free_arg)(void *), struct seam_err *e);
 /* Synchronous tasks: begin (running) ... end. */
 int64_t center_task_begin(struct center *c, const char *type,
 			  const char *target_kind, int64_t target_id,
@@ -105,8 +111,13 @@ int hostlink_call(const json_t *host, const char *method, const char *path,
 /* Fetch /inventory and store it; marks the host connected/disconnected. */
 int hostlink_refresh(struct center *c, const json_t *host, json_t **inv,
 		     struct seam_err *e);
+/* Fetch /inventory; marks the host connected/disconnected; stores nothing. */
+int hostlink_fetch(struct center *c, const json_t *host, json_t **inv,
+		   struct seam_err *e);
 int hostlink_poller_start(struct center *c, struct seam_err *e);
 void hostlink_poller_stop(struct center *c);
+/* Free the idle clients kept for reuse (at shutdown). */
+void hostlink_pool_clear(void);
 /* A host reply that is not 2xx, as an error naming the host. */
 int hostlink_reply_err(const json_t *host, long status, const json_t *reply,
 		       struct seam_err *e);

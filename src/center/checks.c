@@ -44,8 +44,8 @@ static const json_t *checks_image_for(const json_t *images, const json_t *h,
 				      char *why, size_t len)
 {
 	const json_t *found = NULL, *im;
-	const json_t *attrs = json_object_get(json_object_get(h, "inventory"),
-					      "host");
+	const json_t *attrs =
+	    json_object_get(json_object_get(h, "inventory"), "host");
 	size_t i;
 
 	if (json_array_size(images) == 0) {
@@ -53,7 +53,8 @@ static const json_t *checks_image_for(const json_t *images, const json_t *h,
 			 jstr(h, "cluster"));
 		return NULL;
 	}
-	json_array_foreach ((json_t *)images, i, im) {
+	json_array_foreach((json_t *)images, i, im)
+	{
 		if (!image_selector_match(json_object_get(im, "selector"),
 					  jstr(h, "name"), attrs))
 			continue;
@@ -77,13 +78,16 @@ static void checks_host(struct checks_run *r, json_t *h)
 {
 	struct compliance_input in = {0};
 	struct seam_err e = {0};
-	json_t *inv = NULL, *eff = NULL, *res;
+	json_t *inv = NULL, *eff = NULL, *res, *ev;
 	const json_t *im;
-	char why[512] = "";
+	char why[512] = "", msg[512];
 	int64_t id = json_integer_value(json_object_get(h, "id"));
+	int64_t cid = json_integer_value(json_object_get(h, "cluster_id"));
 
-	in.connected = hostlink_refresh(r->c, h, &inv, &e) == 0;
-	in.inventory = inv;
+	in.connected = hostlink_fetch(r->c, h, &inv, &e) == 0;
+	in.inventory = inv ? inv : json_object_get(h, "inventory");
+	if (json_is_null(in.inventory))
+		in.inventory = NULL;
 	in.ineligible = r->ineligible;
 	im = checks_image_for(r->images, h, why, sizeof(why));
 	if (im && image_effective(json_object_get(im, "definition"), r->view,
@@ -96,22 +100,26 @@ static void checks_host(struct checks_run *r, json_t *h)
 	if (im)
 		json_object_set_new(res, "image_digest",
 				    json_string(jstr(im, "digest")));
-	store_compliance_put(r->c->st, id, res, r->task_id);
-	center_event(r->c, "compliance.checked",
-		     json_integer_value(json_object_get(h, "cluster_id")), id,
-		     NULL, r->task_id, res, "host '%s': %s, impact %s",
-		     jstr(h, "name"), jstr(res, "status"),
-		     jstr(res, "impact"));
+	snprintf(msg, sizeof(msg), "host '%s': %s, impact %s", jstr(h, "name"),
+		 jstr(res, "status"), jstr(res, "impact"));
+	ev = center_event_make("compliance.checked", cid, id, NULL, r->task_id,
+			       res, msg);
+	/* Inventory, result and event: one transaction per host. */
+	center_event_notify(r->c, store_compliance_record(r->c->st, id, inv,
+							  res, r->task_id, ev));
+	json_decref(ev);
 	pthread_mutex_lock(&r->lock);
-	json_object_set_new(
-		r->counts, jstr(res, "status"),
-		json_integer(json_integer_value(json_object_get(
-				     r->counts, jstr(res, "status"))) +
-			     1));
+	json_object_set_new(r->counts, jstr(res, "status"),
+			    json_integer(json_integer_value(json_object_get(
+					     r->counts, jstr(res, "status"))) +
+					 1));
 	r->done++;
-	store_task_progress(r->c->st, r->task_id,
-			    (int)(r->done * 100 /
-				  (json_array_size(r->hosts) + 1)));
+	/* Progress in steps of 5%: each write is a transaction. */
+	if (r->done * 20 / (json_array_size(r->hosts) + 1) !=
+	    (r->done - 1) * 20 / (json_array_size(r->hosts) + 1))
+		store_task_progress(
+		    r->c->st, r->task_id,
+		    (int)(r->done * 100 / (json_array_size(r->hosts) + 1)));
 	pthread_mutex_unlock(&r->lock);
 	json_decref(res);
 	json_decref(eff);
@@ -143,9 +151,9 @@ static json_t *checks_select(json_t *hosts, int64_t host_id)
 	if (host_id <= 0)
 		return json_incref(hosts);
 	out = json_array();
-	json_array_foreach (hosts, i, h)
-		if (json_integer_value(json_object_get(h, "id")) == host_id)
-			json_array_append(out, h);
+	json_array_foreach(
+	    hosts, i, h) if (json_integer_value(json_object_get(h, "id")) ==
+			     host_id) json_array_append(out, h);
 	return out;
 }
 
@@ -166,14 +174,13 @@ static int checks_task(struct center *c, int64_t task_id, void *arg,
 	r.images = store_image_list(c->st, job->cluster_id);
 	r.view = store_depot_view(c->st);
 	settings = center_settings(c, job->cluster_id);
-	r.ineligible = json_incref(json_object_get(settings,
-						   "live_patch_ineligible"));
+	r.ineligible =
+	    json_incref(json_object_get(settings, "live_patch_ineligible"));
 	json_decref(settings);
 	r.counts = json_object();
 	pthread_mutex_init(&r.lock, NULL);
-	n = json_array_size(r.hosts) < CHECKS_WORKERS
-		    ? json_array_size(r.hosts)
-		    : CHECKS_WORKERS;
+	n = json_array_size(r.hosts) < CHECKS_WORKERS ? json_array_size(r.hosts)
+						      : CHECKS_WORKERS;
 	for (i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, checks_worker, &r) != 0)
 			break;
@@ -183,9 +190,9 @@ static int checks_task(struct center *c, int64_t task_id, void *arg,
 	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&r.lock);
-	*result = json_pack("{s:I,s:o}", "hosts",
-			    (json_int_t)json_array_size(r.hosts), "status",
-			    r.counts);
+	*result =
+	    json_pack("{s:I,s:o}", "hosts",
+		      (json_int_t)json_array_size(r.hosts), "status", r.counts);
 	json_decref(r.hosts);
 	json_decref(r.images);
 	json_decref(r.view);

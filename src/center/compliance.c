@@ -19,8 +19,8 @@ struct cmp {
 	json_t *fsr_vms;
 	json_t *blocking_vms;
 	bool incompatible;
-	bool changed;	/* something must change on the host */
-	bool classic;	/* the live path is impossible */
+	bool changed; /* something must change on the host */
+	bool classic; /* the live path is impossible */
 };
 
 static const char *jstr(const json_t *o, const char *k)
@@ -30,7 +30,7 @@ static const char *jstr(const json_t *o, const char *k)
 
 static void cmp_reason(struct cmp *c, const char *code, const char *comp,
 		       const char *vm, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static void cmp_reason(struct cmp *c, const char *code, const char *comp,
 		       const char *vm, const char *fmt, ...)
@@ -56,16 +56,17 @@ static const char *cmp_active(const json_t *inv, const char *name)
 	json_t *c;
 	size_t i;
 
-	json_array_foreach (json_object_get(inv, "components"), i, c)
-		if (jstr(c, "name") && !strcmp(jstr(c, "name"), name))
-			return jstr(c, "active");
+	json_array_foreach(
+	    json_object_get(inv, "components"), i,
+	    c) if (jstr(c, "name") &&
+		   !strcmp(jstr(c, "name"), name)) return jstr(c, "active");
 	return NULL;
 }
 
 static const char *cmp_host_base(const json_t *inv)
 {
-	const json_t *b = json_object_get(json_object_get(inv, "image"),
-					  "base");
+	const json_t *b =
+	    json_object_get(json_object_get(inv, "image"), "base");
 
 	if (json_is_string(b))
 		return json_string_value(b);
@@ -125,10 +126,9 @@ static void cmp_component(struct cmp *c, const json_t *inv, const char *name,
 			   "component '%s' is not installed; the image wants "
 			   "%s (classic install)",
 			   name, want);
-		json_array_append_new(c->changes,
-				      json_pack("{s:s,s:n,s:s,s:b}",
-						"component", name, "from",
-						"to", want, "live", 0));
+		json_array_append_new(
+		    c->changes, json_pack("{s:s,s:n,s:s,s:b}", "component",
+					  name, "from", "to", want, "live", 0));
 		return;
 	}
 	d = image_version_cmp(have, want);
@@ -144,16 +144,13 @@ static void cmp_component(struct cmp *c, const json_t *inv, const char *name,
 	}
 	c->changed = true;
 	live = image_version_in(have, json_object_get(rel, "live_patch_from"));
-	json_array_append_new(c->changes,
-			      json_pack("{s:s,s:s,s:s,s:b,s:b}", "component",
-					name, "from", have, "to", want, "live",
-					live, "fsr_required",
-					json_is_true(json_object_get(
-						rel, "fsr_required")) ||
-						json_integer_value(
-							json_object_get(
-								rel,
-								"fsr_required"))));
+	json_array_append_new(
+	    c->changes,
+	    json_pack(
+		"{s:s,s:s,s:s,s:b,s:b}", "component", name, "from", have, "to",
+		want, "live", live, "fsr_required",
+		json_is_true(json_object_get(rel, "fsr_required")) ||
+		    json_integer_value(json_object_get(rel, "fsr_required"))));
 	if (live) {
 		cmp_reason(c, "component_live", name, NULL,
 			   "component '%s' %s -> %s can be live patched", name,
@@ -173,11 +170,11 @@ static void cmp_removed(struct cmp *c, const json_t *inv, const json_t *img)
 	json_t *hc;
 	size_t i;
 
-	json_array_foreach (json_object_get(inv, "components"), i, hc) {
+	json_array_foreach(json_object_get(inv, "components"), i, hc)
+	{
 		const char *name = jstr(hc, "name");
 
-		if (!name || !jstr(hc, "active") ||
-		    json_object_get(want, name))
+		if (!name || !jstr(hc, "active") || json_object_get(want, name))
 			continue;
 		c->changed = c->classic = true;
 		cmp_reason(c, "component_removed", name, NULL,
@@ -202,19 +199,21 @@ static const char *cmp_vm_blocker(const json_t *vm)
 /* Running VMs against the image's vmx. */
 static void cmp_vms(struct cmp *c, const json_t *inv, const json_t *img)
 {
-	const json_t *vmx = json_object_get(json_object_get(img, "components"),
-					    "vmx");
+	const json_t *vmx =
+	    json_object_get(json_object_get(img, "components"), "vmx");
 	const char *want = jstr(vmx, "version");
 	const char *active = cmp_active(inv, "vmx");
-	bool fsr = vmx && (json_is_true(json_object_get(vmx, "fsr_required")) ||
-			   json_integer_value(json_object_get(
-				   vmx, "fsr_required")) != 0);
+	bool fsr =
+	    vmx &&
+	    (json_is_true(json_object_get(vmx, "fsr_required")) ||
+	     json_integer_value(json_object_get(vmx, "fsr_required")) != 0);
 	json_t *vm;
 	size_t i;
 
 	if (!want)
 		return;
-	json_array_foreach (json_object_get(inv, "vms"), i, vm) {
+	json_array_foreach(json_object_get(inv, "vms"), i, vm)
+	{
 		const char *name = jstr(vm, "name");
 		const char *runs = jstr(vm, "vmx_version");
 		const char *blocker;
@@ -231,8 +230,8 @@ static void cmp_vms(struct cmp *c, const json_t *inv, const json_t *img)
 		if (blocker) {
 			c->classic = true;
 			json_array_append_new(c->blocking_vms,
-					      json_pack("{s:s,s:s}", "vm",
-							name, "flag", blocker));
+					      json_pack("{s:s,s:s}", "vm", name,
+							"flag", blocker));
 			cmp_reason(c, "vm_cannot_fsr", NULL, name,
 				   "VM '%s' runs vmx %s and is flagged %s: it "
 				   "cannot FSR onto vmx %s",
@@ -261,7 +260,8 @@ static void cmp_eligibility(struct cmp *c, const json_t *inv,
 	const json_t *attrs = json_object_get(inv, "host"), *a;
 	size_t i;
 
-	json_array_foreach ((json_t *)ineligible, i, a) {
+	json_array_foreach((json_t *)ineligible, i, a)
+	{
 		const char *k = json_string_value(a);
 		const json_t *v = k ? json_object_get(attrs, k) : NULL;
 
@@ -275,8 +275,8 @@ static void cmp_eligibility(struct cmp *c, const json_t *inv,
 	}
 }
 
-static json_t *cmp_result(const char *status, const char *impact,
-			  bool reboot, bool live, const struct compliance_input *in,
+static json_t *cmp_result(const char *status, const char *impact, bool reboot,
+			  bool live, const struct compliance_input *in,
 			  json_t *reasons)
 {
 	json_t *r = json_pack("{s:s,s:s,s:b,s:b,s:o}", "status", status,
@@ -295,20 +295,19 @@ json_t *compliance_compute(const struct compliance_input *in)
 	json_t *r, *reasons = json_array();
 
 	if (!in->connected || !in->inventory || !in->image) {
-		const char *msg = !in->connected ? "host is disconnected"
-				  : !in->inventory
-					  ? "no inventory from the host yet"
-					  : (in->image_error
-						     ? in->image_error
-						     : "the host has no image");
+		const char *msg =
+		    !in->connected ? "host is disconnected"
+		    : !in->inventory
+			? "no inventory from the host yet"
+			: (in->image_error ? in->image_error
+					   : "the host has no image");
 		const char *code = !in->connected   ? "host_disconnected"
 				   : !in->inventory ? "no_inventory"
 						    : "no_image";
 
 		json_array_append_new(reasons, json_pack("{s:s,s:s}", "code",
 							 code, "message", msg));
-		return cmp_result("unknown", "none", false, false, in,
-				  reasons);
+		return cmp_result("unknown", "none", false, false, in, reasons);
 	}
 	c.reasons = reasons;
 	c.changes = json_array();
@@ -319,9 +318,9 @@ json_t *compliance_compute(const struct compliance_input *in)
 		json_t *rel;
 
 		cmp_base(&c, in->inventory, in->image);
-		json_object_foreach (json_object_get(in->image, "components"),
-				     k, rel)
-			cmp_component(&c, in->inventory, k, rel);
+		json_object_foreach(json_object_get(in->image, "components"), k,
+				    rel)
+		    cmp_component(&c, in->inventory, k, rel);
 		cmp_removed(&c, in->inventory, in->image);
 		cmp_vms(&c, in->inventory, in->image);
 		if (c.changed)

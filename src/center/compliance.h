@@ -27,10 +27,10 @@
 struct compliance_input {
 	const json_t *inventory; /* hostd /inventory; NULL when never seen */
 	bool connected;
-	const json_t *image;	   /* image_effective(); NULL: see why */
-	const char *image_name;	   /* for the result */
-	const char *image_error;   /* why there is no image */
-	const json_t *ineligible;  /* attribute names, e.g. ["tpm","dpu"] */
+	const json_t *image;	  /* image_effective(); NULL: see why */
+	const char *image_name;	  /* for the result */
+	const char *image_error;  /* why there is no image */
+	const json_t *ineligible; /* attribute names, e.g. ["tpm","dpu"] */
 };
 
 /*

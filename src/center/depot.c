@@ -45,7 +45,8 @@ bool depot_is_digest(const char *s)
 	size_t i;
 
 	for (i = 0; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return i == 64;
 }
@@ -66,9 +67,9 @@ static void depot_sweep(struct center *c)
 		if (de->d_name[0] == '.')
 			continue;
 		keep = false;
-		json_array_foreach (known, i, d)
-			if (!strcmp(jstr(d, "digest"), de->d_name))
-				keep = true;
+		json_array_foreach(
+		    known, i, d) if (!strcmp(jstr(d, "digest"), de->d_name))
+		    keep = true;
 		if (keep)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -106,8 +107,8 @@ int depot_init(struct center *c, struct seam_err *e)
 /* "000000001.000000000.000000000.000000100": sorts like the versions. */
 static void depot_vkey(const struct seam_version *v, char *buf, size_t len)
 {
-	snprintf(buf, len, "%09u.%09u.%09u.%09u", v->v_field[0],
-		 v->v_field[1], v->v_field[2], v->v_field[3]);
+	snprintf(buf, len, "%09u.%09u.%09u.%09u", v->v_field[0], v->v_field[1],
+		 v->v_field[2], v->v_field[3]);
 }
 
 static json_t *depot_versions(const struct seam_version *v, size_t n,
@@ -132,9 +133,9 @@ static json_t *depot_refs(const struct bundle_ref *r, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		json_object_set_new(o, r[i].r_name,
-				    json_string(VERSION_STR(&r[i].r_version,
-							    buf)));
+		json_object_set_new(
+		    o, r[i].r_name,
+		    json_string(VERSION_STR(&r[i].r_version, buf)));
 	return o;
 }
 
@@ -147,15 +148,14 @@ static json_t *depot_component_json(const struct bundle_component *bc)
 	for (i = 0; i < bc->c_nscripts; i++)
 		json_array_append_new(scripts, json_string(bc->c_scripts[i]));
 	depot_vkey(&bc->c_version, k, sizeof(k));
-	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:b}", "name",
-		      bc->c_name, "version", VERSION_STR(&bc->c_version, v),
-		      "vkey", k, "acceptance", bundle_level_name(bc->c_level),
-		      "digest", bc->c_digest, "size", (json_int_t)bc->c_size,
-		      "scripts", scripts, "live_patch_from",
-		      depot_versions(bc->c_live_patch_from,
-				     bc->c_nlive_patch_from,
-				     bc->c_live_patchable),
-		      "fsr_required", bc->c_fsr_required);
+	j = json_pack(
+	    "{s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:b}", "name", bc->c_name,
+	    "version", VERSION_STR(&bc->c_version, v), "vkey", k, "acceptance",
+	    bundle_level_name(bc->c_level), "digest", bc->c_digest, "size",
+	    (json_int_t)bc->c_size, "scripts", scripts, "live_patch_from",
+	    depot_versions(bc->c_live_patch_from, bc->c_nlive_patch_from,
+			   bc->c_live_patchable),
+	    "fsr_required", bc->c_fsr_required);
 	if (bc->c_description)
 		json_object_set_new(j, "description",
 				    json_string(bc->c_description));
@@ -178,8 +178,8 @@ static json_t *depot_release(const struct bundle *b, const char *digest)
 			"manifest", manifest ? manifest : json_null());
 	arr = json_array();
 	for (i = 0; i < m->m_ncomponents; i++)
-		json_array_append_new(arr,
-				      depot_component_json(&m->m_components[i]));
+		json_array_append_new(
+		    arr, depot_component_json(&m->m_components[i]));
 	json_object_set_new(rel, "components", arr);
 	arr = json_array();
 	for (i = 0; i < m->m_nbase_images; i++) {
@@ -190,15 +190,14 @@ static json_t *depot_release(const struct bundle *b, const char *digest)
 		j = json_pack("{s:s,s:s,s:o,s:o}", "version",
 			      VERSION_STR(&bi->bi_version, v), "vkey", k,
 			      "components",
-			      depot_refs(bi->bi_components,
-					 bi->bi_ncomponents),
+			      depot_refs(bi->bi_components, bi->bi_ncomponents),
 			      "live_patch_from",
 			      depot_versions(bi->bi_live_patch_from,
 					     bi->bi_nlive_patch_from,
 					     bi->bi_live_patchable));
 		if (bi->bi_version.v_has_build)
-			json_object_set_new(j, "build",
-					    json_integer(bi->bi_version.v_build));
+			json_object_set_new(
+			    j, "build", json_integer(bi->bi_version.v_build));
 		if (bi->bi_description)
 			json_object_set_new(j, "description",
 					    json_string(bi->bi_description));
@@ -265,7 +264,8 @@ static void depot_undo(struct center *c, const json_t *added)
 	json_t *d;
 	size_t i;
 
-	json_array_foreach ((json_t *)added, i, d) {
+	json_array_foreach((json_t *)added, i, d)
+	{
 		depot_payload_path(c, json_string_value(d), path, sizeof(path));
 		unlink(path);
 	}
@@ -284,8 +284,8 @@ int depot_import_file(struct center *c, const char *path, int64_t task_id,
 	*summary = NULL;
 	pol.bp_trust_dir = c->trust_dir;
 	pol.bp_min_level = depot_min_level(c);
-	if ((rc = bundle_hash_file(path, CENTER_MAX_UPLOAD, digest, &size,
-				   e)) < 0)
+	if ((rc = bundle_hash_file(path, CENTER_MAX_UPLOAD, digest, &size, e)) <
+	    0)
 		goto out;
 	b = bundle_open(path, &pol, e);
 	if (!b) {
@@ -304,22 +304,19 @@ int depot_import_file(struct center *c, const char *path, int64_t task_id,
 		depot_undo(c, added);
 	pthread_mutex_unlock(&c->depot_lock);
 	if (rc >= 0) {
-		json_object_set_new(*summary, "bundle",
-				    json_pack("{s:s?,s:s,s:s,s:s?,s:I}", "name",
-					      b->b_manifest.m_name, "sha256",
-					      digest, "level",
-					      bundle_level_name(b->b_level),
-					      "signer",
-					      b->b_signer.s_signed
-						      ? b->b_signer.s_key_id
-						      : NULL,
-					      "size", (json_int_t)size));
-		center_event(c, "depot.imported", 0, 0, NULL, task_id, NULL,
-			     "bundle %s imported (%s, %zu component(s))",
-			     b->b_manifest.m_name ? b->b_manifest.m_name
-						  : digest,
-			     bundle_level_name(b->b_level),
-			     b->b_manifest.m_ncomponents);
+		json_object_set_new(
+		    *summary, "bundle",
+		    json_pack("{s:s?,s:s,s:s,s:s?,s:I}", "name",
+			      b->b_manifest.m_name, "sha256", digest, "level",
+			      bundle_level_name(b->b_level), "signer",
+			      b->b_signer.s_signed ? b->b_signer.s_key_id
+						   : NULL,
+			      "size", (json_int_t)size));
+		center_event(
+		    c, "depot.imported", 0, 0, NULL, task_id, NULL,
+		    "bundle %s imported (%s, %zu component(s))",
+		    b->b_manifest.m_name ? b->b_manifest.m_name : digest,
+		    bundle_level_name(b->b_level), b->b_manifest.m_ncomponents);
 	}
 	bundle_free(b);
 out:
@@ -338,7 +335,8 @@ int depot_delete(struct center *c, const char *kind, const char *name,
 
 	pthread_mutex_lock(&c->depot_lock);
 	rc = store_depot_delete(c->st, kind, name, version, &orphans, e);
-	json_array_foreach (orphans, i, d) {
+	json_array_foreach(orphans, i, d)
+	{
 		depot_payload_path(c, json_string_value(d), path, sizeof(path));
 		if (unlink(path) == 0)
 			fs_fsync_parent(path);
@@ -356,9 +354,9 @@ int depot_delete(struct center *c, const char *kind, const char *name,
 
 static bool depot_level_ok(const char *level)
 {
-	return level && (!strcmp(level, "certified") ||
-			 !strcmp(level, "partner") ||
-			 !strcmp(level, "community"));
+	return level &&
+	       (!strcmp(level, "certified") || !strcmp(level, "partner") ||
+		!strcmp(level, "community"));
 }
 
 static bool depot_name_ok(const char *name)
@@ -400,9 +398,9 @@ json_t *depot_trust_list(struct center *c)
 				continue;
 			bundle_key_id(key, id);
 			json_array_append_new(
-				out, json_pack("{s:s,s:s#,s:s}", "level",
-					       levels[i], "name", de->d_name,
-					       (int)(n - 4), "key_id", id));
+			    out, json_pack("{s:s,s:s#,s:s}", "level", levels[i],
+					   "name", de->d_name, (int)(n - 4),
+					   "key_id", id));
 		}
 		if (dp)
 			closedir(dp);
@@ -430,8 +428,7 @@ int depot_trust_add(struct center *c, const char *level, const char *name,
 			       name ? name : "");
 	snprintf(line, sizeof(line), "%s", key);
 	line[strcspn(line, "\r\n")] = '\0';
-	snprintf(path, sizeof(path), "%s/%s/%s.pub", c->trust_dir, level,
-		 name);
+	snprintf(path, sizeof(path), "%s/%s/%s.pub", c->trust_dir, level, name);
 	snprintf(tmp, sizeof(tmp), "%s.check", path);
 	/* Parse it with the library's own reader before trusting it. */
 	if ((rc = fs_write_atomic(tmp, line, strlen(line), 0600, e)) < 0)
@@ -460,8 +457,7 @@ int depot_trust_delete(struct center *c, const char *level, const char *name,
 	if (!depot_level_ok(level) || !depot_name_ok(name))
 		return err_set(e, ENOENT, "no key '%s' at level '%s'",
 			       name ? name : "", level ? level : "");
-	snprintf(path, sizeof(path), "%s/%s/%s.pub", c->trust_dir, level,
-		 name);
+	snprintf(path, sizeof(path), "%s/%s/%s.pub", c->trust_dir, level, name);
 	if (unlink(path) < 0)
 		return err_set(e, ENOENT, "no key '%s' at level %s", name,
 			       level);

@@ -10,15 +10,17 @@ int64_t drs_free_mib(const json_t *host)
 {
 	const json_t *inv = json_object_get(host, "inventory"), *vm;
 	int64_t total = json_integer_value(
-		json_object_get(json_object_get(inv, "host"), "memory_mib"));
+	    json_object_get(json_object_get(inv, "host"), "memory_mib"));
 	size_t i;
 
-	json_array_foreach (json_object_get(inv, "vms"), i, vm) {
-		const char *st = json_string_value(json_object_get(vm, "state"));
+	json_array_foreach(json_object_get(inv, "vms"), i, vm)
+	{
+		const char *st =
+		    json_string_value(json_object_get(vm, "state"));
 
 		if (st && !strcmp(st, "running"))
-			total -= json_integer_value(
-				json_object_get(vm, "mem_mib"));
+			total -=
+			    json_integer_value(json_object_get(vm, "mem_mib"));
 	}
 	return total;
 }
@@ -26,15 +28,14 @@ int64_t drs_free_mib(const json_t *host)
 static size_t drs_nvms(const json_t *host)
 {
 	return json_array_size(
-		json_object_get(json_object_get(host, "inventory"), "vms"));
+	    json_object_get(json_object_get(host, "inventory"), "vms"));
 }
 
 static const char *drs_unfit(const json_t *h, int64_t mem_mib)
 {
 	const char *st = json_string_value(json_object_get(h, "state"));
-	const char *mm = json_string_value(
-		json_object_get(json_object_get(h, "inventory"),
-				"maintenance_mode"));
+	const char *mm = json_string_value(json_object_get(
+	    json_object_get(h, "inventory"), "maintenance_mode"));
 
 	if (!st || strcmp(st, "connected"))
 		return "not connected";
@@ -51,7 +52,8 @@ const json_t *drs_place(const json_t *hosts, int64_t mem_mib,
 	const json_t *best = NULL, *h;
 	size_t i;
 
-	json_array_foreach ((json_t *)hosts, i, h) {
+	json_array_foreach((json_t *)hosts, i, h)
+	{
 		int64_t f, bf;
 
 		if (drs_unfit(h, mem_mib))

@@ -17,6 +17,7 @@
  * it answers.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,8 @@
 #include "http_client.h"
 #include "log.h"
 
-#define HOSTLINK_CONNECT_MS 2000
-#define HOSTLINK_POLL_TIMEOUT_MS 5000
+#define HOSTLINK_CONNECT_MS 10000
+#define HOSTLINK_POLL_TIMEOUT_MS 15000
 #define HOSTLINK_FULL_EVERY 30
 
 static const char *jstr(const json_t *o, const char *k)
@@ -47,8 +48,8 @@ int hostlink_probe(const char *address, char thumb[TLS_THUMBPRINT_SIZE],
 	struct seam_err pe = {0};
 
 	hostlink_url(address, url, sizeof(url));
-	if (http_client_peer_thumbprint(url, HOSTLINK_CONNECT_MS, thumb,
-					&pe) < 0)
+	if (http_client_peer_thumbprint(url, HOSTLINK_CONNECT_MS, thumb, &pe) <
+	    0)
 		return err_set(e, EAGAIN, "cannot reach host at %s: %s",
 			       address, pe.msg);
 	return 0;
@@ -69,20 +70,114 @@ static int hostlink_client(const json_t *host, long timeout_ms,
 	return http_client_new(&o, out, e);
 }
 
+/*
+ * Idle clients, kept per host so that calls reuse a pinned, kept-alive TLS
+ * connection instead of two handshakes each (probe + request). A client is
+ * taken out while used (one thread at a time) and put back after a
+ * success; a failed one is dropped, so the next call probes afresh and a
+ * changed certificate is caught. The key holds address, thumbprint and
+ * secret: a host reconnected with other values never gets an old client.
+ */
+#define HOSTLINK_POOL_PER_HOST 4
+
+struct hl_idle {
+	int64_t id;
+	char key[1024];
+	struct http_client *cl;
+};
+
+static pthread_mutex_t hl_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hl_idle *hl_pool;
+static size_t hl_pool_n;
+
+static void hostlink_key(const json_t *host, char *key, size_t len)
+{
+	snprintf(key, len, "%s|%s|%s", jstr(host, "address"),
+		 jstr(host, "thumbprint"), jstr(host, "secret"));
+}
+
+static int hostlink_take(const json_t *host, struct http_client **out,
+			 struct seam_err *e)
+{
+	int64_t id = json_integer_value(json_object_get(host, "id"));
+	char key[1024];
+	size_t i;
+
+	hostlink_key(host, key, sizeof(key));
+	pthread_mutex_lock(&hl_pool_lock);
+	for (i = 0; i < hl_pool_n; i++) {
+		if (hl_pool[i].id != id || strcmp(hl_pool[i].key, key))
+			continue;
+		*out = hl_pool[i].cl;
+		hl_pool[i] = hl_pool[--hl_pool_n];
+		pthread_mutex_unlock(&hl_pool_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&hl_pool_lock);
+	return hostlink_client(host, HOSTLINK_POLL_TIMEOUT_MS, out, e);
+}
+
+static void hostlink_give(const json_t *host, struct http_client *cl,
+			  bool healthy)
+{
+	int64_t id = json_integer_value(json_object_get(host, "id"));
+	struct hl_idle *np;
+	size_t i, same = 0;
+
+	if (!cl)
+		return;
+	pthread_mutex_lock(&hl_pool_lock);
+	for (i = 0; i < hl_pool_n; i++)
+		same += hl_pool[i].id == id;
+	if (!healthy || id <= 0 || same >= HOSTLINK_POOL_PER_HOST ||
+	    !(np = realloc(hl_pool, (hl_pool_n + 1) * sizeof(*np)))) {
+		pthread_mutex_unlock(&hl_pool_lock);
+		http_client_free(cl);
+		return;
+	}
+	hl_pool = np;
+	hl_pool[hl_pool_n].id = id;
+	hl_pool[hl_pool_n].cl = cl;
+	hostlink_key(host, hl_pool[hl_pool_n].key,
+		     sizeof(hl_pool[hl_pool_n].key));
+	hl_pool_n++;
+	pthread_mutex_unlock(&hl_pool_lock);
+}
+
+void hostlink_pool_clear(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&hl_pool_lock);
+	for (i = 0; i < hl_pool_n; i++)
+		http_client_free(hl_pool[i].cl);
+	free(hl_pool);
+	hl_pool = NULL;
+	hl_pool_n = 0;
+	pthread_mutex_unlock(&hl_pool_lock);
+}
+
 int hostlink_call(const json_t *host, const char *method, const char *path,
 		  const json_t *body, long timeout_ms, long *status,
 		  json_t **reply, struct seam_err *e)
 {
-	struct http_client *cl;
+	struct http_client *cl = NULL;
 	struct seam_err ce = {0};
+	bool pooled = json_integer_value(json_object_get(host, "id")) > 0;
 	int rc;
 
 	*reply = NULL;
-	rc = hostlink_client(host, timeout_ms ? timeout_ms : 30000, &cl, &ce);
+	rc = pooled ? hostlink_take(host, &cl, &ce)
+		    : hostlink_client(host, timeout_ms ? timeout_ms : 30000,
+				      &cl, &ce);
 	if (rc == 0)
-		rc = http_client_request(cl, method, path, body, status, reply,
-					 &ce);
-	http_client_free(cl);
+		rc = http_client_request_timeout(
+		    cl, method, path, body, timeout_ms ? timeout_ms : 30000,
+		    status, reply, &ce);
+	if (pooled)
+		hostlink_give(host, cl, rc == 0);
+	else
+		http_client_free(cl);
 	if (rc < 0)
 		return err_set(e, EAGAIN, "host '%s' (%s): %s",
 			       jstr(host, "name"), jstr(host, "address"),
@@ -93,8 +188,8 @@ int hostlink_call(const json_t *host, const char *method, const char *path,
 int hostlink_reply_err(const json_t *host, long status, const json_t *reply,
 		       struct seam_err *e)
 {
-	const char *msg = json_string_value(json_object_get(
-		json_object_get(reply, "error"), "message"));
+	const char *msg = json_string_value(
+	    json_object_get(json_object_get(reply, "error"), "message"));
 	int code = status == 404   ? ENOENT
 		   : status == 409 ? EBUSY
 		   : status == 400 ? EINVAL
@@ -124,9 +219,8 @@ static void hostlink_mark(struct center *c, const json_t *host,
 			     jstr(host, "name"), why ? why : "");
 }
 
-static int hostlink_fetch_inventory(struct http_client *cl,
-				    const json_t *host, json_t **inv,
-				    struct seam_err *e)
+static int hostlink_fetch_inventory(struct http_client *cl, const json_t *host,
+				    json_t **inv, struct seam_err *e)
 {
 	long status = 0;
 	int rc;
@@ -145,25 +239,36 @@ static int hostlink_fetch_inventory(struct http_client *cl,
 	return 0;
 }
 
-int hostlink_refresh(struct center *c, const json_t *host, json_t **inv,
-		     struct seam_err *e)
+int hostlink_fetch(struct center *c, const json_t *host, json_t **inv,
+		   struct seam_err *e)
 {
 	struct http_client *cl = NULL;
 	struct seam_err ce = {0};
-	json_t *i = NULL;
 	int rc;
 
-	rc = hostlink_client(host, HOSTLINK_POLL_TIMEOUT_MS, &cl, &ce);
+	*inv = NULL;
+	rc = hostlink_take(host, &cl, &ce);
 	if (rc == 0)
-		rc = hostlink_fetch_inventory(cl, host, &i, &ce);
-	http_client_free(cl);
+		rc = hostlink_fetch_inventory(cl, host, inv, &ce);
+	hostlink_give(host, cl, rc == 0);
 	if (rc < 0) {
 		hostlink_mark(c, host, "disconnected", ce.msg);
 		return err_set(e, EAGAIN, "%s", ce.msg);
 	}
-	store_host_set_inventory(
-		c->st, json_integer_value(json_object_get(host, "id")), i, 0);
 	hostlink_mark(c, host, "connected", NULL);
+	return 0;
+}
+
+int hostlink_refresh(struct center *c, const json_t *host, json_t **inv,
+		     struct seam_err *e)
+{
+	json_t *i = NULL;
+	int rc = hostlink_fetch(c, host, &i, e);
+
+	if (rc < 0)
+		return rc;
+	store_host_set_inventory(
+	    c->st, json_integer_value(json_object_get(host, "id")), i, 0);
 	if (inv)
 		*inv = i;
 	else
@@ -175,7 +280,8 @@ int hostlink_refresh(struct center *c, const json_t *host, json_t **inv,
 
 struct poll_slot {
 	int64_t id;
-	char key[1024]; /* address|thumbprint|secret: a change drops the client */
+	char key[1024]; /* address|thumbprint|secret: a change drops the client
+			 */
 	struct http_client *cl;
 	unsigned rounds;
 	bool seen;
@@ -240,7 +346,8 @@ static void poller_forward(struct center *c, const json_t *host,
 	json_t *ev;
 	size_t i;
 
-	json_array_foreach ((json_t *)events, i, ev) {
+	json_array_foreach((json_t *)events, i, ev)
+	{
 		const char *type = jstr(ev, "type");
 		char t[96];
 
@@ -256,8 +363,8 @@ static void poller_forward(struct center *c, const json_t *host,
 static void poller_host(struct center *c, struct poll_slot *s,
 			const json_t *host)
 {
-	int64_t cursor = json_integer_value(json_object_get(host,
-							    "event_cursor"));
+	int64_t cursor =
+	    json_integer_value(json_object_get(host, "event_cursor"));
 	int64_t id = json_integer_value(json_object_get(host, "id"));
 	struct seam_err e = {0};
 	json_t *reply = NULL, *inv = NULL, *evs;
@@ -267,14 +374,26 @@ static void poller_host(struct center *c, struct poll_slot *s,
 	int rc = 0;
 
 	if (!s->cl)
-		rc = hostlink_client(host, HOSTLINK_POLL_TIMEOUT_MS, &s->cl,
-				     &e);
+		rc =
+		    hostlink_client(host, HOSTLINK_POLL_TIMEOUT_MS, &s->cl, &e);
 	if (rc == 0) {
 		snprintf(path, sizeof(path),
 			 "/api/v1/events?after=%lld&limit=1000",
 			 (long long)cursor);
 		rc = http_client_request(s->cl, "GET", path, NULL, &status,
 					 &reply, &e);
+		if (rc == 0 && status == 409 && cursor > 0) {
+			/* cursor_ahead: the host's log was reset. */
+			store_host_set_cursor(c->st, id, 0);
+			json_decref(reply);
+			reply = NULL;
+			cursor = 0;
+			rc = http_client_request(s->cl, "GET",
+						 "/api/v1/events?after=0&"
+						 "limit=1000",
+						 NULL, &status, &reply, &e);
+			full = true;
+		}
 		if (rc == 0 && status != 200)
 			rc = hostlink_reply_err(host, status, reply, &e);
 	}
@@ -342,7 +461,8 @@ static void *poller_thread(void *arg)
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		hosts = store_host_list_full(c->st, 0, true);
-		json_array_foreach (hosts, i, h) {
+		json_array_foreach(hosts, i, h)
+		{
 			struct poll_slot *s = poller_slot(&p, h);
 
 			if (!s)

@@ -28,10 +28,10 @@ bool image_version_in(const char *v, const json_t *list)
 
 	if (!v)
 		return false;
-	json_array_foreach ((json_t *)list, i, x)
-		if (json_is_string(x) &&
-		    image_version_cmp(v, json_string_value(x)) == 0)
-			return true;
+	json_array_foreach((json_t *)list, i,
+			   x) if (json_is_string(x) &&
+				  image_version_cmp(v, json_string_value(x)) ==
+				      0) return true;
 	return false;
 }
 
@@ -56,9 +56,9 @@ static const json_t *image_find_base(const json_t *view, const char *v)
 	json_t *b;
 	size_t i;
 
-	json_array_foreach (json_object_get(view, "base_images"), i, b)
-		if (image_version_cmp(jstr(b, "version"), v) == 0)
-			return b;
+	json_array_foreach(json_object_get(view, "base_images"), i,
+			   b) if (image_version_cmp(jstr(b, "version"), v) ==
+				  0) return b;
 	return NULL;
 }
 
@@ -68,23 +68,23 @@ static const json_t *image_find_addon(const json_t *view, const char *name,
 	json_t *a;
 	size_t i;
 
-	json_array_foreach (json_object_get(view, "addons"), i, a)
-		if (!strcmp(jstr(a, "name"), name) &&
-		    (!v || image_version_cmp(jstr(a, "version"), v) == 0))
-			return a;
+	json_array_foreach(json_object_get(view, "addons"), i,
+			   a) if (!strcmp(jstr(a, "name"), name) &&
+				  (!v || image_version_cmp(jstr(a, "version"),
+							   v) == 0)) return a;
 	return NULL;
 }
 
-static const json_t *image_find_component(const json_t *view,
-					  const char *name, const char *v)
+static const json_t *image_find_component(const json_t *view, const char *name,
+					  const char *v)
 {
 	json_t *c;
 	size_t i;
 
-	json_array_foreach (json_object_get(view, "components"), i, c)
-		if (!strcmp(jstr(c, "name"), name) &&
-		    (!v || image_version_cmp(jstr(c, "version"), v) == 0))
-			return c;
+	json_array_foreach(json_object_get(view, "components"), i,
+			   c) if (!strcmp(jstr(c, "name"), name) &&
+				  (!v || image_version_cmp(jstr(c, "version"),
+							   v) == 0)) return c;
 	return NULL;
 }
 
@@ -98,7 +98,8 @@ static int image_only_fields(const char *what, const json_t *o,
 
 	if (!json_is_object(o))
 		return err_set(e, EINVAL, "%s must be an object", what);
-	json_object_foreach ((json_t *)o, k, v) {
+	json_object_foreach((json_t *)o, k, v)
+	{
 		for (i = 0; allowed[i] && strcmp(allowed[i], k); i++)
 			;
 		if (!allowed[i])
@@ -179,8 +180,8 @@ static bool image_provided(const json_t *base, const json_t *addon,
 			   const char *name)
 {
 	return json_object_get(json_object_get(base, "components"), name) ||
-	       (addon && json_object_get(json_object_get(addon, "components"),
-					 name));
+	       (addon &&
+		json_object_get(json_object_get(addon, "components"), name));
 }
 
 static int image_validate_components(const json_t *def, const json_t *view,
@@ -195,9 +196,9 @@ static int image_validate_components(const json_t *def, const json_t *view,
 	size_t i;
 	int rc = 0;
 
-	json_object_set_new(out, "components",
-			    json_pack("{s:o,s:o}", "add", nadd, "remove",
-				      nrem));
+	json_object_set_new(
+	    out, "components",
+	    json_pack("{s:o,s:o}", "add", nadd, "remove", nrem));
 	if (!c || json_is_null(c))
 		return 0;
 	if ((rc = image_only_fields("image: field 'components'", c, fields,
@@ -213,7 +214,8 @@ static int image_validate_components(const json_t *def, const json_t *view,
 		return err_set(e, EINVAL,
 			       "image: components.remove must be an array of "
 			       "names");
-	json_array_foreach ((json_t *)rem, i, v) {
+	json_array_foreach((json_t *)rem, i, v)
+	{
 		if (!json_is_string(v))
 			return err_set(e, EINVAL,
 				       "image: components.remove[%zu] must be "
@@ -233,7 +235,8 @@ static int image_validate_components(const json_t *def, const json_t *view,
 				       addon ? " and its add-on" : "");
 		json_array_append(nrem, (json_t *)v);
 	}
-	json_object_foreach ((json_t *)add, k, v) {
+	json_object_foreach((json_t *)add, k, v)
+	{
 		if (!json_is_string(v))
 			return err_set(e, EINVAL,
 				       "image: components.add['%s'] must be a "
@@ -252,20 +255,17 @@ static int image_validate_components(const json_t *def, const json_t *view,
 		if (addon &&
 		    json_object_get(json_object_get(addon, "components"), k) &&
 		    image_version_cmp(
+			json_string_value(json_object_get(
+			    json_object_get(addon, "components"), k)),
+			json_string_value(v)) != 0)
+			return err_set(
+			    e, EINVAL,
+			    "image: conflicting components: '%s' %s "
+			    "is added, but add-on '%s' provides %s",
+			    k, json_string_value(v), jstr(addon, "name"),
 			    json_string_value(json_object_get(
-				    json_object_get(addon, "components"), k)),
-			    json_string_value(v)) != 0)
-			return err_set(e, EINVAL,
-				       "image: conflicting components: '%s' %s "
-				       "is added, but add-on '%s' provides %s",
-				       k, json_string_value(v),
-				       jstr(addon, "name"),
-				       json_string_value(json_object_get(
-					       json_object_get(addon,
-							       "components"),
-					       k)));
-		json_object_set_new(nadd, k,
-				    json_string(jstr(row, "version")));
+				json_object_get(addon, "components"), k)));
+		json_object_set_new(nadd, k, json_string(jstr(row, "version")));
 	}
 	/* Sorted removal list: the definition is canonical. */
 	return 0;
@@ -313,22 +313,20 @@ int image_validate(const json_t *def, const json_t *view, json_t **out,
 	if (rc >= 0)
 		rc = image_validate_addon(def, view, base, o, e);
 	if (rc >= 0) {
-		addon = json_is_null(json_object_get(o, "addon"))
-				? NULL
-				: image_find_addon(
-					  view,
-					  jstr(json_object_get(o, "addon"),
-					       "name"),
-					  jstr(json_object_get(o, "addon"),
-					       "version"));
+		addon =
+		    json_is_null(json_object_get(o, "addon"))
+			? NULL
+			: image_find_addon(
+			      view, jstr(json_object_get(o, "addon"), "name"),
+			      jstr(json_object_get(o, "addon"), "version"));
 		rc = image_validate_components(def, view, base, addon, o, e);
 	}
 	if (rc < 0) {
 		json_decref(o);
 		return rc;
 	}
-	image_sort_names(json_object_get(json_object_get(o, "components"),
-					 "remove"));
+	image_sort_names(
+	    json_object_get(json_object_get(o, "components"), "remove"));
 	*out = o;
 	return 0;
 }
@@ -341,7 +339,8 @@ static int image_effective_add(json_t *comps, const json_t *view,
 	const char *k;
 	json_t *v;
 
-	json_object_foreach ((json_t *)map, k, v) {
+	json_object_foreach((json_t *)map, k, v)
+	{
 		row = image_find_component(view, k, json_string_value(v));
 		if (!row)
 			return err_set(e, ENOENT,
@@ -369,8 +368,8 @@ int image_effective(const json_t *def, const json_t *view, json_t **out,
 			       "image: base image %s is no longer in the depot",
 			       jstr(def, "base") ? jstr(def, "base") : "?");
 	if (json_is_object(a)) {
-		addon = image_find_addon(view, jstr(a, "name"),
-					 jstr(a, "version"));
+		addon =
+		    image_find_addon(view, jstr(a, "name"), jstr(a, "version"));
 		if (!addon)
 			return err_set(e, ENOENT,
 				       "image: add-on '%s' %s is no longer in "
@@ -378,15 +377,14 @@ int image_effective(const json_t *def, const json_t *view, json_t **out,
 				       jstr(a, "name"), jstr(a, "version"));
 	}
 	comps = json_object();
-	rc = image_effective_add(comps, view,
-				 json_object_get(base, "components"),
-				 "base image", e);
+	rc = image_effective_add(
+	    comps, view, json_object_get(base, "components"), "base image", e);
 	if (rc >= 0 && addon)
 		rc = image_effective_add(comps, view,
 					 json_object_get(addon, "components"),
 					 "add-on", e);
-	json_array_foreach (json_object_get(c, "remove"), i, v)
-		json_object_del(comps, json_string_value(v));
+	json_array_foreach(json_object_get(c, "remove"), i, v)
+	    json_object_del(comps, json_string_value(v));
 	if (rc >= 0)
 		rc = image_effective_add(comps, view, json_object_get(c, "add"),
 					 "image", e);
@@ -426,11 +424,10 @@ int image_selector_validate(const json_t *sel, struct seam_err *e)
 		return err_set(e, EINVAL,
 			       "selector: 'hosts' must be an array of host "
 			       "names");
-	json_array_foreach ((json_t *)hosts, i, v)
-		if (!json_is_string(v))
-			return err_set(e, EINVAL,
-				       "selector: hosts[%zu] must be a string",
-				       i);
+	json_array_foreach((json_t *)hosts, i, v) if (
+	    !json_is_string(
+		v)) return err_set(e, EINVAL,
+				   "selector: hosts[%zu] must be a string", i);
 	v = json_object_get(sel, "attributes");
 	if (v && !json_is_object(v))
 		return err_set(e, EINVAL,
@@ -453,8 +450,7 @@ static bool image_attr_match(const json_t *want, const json_t *have)
 
 	if (!have)
 		return false;
-	if (w && json_is_string(have) && (n = strlen(w)) > 0 &&
-	    w[n - 1] == '*')
+	if (w && json_is_string(have) && (n = strlen(w)) > 0 && w[n - 1] == '*')
 		return !strncmp(w, json_string_value(have), n - 1);
 	if (json_is_number(want) && json_is_number(have))
 		return json_number_value(want) == json_number_value(have);
@@ -474,16 +470,17 @@ bool image_selector_match(const json_t *sel, const char *host,
 	hosts = json_object_get(sel, "hosts");
 	if (hosts) {
 		found = false;
-		json_array_foreach ((json_t *)hosts, i, v)
-			if (host && !strcmp(json_string_value(v), host))
-				found = true;
+		json_array_foreach((json_t *)hosts, i,
+				   v) if (host && !strcmp(json_string_value(v),
+							  host)) found = true;
 		if (!found)
 			return false;
 	}
 	attrs = json_object_get(sel, "attributes");
-	json_object_foreach ((json_t *)attrs, k, v)
-		if (!image_attr_match(v, json_object_get(attributes, k)))
-			return false;
+	json_object_foreach(
+	    (json_t *)attrs, k,
+	    v) if (!image_attr_match(v, json_object_get(attributes,
+							k))) return false;
 	return true;
 }
 
@@ -494,9 +491,10 @@ int image_assign(const json_t *images, const json_t *hosts, json_t **out,
 	size_t i, j, nempty = 0;
 
 	*out = NULL;
-	json_array_foreach ((json_t *)images, j, im)
-		if (image_selector_empty(json_object_get(im, "selector")))
-			nempty++;
+	json_array_foreach(
+	    (json_t *)images, j,
+	    im) if (image_selector_empty(json_object_get(im, "selector")))
+	    nempty++;
 	if (nempty && json_array_size(images) > 1)
 		return err_set(e, EINVAL,
 			       "the cluster has %zu images and %zu of them "
@@ -504,16 +502,16 @@ int image_assign(const json_t *images, const json_t *hosts, json_t **out,
 			       "of a cluster with several needs a selector",
 			       json_array_size(images), nempty);
 	map = json_object();
-	json_array_foreach ((json_t *)hosts, i, h) {
+	json_array_foreach((json_t *)hosts, i, h)
+	{
 		const char *name = jstr(h, "name");
 		const char *first = NULL;
 
-		json_array_foreach ((json_t *)images, j, im) {
-			if (!image_selector_match(json_object_get(im,
-								  "selector"),
-						  name,
-						  json_object_get(h,
-								  "attributes")))
+		json_array_foreach((json_t *)images, j, im)
+		{
+			if (!image_selector_match(
+				json_object_get(im, "selector"), name,
+				json_object_get(h, "attributes")))
 				continue;
 			if (first) {
 				json_decref(map);
@@ -543,19 +541,19 @@ json_t *image_export(const json_t *image)
 
 	image_digest(def, dig);
 	return json_pack("{s:i,s:s,s:O,s:O,s:O,s:s}", "format", 1, "kind",
-			 IMAGE_EXPORT_KIND, "name", json_object_get(image, "name"),
-			 "definition", def, "selector",
+			 IMAGE_EXPORT_KIND, "name",
+			 json_object_get(image, "name"), "definition", def,
+			 "selector",
 			 json_object_get(image, "selector")
-				 ? json_object_get(image, "selector")
-				 : json_null(),
+			     ? json_object_get(image, "selector")
+			     : json_null(),
 			 "sha256", dig);
 }
 
 int image_import_check(const json_t *doc, struct seam_err *e)
 {
-	static const char *const fields[] = {"format", "kind", "name",
-					     "definition", "selector",
-					     "sha256", NULL};
+	static const char *const fields[] = {
+	    "format", "kind", "name", "definition", "selector", "sha256", NULL};
 	char dig[IMAGE_DIGEST_HEX];
 	const char *want;
 	int rc;
@@ -584,5 +582,38 @@ int image_import_check(const json_t *doc, struct seam_err *e)
 			       "image document: sha256 mismatch: the "
 			       "definition hashes to %s, the document says %s",
 			       dig, want);
+	return 0;
+}
+
+static int image_level_rank(const char *l)
+{
+	if (!l)
+		return 0;
+	if (!strcmp(l, "community"))
+		return 1;
+	if (!strcmp(l, "partner"))
+		return 2;
+	if (!strcmp(l, "certified"))
+		return 3;
+	return 0;
+}
+
+int image_check_acceptance(const json_t *eff, const char *min_level,
+			   struct seam_err *e)
+{
+	const char *k;
+	json_t *c;
+
+	json_object_foreach(json_object_get(eff, "components"), k, c)
+	{
+		const char *lvl = jstr(c, "acceptance");
+
+		if (image_level_rank(lvl) < image_level_rank(min_level))
+			return err_set(e, EINVAL,
+				       "image: component '%s' %s is %s, below "
+				       "the cluster's lowest accepted level %s",
+				       k, jstr(c, "version"),
+				       lvl ? lvl : "of no level", min_level);
+	}
 	return 0;
 }

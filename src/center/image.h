@@ -47,6 +47,9 @@ int image_validate(const json_t *def, const json_t *view, json_t **out,
  */
 int image_effective(const json_t *def, const json_t *view, json_t **out,
 		    struct seam_err *e);
+/* Every component at or above the cluster's lowest accepted level. */
+int image_check_acceptance(const json_t *eff, const char *min_level,
+			   struct seam_err *e);
 void image_digest(const json_t *def, char out[IMAGE_DIGEST_HEX]);
 
 int image_selector_validate(const json_t *sel, struct seam_err *e);

@@ -41,13 +41,13 @@ static void center_usage(FILE *f)
 static void center_parse(int argc, char **argv, struct center_opts *o)
 {
 	static const struct option opts[] = {
-		{"state", required_argument, NULL, 's'},
-		{"listen", required_argument, NULL, 'l'},
-		{"admin-token-file", required_argument, NULL, 't'},
-		{"poll-ms", required_argument, NULL, 'p'},
-		{"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"state", required_argument, NULL, 's'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"admin-token-file", required_argument, NULL, 't'},
+	    {"poll-ms", required_argument, NULL, 'p'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int ch;
@@ -138,6 +138,7 @@ int main(int argc, char **argv)
 	hostlink_poller_stop(&c);
 	api_stop(&c);
 	center_tasks_wait(&c);
+	hostlink_pool_clear();
 	center_close(&c);
 	return 0;
 }

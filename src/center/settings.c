@@ -9,14 +9,14 @@
 json_t *settings_defaults(void)
 {
 	return json_pack(
-		"{s:s,s:s,s:{s:b,s:i},s:{s:s,s:i,s:i},s:i,s:s,s:[ss],s:s,"
-		"s:i}",
-		"live_patch", "auto", "drs_automation", "fully_automated",
-		"parallel_remediation", "enabled", 0, "max_hosts", 1,
-		"failure_action", "action", "fail", "retry_count", 3,
-		"retry_delay_s", 30, "tolerated_failures", 0, "power_policy",
-		"do_not_change", "live_patch_ineligible", "tpm", "dpu",
-		"min_acceptance", "partner", "host_timeout_ms", 30000);
+	    "{s:s,s:s,s:{s:b,s:i},s:{s:s,s:i,s:i},s:i,s:s,s:[ss],s:s,"
+	    "s:i}",
+	    "live_patch", "auto", "drs_automation", "fully_automated",
+	    "parallel_remediation", "enabled", 0, "max_hosts", 1,
+	    "failure_action", "action", "fail", "retry_count", 3,
+	    "retry_delay_s", 30, "tolerated_failures", 0, "power_policy",
+	    "do_not_change", "live_patch_ineligible", "tpm", "dpu",
+	    "min_acceptance", "partner", "host_timeout_ms", 30000);
 }
 
 static int settings_enum(const char *key, const json_t *v,
@@ -64,7 +64,8 @@ static int settings_parallel(const json_t *v, struct seam_err *e)
 		return err_set(e, EINVAL,
 			       "setting 'parallel_remediation' must be an "
 			       "object {enabled, max_hosts}");
-	json_object_foreach ((json_t *)v, k, x) {
+	json_object_foreach((json_t *)v, k, x)
+	{
 		if (!strcmp(k, "enabled")) {
 			if (!json_is_boolean(x))
 				return err_set(e, EINVAL,
@@ -77,10 +78,11 @@ static int settings_parallel(const json_t *v, struct seam_err *e)
 						x, 1, 1024, e)) < 0)
 				return rc;
 		} else {
-			return err_set(e, EINVAL,
-				       "setting 'parallel_remediation': unknown "
-				       "field '%s'",
-				       k);
+			return err_set(
+			    e, EINVAL,
+			    "setting 'parallel_remediation': unknown "
+			    "field '%s'",
+			    k);
 		}
 	}
 	return 0;
@@ -97,7 +99,8 @@ static int settings_failure(const json_t *v, struct seam_err *e)
 		return err_set(e, EINVAL,
 			       "setting 'failure_action' must be an object "
 			       "{action, retry_count, retry_delay_s}");
-	json_object_foreach ((json_t *)v, k, x) {
+	json_object_foreach((json_t *)v, k, x)
+	{
 		if (!strcmp(k, "action"))
 			rc = settings_enum("failure_action.action", x, actions,
 					   e);
@@ -127,11 +130,12 @@ static int settings_strings(const char *key, const json_t *v,
 	if (!json_is_array(v))
 		return err_set(e, EINVAL,
 			       "setting '%s' must be an array of strings", key);
-	json_array_foreach ((json_t *)v, i, x)
-		if (!json_is_string(x))
-			return err_set(e, EINVAL,
-				       "setting '%s'[%zu] must be a string",
-				       key, i);
+	json_array_foreach(
+	    (json_t *)v, i,
+	    x) if (!json_is_string(x)) return err_set(e, EINVAL,
+						      "setting '%s'[%zu] must "
+						      "be a string",
+						      key, i);
 	return 0;
 }
 
@@ -150,7 +154,8 @@ int settings_validate(const json_t *s, struct seam_err *e)
 
 	if (!json_is_object(s))
 		return err_set(e, EINVAL, "settings must be an object");
-	json_object_foreach ((json_t *)s, k, v) {
+	json_object_foreach((json_t *)s, k, v)
+	{
 		if (!strcmp(k, "live_patch"))
 			rc = settings_enum(k, v, live, e);
 		else if (!strcmp(k, "drs_automation"))
@@ -184,7 +189,8 @@ json_t *settings_merge(const json_t *base, const json_t *over)
 
 	if (!out)
 		out = json_object();
-	json_object_foreach ((json_t *)over, k, v) {
+	json_object_foreach((json_t *)over, k, v)
+	{
 		cur = json_object_get(out, k);
 		if (json_is_object(cur) && json_is_object(v))
 			json_object_update(cur, v);

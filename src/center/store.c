@@ -39,172 +39,172 @@ struct st_migration {
  * append a new one.
  */
 static const struct st_migration st_migrations[] = {
-	{1, "inventory, depot, images, compliance, tasks, events",
-	 "CREATE TABLE users ("
-	 " id INTEGER PRIMARY KEY,"
-	 " name TEXT NOT NULL UNIQUE,"
-	 " role TEXT NOT NULL CHECK (role IN ('admin','operator','viewer')),"
-	 " created TEXT NOT NULL);"
-	 "CREATE TABLE tokens ("
-	 " id INTEGER PRIMARY KEY,"
-	 " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	 " name TEXT NOT NULL,"
-	 " hash TEXT NOT NULL UNIQUE,"
-	 " created TEXT NOT NULL);"
-	 "CREATE TABLE settings ("
-	 " key TEXT PRIMARY KEY,"
-	 " value TEXT NOT NULL);"
-	 "CREATE TABLE clusters ("
-	 " id INTEGER PRIMARY KEY,"
-	 " name TEXT NOT NULL UNIQUE,"
-	 " settings TEXT NOT NULL DEFAULT '{}',"
-	 " created TEXT NOT NULL);"
-	 "CREATE TABLE hosts ("
-	 " id INTEGER PRIMARY KEY,"
-	 " name TEXT NOT NULL UNIQUE,"
-	 " cluster_id INTEGER NOT NULL REFERENCES clusters(id),"
-	 " address TEXT NOT NULL,"
-	 " thumbprint TEXT NOT NULL,"
-	 " secret TEXT NOT NULL,"
-	 " remote_id TEXT,"
-	 " version TEXT,"
-	 " state TEXT NOT NULL DEFAULT 'connected',"
-	 " state_error TEXT,"
-	 " state_changed TEXT,"
-	 " inventory TEXT,"
-	 " inventory_time TEXT,"
-	 " event_cursor INTEGER NOT NULL DEFAULT 0,"
-	 " created TEXT NOT NULL);"
-	 "CREATE INDEX hosts_cluster ON hosts(cluster_id);"
-	 "CREATE TABLE bundles ("
-	 " id INTEGER PRIMARY KEY,"
-	 " name TEXT,"
-	 " digest TEXT NOT NULL,"
-	 " level TEXT NOT NULL,"
-	 " signer TEXT,"
-	 " manifest TEXT NOT NULL,"
-	 " imported TEXT NOT NULL);"
-	 "CREATE TABLE base_images ("
-	 " version TEXT PRIMARY KEY,"
-	 " vkey TEXT NOT NULL,"
-	 " components TEXT NOT NULL,"
-	 " live_patch_from TEXT,"
-	 " description TEXT,"
-	 " build INTEGER,"
-	 " bundle_id INTEGER REFERENCES bundles(id),"
-	 " imported TEXT NOT NULL);"
-	 "CREATE TABLE addons ("
-	 " name TEXT NOT NULL,"
-	 " version TEXT NOT NULL,"
-	 " vkey TEXT NOT NULL,"
-	 " base_versions TEXT NOT NULL,"
-	 " components TEXT NOT NULL,"
-	 " description TEXT,"
-	 " bundle_id INTEGER REFERENCES bundles(id),"
-	 " imported TEXT NOT NULL,"
-	 " PRIMARY KEY (name, version));"
-	 "CREATE TABLE components ("
-	 " name TEXT NOT NULL,"
-	 " version TEXT NOT NULL,"
-	 " vkey TEXT NOT NULL,"
-	 " acceptance TEXT NOT NULL,"
-	 " digest TEXT NOT NULL,"
-	 " size INTEGER NOT NULL,"
-	 " scripts TEXT NOT NULL,"
-	 " live_patch_from TEXT,"
-	 " fsr_required INTEGER NOT NULL DEFAULT 0,"
-	 " description TEXT,"
-	 " bundle_id INTEGER REFERENCES bundles(id),"
-	 " imported TEXT NOT NULL,"
-	 " PRIMARY KEY (name, version));"
-	 "CREATE INDEX components_digest ON components(digest);"
-	 "CREATE TABLE images ("
-	 " id INTEGER PRIMARY KEY,"
-	 " cluster_id INTEGER NOT NULL REFERENCES clusters(id)"
-	 "  ON DELETE CASCADE,"
-	 " name TEXT NOT NULL,"
-	 " definition TEXT NOT NULL,"
-	 " selector TEXT,"
-	 " digest TEXT NOT NULL,"
-	 " updated TEXT NOT NULL,"
-	 " UNIQUE (cluster_id, name));"
-	 "CREATE TABLE compliance ("
-	 " host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
-	 " image TEXT,"
-	 " image_digest TEXT,"
-	 " status TEXT NOT NULL,"
-	 " impact TEXT NOT NULL,"
-	 " reboot INTEGER NOT NULL DEFAULT 0,"
-	 " reasons TEXT NOT NULL DEFAULT '[]',"
-	 " details TEXT,"
-	 " task_id INTEGER,"
-	 " checked TEXT NOT NULL);"
-	 "CREATE TABLE tasks ("
-	 " id INTEGER PRIMARY KEY,"
-	 " type TEXT NOT NULL,"
-	 " target_kind TEXT,"
-	 " target_id INTEGER,"
-	 " target_name TEXT,"
-	 " params TEXT,"
-	 " status TEXT NOT NULL CHECK (status IN"
-	 "  ('queued','running','success','error','cancelled')),"
-	 " progress INTEGER NOT NULL DEFAULT 0,"
-	 " created TEXT NOT NULL,"
-	 " started TEXT,"
-	 " finished TEXT,"
-	 " result TEXT,"
-	 " error TEXT);"
-	 "CREATE TABLE events ("
-	 " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	 " time TEXT NOT NULL,"
-	 " type TEXT NOT NULL,"
-	 " severity TEXT NOT NULL DEFAULT 'info',"
-	 " cluster_id INTEGER,"
-	 " host_id INTEGER,"
-	 " vm TEXT,"
-	 " task_id INTEGER,"
-	 " message TEXT NOT NULL DEFAULT '',"
-	 " data TEXT);"
-	 "CREATE INDEX events_cluster ON events(cluster_id, id);"
-	 "CREATE INDEX events_host ON events(host_id, id);"
-	 "CREATE INDEX events_task ON events(task_id, id);"
-	 "CREATE INDEX events_vm ON events(vm, id);"
-	 "CREATE INDEX events_type ON events(type, id);"},
-	{2, "remediation state machine",
-	 "CREATE TABLE remediations ("
-	 " id INTEGER PRIMARY KEY,"
-	 " cluster_id INTEGER NOT NULL REFERENCES clusters(id),"
-	 " task_id INTEGER REFERENCES tasks(id),"
-	 " state TEXT NOT NULL DEFAULT 'planned',"
-	 " settings TEXT NOT NULL,"
-	 " created TEXT NOT NULL,"
-	 " updated TEXT NOT NULL);"
-	 "CREATE TABLE remediation_hosts ("
-	 " remediation_id INTEGER NOT NULL REFERENCES remediations(id)"
-	 "  ON DELETE CASCADE,"
-	 " host_id INTEGER NOT NULL,"
-	 " seq INTEGER NOT NULL,"
-	 " path TEXT,"
-	 " status TEXT NOT NULL DEFAULT 'pending',"
-	 " step TEXT,"
-	 " attempts INTEGER NOT NULL DEFAULT 0,"
-	 " error TEXT,"
-	 " updated TEXT NOT NULL,"
-	 " PRIMARY KEY (remediation_id, host_id));"
-	 "CREATE TABLE remediation_steps ("
-	 " id INTEGER PRIMARY KEY,"
-	 " remediation_id INTEGER NOT NULL REFERENCES remediations(id)"
-	 "  ON DELETE CASCADE,"
-	 " host_id INTEGER,"
-	 " step TEXT NOT NULL,"
-	 " state TEXT NOT NULL CHECK (state IN"
-	 "  ('planned','done','failed','abandoned')),"
-	 " data TEXT,"
-	 " result TEXT,"
-	 " planned TEXT NOT NULL,"
-	 " ended TEXT);"
-	 "CREATE INDEX remediation_steps_rem ON remediation_steps"
-	 " (remediation_id, id);"},
+    {1, "inventory, depot, images, compliance, tasks, events",
+     "CREATE TABLE users ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " role TEXT NOT NULL CHECK (role IN ('admin','operator','viewer')),"
+     " created TEXT NOT NULL);"
+     "CREATE TABLE tokens ("
+     " id INTEGER PRIMARY KEY,"
+     " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+     " name TEXT NOT NULL,"
+     " hash TEXT NOT NULL UNIQUE,"
+     " created TEXT NOT NULL);"
+     "CREATE TABLE settings ("
+     " key TEXT PRIMARY KEY,"
+     " value TEXT NOT NULL);"
+     "CREATE TABLE clusters ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " settings TEXT NOT NULL DEFAULT '{}',"
+     " created TEXT NOT NULL);"
+     "CREATE TABLE hosts ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " cluster_id INTEGER NOT NULL REFERENCES clusters(id),"
+     " address TEXT NOT NULL,"
+     " thumbprint TEXT NOT NULL,"
+     " secret TEXT NOT NULL,"
+     " remote_id TEXT,"
+     " version TEXT,"
+     " state TEXT NOT NULL DEFAULT 'connected',"
+     " state_error TEXT,"
+     " state_changed TEXT,"
+     " inventory TEXT,"
+     " inventory_time TEXT,"
+     " event_cursor INTEGER NOT NULL DEFAULT 0,"
+     " created TEXT NOT NULL);"
+     "CREATE INDEX hosts_cluster ON hosts(cluster_id);"
+     "CREATE TABLE bundles ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT,"
+     " digest TEXT NOT NULL,"
+     " level TEXT NOT NULL,"
+     " signer TEXT,"
+     " manifest TEXT NOT NULL,"
+     " imported TEXT NOT NULL);"
+     "CREATE TABLE base_images ("
+     " version TEXT PRIMARY KEY,"
+     " vkey TEXT NOT NULL,"
+     " components TEXT NOT NULL,"
+     " live_patch_from TEXT,"
+     " description TEXT,"
+     " build INTEGER,"
+     " bundle_id INTEGER REFERENCES bundles(id),"
+     " imported TEXT NOT NULL);"
+     "CREATE TABLE addons ("
+     " name TEXT NOT NULL,"
+     " version TEXT NOT NULL,"
+     " vkey TEXT NOT NULL,"
+     " base_versions TEXT NOT NULL,"
+     " components TEXT NOT NULL,"
+     " description TEXT,"
+     " bundle_id INTEGER REFERENCES bundles(id),"
+     " imported TEXT NOT NULL,"
+     " PRIMARY KEY (name, version));"
+     "CREATE TABLE components ("
+     " name TEXT NOT NULL,"
+     " version TEXT NOT NULL,"
+     " vkey TEXT NOT NULL,"
+     " acceptance TEXT NOT NULL,"
+     " digest TEXT NOT NULL,"
+     " size INTEGER NOT NULL,"
+     " scripts TEXT NOT NULL,"
+     " live_patch_from TEXT,"
+     " fsr_required INTEGER NOT NULL DEFAULT 0,"
+     " description TEXT,"
+     " bundle_id INTEGER REFERENCES bundles(id),"
+     " imported TEXT NOT NULL,"
+     " PRIMARY KEY (name, version));"
+     "CREATE INDEX components_digest ON components(digest);"
+     "CREATE TABLE images ("
+     " id INTEGER PRIMARY KEY,"
+     " cluster_id INTEGER NOT NULL REFERENCES clusters(id)"
+     "  ON DELETE CASCADE,"
+     " name TEXT NOT NULL,"
+     " definition TEXT NOT NULL,"
+     " selector TEXT,"
+     " digest TEXT NOT NULL,"
+     " updated TEXT NOT NULL,"
+     " UNIQUE (cluster_id, name));"
+     "CREATE TABLE compliance ("
+     " host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+     " image TEXT,"
+     " image_digest TEXT,"
+     " status TEXT NOT NULL,"
+     " impact TEXT NOT NULL,"
+     " reboot INTEGER NOT NULL DEFAULT 0,"
+     " reasons TEXT NOT NULL DEFAULT '[]',"
+     " details TEXT,"
+     " task_id INTEGER,"
+     " checked TEXT NOT NULL);"
+     "CREATE TABLE tasks ("
+     " id INTEGER PRIMARY KEY,"
+     " type TEXT NOT NULL,"
+     " target_kind TEXT,"
+     " target_id INTEGER,"
+     " target_name TEXT,"
+     " params TEXT,"
+     " status TEXT NOT NULL CHECK (status IN"
+     "  ('queued','running','success','error','cancelled')),"
+     " progress INTEGER NOT NULL DEFAULT 0,"
+     " created TEXT NOT NULL,"
+     " started TEXT,"
+     " finished TEXT,"
+     " result TEXT,"
+     " error TEXT);"
+     "CREATE TABLE events ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " time TEXT NOT NULL,"
+     " type TEXT NOT NULL,"
+     " severity TEXT NOT NULL DEFAULT 'info',"
+     " cluster_id INTEGER,"
+     " host_id INTEGER,"
+     " vm TEXT,"
+     " task_id INTEGER,"
+     " message TEXT NOT NULL DEFAULT '',"
+     " data TEXT);"
+     "CREATE INDEX events_cluster ON events(cluster_id, id);"
+     "CREATE INDEX events_host ON events(host_id, id);"
+     "CREATE INDEX events_task ON events(task_id, id);"
+     "CREATE INDEX events_vm ON events(vm, id);"
+     "CREATE INDEX events_type ON events(type, id);"},
+    {2, "remediation state machine",
+     "CREATE TABLE remediations ("
+     " id INTEGER PRIMARY KEY,"
+     " cluster_id INTEGER NOT NULL REFERENCES clusters(id),"
+     " task_id INTEGER REFERENCES tasks(id),"
+     " state TEXT NOT NULL DEFAULT 'planned',"
+     " settings TEXT NOT NULL,"
+     " created TEXT NOT NULL,"
+     " updated TEXT NOT NULL);"
+     "CREATE TABLE remediation_hosts ("
+     " remediation_id INTEGER NOT NULL REFERENCES remediations(id)"
+     "  ON DELETE CASCADE,"
+     " host_id INTEGER NOT NULL,"
+     " seq INTEGER NOT NULL,"
+     " path TEXT,"
+     " status TEXT NOT NULL DEFAULT 'pending',"
+     " step TEXT,"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " error TEXT,"
+     " updated TEXT NOT NULL,"
+     " PRIMARY KEY (remediation_id, host_id));"
+     "CREATE TABLE remediation_steps ("
+     " id INTEGER PRIMARY KEY,"
+     " remediation_id INTEGER NOT NULL REFERENCES remediations(id)"
+     "  ON DELETE CASCADE,"
+     " host_id INTEGER,"
+     " step TEXT NOT NULL,"
+     " state TEXT NOT NULL CHECK (state IN"
+     "  ('planned','done','failed','abandoned')),"
+     " data TEXT,"
+     " result TEXT,"
+     " planned TEXT NOT NULL,"
+     " ended TEXT);"
+     "CREATE INDEX remediation_steps_rem ON remediation_steps"
+     " (remediation_id, id);"},
 };
 
 /* ---- helpers (lock held) ---- */
@@ -234,8 +234,7 @@ static int st_fail(struct store *st, struct seam_err *e, const char *what)
 
 	if (code == EIO)
 		log_warnx("store: %s: %s", what, sqlite3_errmsg(st->db));
-	return err_set(e, code, "store: %s: %s", what,
-		       sqlite3_errmsg(st->db));
+	return err_set(e, code, "store: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
 static int st_bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
@@ -253,8 +252,7 @@ static int st_bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 			break;
 		}
 		case 'i':
-			rc = sqlite3_bind_int64(s, i + 1,
-						va_arg(ap, int64_t));
+			rc = sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
 			break;
 		case 'j': {
 			const json_t *j = va_arg(ap, const json_t *);
@@ -265,7 +263,7 @@ static int st_bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 				break;
 			}
 			txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
-						    JSON_ENCODE_ANY);
+						JSON_ENCODE_ANY);
 			rc = txt ? sqlite3_bind_text(s, i + 1, txt, -1,
 						     SQLITE_TRANSIENT)
 				 : SQLITE_NOMEM;
@@ -371,8 +369,7 @@ static json_t *st_rowsv(struct store *st, const char *sql, const char *fmt,
 	return arr;
 }
 
-static json_t *st_rows(struct store *st, const char *sql, const char *fmt,
-		       ...)
+static json_t *st_rows(struct store *st, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	json_t *r;
@@ -384,8 +381,7 @@ static json_t *st_rows(struct store *st, const char *sql, const char *fmt,
 }
 
 /* The first row, or NULL. */
-static json_t *st_row(struct store *st, const char *sql, const char *fmt,
-		      ...)
+static json_t *st_row(struct store *st, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	json_t *r, *row;
@@ -455,6 +451,8 @@ static int st_end(struct store *st, int rc, struct seam_err *e)
 	return st_commit(st, e) < 0 ? -EIO : rc;
 }
 
+static int64_t st_event_insert(struct store *st, const json_t *ev);
+
 #define LOCK(st) pthread_mutex_lock(&(st)->lock)
 #define UNLOCK(st) pthread_mutex_unlock(&(st)->lock)
 
@@ -486,8 +484,7 @@ static int st_migrate(struct store *st, struct seam_err *e)
 		return st_fail(st, e, "schema_migrations");
 	have = (int)st_int(st, 0, "SELECT max(version) FROM schema_migrations",
 			   NULL);
-	for (i = 0; i < sizeof(st_migrations) / sizeof(st_migrations[0]);
-	     i++) {
+	for (i = 0; i < sizeof(st_migrations) / sizeof(st_migrations[0]); i++) {
 		const struct st_migration *m = &st_migrations[i];
 
 		if (m->version <= have)
@@ -502,10 +499,9 @@ static int st_migrate(struct store *st, struct seam_err *e)
 			st_rollback(st);
 			return rc;
 		}
-		rc = st_exec(st, e,
-			     "INSERT INTO schema_migrations VALUES (?,?," NOW
-			     ")",
-			     "is", (int64_t)m->version, m->name);
+		rc = st_exec(
+		    st, e, "INSERT INTO schema_migrations VALUES (?,?," NOW ")",
+		    "is", (int64_t)m->version, m->name);
 		if ((rc = st_end(st, rc, e)) < 0)
 			return rc;
 		log_info("store: applied migration %d (%s)", m->version,
@@ -525,7 +521,7 @@ int store_open(const char *path, struct store **out, struct seam_err *e)
 	pthread_mutex_init(&st->lock, NULL);
 	if (sqlite3_open_v2(path, &st->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_FULLMUTEX,
+				SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
 		rc = err_set(e, EIO, "store: cannot open %s: %s", path,
 			     st->db ? sqlite3_errmsg(st->db) : "no memory");
@@ -607,9 +603,9 @@ int store_user_create(struct store *st, const char *name, const char *role,
 			     "iss", (int64_t)sqlite3_last_insert_rowid(st->db),
 			     token_name, token_hash);
 	if ((rc = st_end(st, rc, e)) >= 0 && user)
-		*user = st_row(st, "SELECT " USER_COLS
-				   " FROM users WHERE name = ?",
-			       "s", name);
+		*user =
+		    st_row(st, "SELECT " USER_COLS " FROM users WHERE name = ?",
+			   "s", name);
 out:
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
@@ -651,8 +647,9 @@ int store_user_delete(struct store *st, const char *name, struct seam_err *e)
 		   "SELECT count(*) FROM users WHERE role = 'admin' AND"
 		   " name <> ?",
 		   "s", name) == 0 &&
-	    st_int(st, 0, "SELECT count(*) FROM users WHERE name = ? AND"
-			  " role = 'admin'",
+	    st_int(st, 0,
+		   "SELECT count(*) FROM users WHERE name = ? AND"
+		   " role = 'admin'",
 		   "s", name) > 0)
 		rc = err_set(e, EBUSY, "user '%s' is the last admin", name);
 	else
@@ -748,10 +745,9 @@ json_t *store_settings_get(struct store *st)
 	rows = st_rows(st, "SELECT key, value AS \"value:json\" FROM settings",
 		       NULL);
 	UNLOCK(st);
-	json_array_foreach (rows, i, row)
-		json_object_set(out,
-				json_string_value(json_object_get(row, "key")),
-				json_object_get(row, "value"));
+	json_array_foreach(rows, i, row)
+	    json_object_set(out, json_string_value(json_object_get(row, "key")),
+			    json_object_get(row, "value"));
 	json_decref(rows);
 	return out;
 }
@@ -767,7 +763,8 @@ int store_settings_put(struct store *st, const json_t *settings,
 	if ((rc = st_begin(st, e)) < 0)
 		goto out;
 	rc = st_exec(st, e, "DELETE FROM settings", NULL);
-	json_object_foreach ((json_t *)settings, key, v) {
+	json_object_foreach((json_t *)settings, key, v)
+	{
 		if (rc < 0)
 			break;
 		rc = st_exec(st, e, "INSERT INTO settings VALUES (?,?)", "sj",
@@ -781,10 +778,10 @@ out:
 
 /* ---- clusters ---- */
 
-#define CLUSTER_SELECT                                                        \
-	"SELECT id, name, settings AS \"settings:json\", created,"            \
-	" (SELECT count(*) FROM hosts h WHERE h.cluster_id = c.id) AS hosts," \
-	" (SELECT count(*) FROM images i WHERE i.cluster_id = c.id)"          \
+#define CLUSTER_SELECT                                                         \
+	"SELECT id, name, settings AS \"settings:json\", created,"             \
+	" (SELECT count(*) FROM hosts h WHERE h.cluster_id = c.id) AS hosts,"  \
+	" (SELECT count(*) FROM images i WHERE i.cluster_id = c.id)"           \
 	" AS images FROM clusters c"
 
 int store_cluster_create(struct store *st, const char *name,
@@ -886,14 +883,14 @@ out:
 
 /* ---- hosts ---- */
 
-#define HOST_COLS                                                           \
-	"h.id, h.name, h.cluster_id, c.name AS cluster, h.address,"         \
-	" h.thumbprint, h.remote_id, h.version, h.state, h.state_error,"    \
-	" h.state_changed, h.inventory_time, h.event_cursor, h.created,"    \
-	" json_extract(h.inventory, '$.maintenance_mode') AS"               \
-	" maintenance_mode,"                                                \
-	" json_extract(h.inventory, '$.image.base.version') AS base_image," \
-	" (SELECT status FROM compliance k WHERE k.host_id = h.id) AS"      \
+#define HOST_COLS                                                              \
+	"h.id, h.name, h.cluster_id, c.name AS cluster, h.address,"            \
+	" h.thumbprint, h.remote_id, h.version, h.state, h.state_error,"       \
+	" h.state_changed, h.inventory_time, h.event_cursor, h.created,"       \
+	" json_extract(h.inventory, '$.maintenance_mode') AS"                  \
+	" maintenance_mode,"                                                   \
+	" json_extract(h.inventory, '$.image.base.version') AS base_image,"    \
+	" (SELECT status FROM compliance k WHERE k.host_id = h.id) AS"         \
 	" compliance"
 #define HOST_FROM " FROM hosts h JOIN clusters c ON c.id = h.cluster_id"
 
@@ -907,21 +904,20 @@ int store_host_create(struct store *st, const json_t *h, json_t **out,
 	LOCK(st);
 	if ((rc = st_begin(st, e)) < 0)
 		goto out;
-	rc = st_exec(
-		st, e,
-		"INSERT INTO hosts (name, cluster_id, address, thumbprint,"
-		" secret, remote_id, version, inventory, inventory_time,"
-		" event_cursor, state, state_changed, created) VALUES"
-		" (?,?,?,?,?,?,?,?," NOW ",?,'connected'," NOW "," NOW ")",
-		"sisssssji", name,
-		json_integer_value(json_object_get(h, "cluster_id")),
-		json_string_value(json_object_get(h, "address")),
-		json_string_value(json_object_get(h, "thumbprint")),
-		json_string_value(json_object_get(h, "secret")),
-		json_string_value(json_object_get(h, "remote_id")),
-		json_string_value(json_object_get(h, "version")),
-		json_object_get(h, "inventory"),
-		json_integer_value(json_object_get(h, "event_cursor")));
+	rc = st_exec(st, e,
+		     "INSERT INTO hosts (name, cluster_id, address, thumbprint,"
+		     " secret, remote_id, version, inventory, inventory_time,"
+		     " event_cursor, state, state_changed, created) VALUES"
+		     " (?,?,?,?,?,?,?,?," NOW ",?,'connected'," NOW "," NOW ")",
+		     "sisssssji", name,
+		     json_integer_value(json_object_get(h, "cluster_id")),
+		     json_string_value(json_object_get(h, "address")),
+		     json_string_value(json_object_get(h, "thumbprint")),
+		     json_string_value(json_object_get(h, "secret")),
+		     json_string_value(json_object_get(h, "remote_id")),
+		     json_string_value(json_object_get(h, "version")),
+		     json_object_get(h, "inventory"),
+		     json_integer_value(json_object_get(h, "event_cursor")));
 	if (rc == -EEXIST)
 		rc = err_set(e, EEXIST, "a host named '%s' exists", name);
 	if (rc >= 0) {
@@ -934,9 +930,9 @@ int store_host_create(struct store *st, const json_t *h, json_t **out,
 			     "i", id);
 	}
 	if ((rc = st_end(st, rc, e)) >= 0 && out)
-		*out = st_row(st, "SELECT " HOST_COLS HOST_FROM
-				  " WHERE h.id = ?",
-			      "i", id);
+		*out =
+		    st_row(st, "SELECT " HOST_COLS HOST_FROM " WHERE h.id = ?",
+			   "i", id);
 out:
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
@@ -948,13 +944,13 @@ json_t *store_host_list(struct store *st, int64_t cluster_id)
 
 	LOCK(st);
 	if (cluster_id > 0)
-		r = st_rows(st, "SELECT " HOST_COLS HOST_FROM
-				" WHERE h.cluster_id = ? ORDER BY h.name",
+		r = st_rows(st,
+			    "SELECT " HOST_COLS HOST_FROM
+			    " WHERE h.cluster_id = ? ORDER BY h.name",
 			    "i", cluster_id);
 	else
-		r = st_rows(st, "SELECT " HOST_COLS HOST_FROM
-				" ORDER BY h.name",
-			    NULL);
+		r = st_rows(
+		    st, "SELECT " HOST_COLS HOST_FROM " ORDER BY h.name", NULL);
 	UNLOCK(st);
 	return r;
 }
@@ -982,8 +978,7 @@ json_t *store_host_get(struct store *st, const char *ref, bool secret)
 	return r;
 }
 
-json_t *store_host_list_full(struct store *st, int64_t cluster_id,
-			     bool secret)
+json_t *store_host_list_full(struct store *st, int64_t cluster_id, bool secret)
 {
 	const char *cols = secret ? HOST_SECRET_COLS : HOST_FULL_COLS;
 	char sql[2048];
@@ -1021,9 +1016,9 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-int store_host_set_connection(struct store *st, int64_t id,
-			      const char *address, const char *thumbprint,
-			      const char *secret, struct seam_err *e)
+int store_host_set_connection(struct store *st, int64_t id, const char *address,
+			      const char *thumbprint, const char *secret,
+			      struct seam_err *e)
 {
 	int rc;
 
@@ -1053,11 +1048,13 @@ int store_host_set_state(struct store *st, int64_t id, const char *state,
 			 row ? json_string_value(json_object_get(row, "state"))
 			     : "");
 	json_decref(row);
+	/* Unchanged: no write at all (no transaction to sync). */
 	rc = st_exec(st, NULL,
-		     "UPDATE hosts SET state = ?, state_error = ?,"
-		     " state_changed = CASE WHEN state = ? THEN state_changed"
-		     " ELSE " NOW " END WHERE id = ?",
-		     "sssi", state, error, state, id);
+		     "UPDATE hosts SET state = ?1, state_error = ?2,"
+		     " state_changed = CASE WHEN state = ?1 THEN state_changed"
+		     " ELSE " NOW " END WHERE id = ?3 AND (state <> ?1 OR"
+		     " coalesce(state_error, '') <> coalesce(?2, ''))",
+		     "ssi", state, error, id);
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
 }
@@ -1084,7 +1081,9 @@ int store_host_set_cursor(struct store *st, int64_t id, int64_t cursor)
 	int rc;
 
 	LOCK(st);
-	rc = st_exec(st, NULL, "UPDATE hosts SET event_cursor = ? WHERE id = ?",
+	rc = st_exec(st, NULL,
+		     "UPDATE hosts SET event_cursor = ?1 WHERE id = ?2 AND"
+		     " event_cursor <> ?1",
 		     "ii", cursor, id);
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
@@ -1099,21 +1098,23 @@ static int st_depot_conflicts(struct store *st, const json_t *rel,
 	json_t *c, *row;
 	size_t i;
 
-	json_array_foreach (json_object_get(rel, "components"), i, c) {
-		const char *name = json_string_value(json_object_get(c, "name"));
+	json_array_foreach(json_object_get(rel, "components"), i, c)
+	{
+		const char *name =
+		    json_string_value(json_object_get(c, "name"));
 		const char *ver =
-			json_string_value(json_object_get(c, "version"));
+		    json_string_value(json_object_get(c, "version"));
 		const char *dig =
-			json_string_value(json_object_get(c, "digest"));
+		    json_string_value(json_object_get(c, "digest"));
 
 		row = st_row(st,
 			     "SELECT digest FROM components WHERE name = ? AND"
 			     " vkey = ?",
 			     "ss", name,
 			     json_string_value(json_object_get(c, "vkey")));
-		if (row && strcmp(json_string_value(json_object_get(
-					  row, "digest")),
-				  dig)) {
+		if (row &&
+		    strcmp(json_string_value(json_object_get(row, "digest")),
+			   dig)) {
 			json_decref(row);
 			return err_set(e, EEXIST,
 				       "component '%s' %s is already in the "
@@ -1123,14 +1124,16 @@ static int st_depot_conflicts(struct store *st, const json_t *rel,
 		}
 		json_decref(row);
 	}
-	json_array_foreach (json_object_get(rel, "base_images"), i, c) {
+	json_array_foreach(json_object_get(rel, "base_images"), i, c)
+	{
 		const char *ver =
-			json_string_value(json_object_get(c, "version"));
+		    json_string_value(json_object_get(c, "version"));
 
-		row = st_row(st,
-			     "SELECT components AS \"components:json\" FROM"
-			     " base_images WHERE vkey = ?",
-			     "s", json_string_value(json_object_get(c, "vkey")));
+		row =
+		    st_row(st,
+			   "SELECT components AS \"components:json\" FROM"
+			   " base_images WHERE vkey = ?",
+			   "s", json_string_value(json_object_get(c, "vkey")));
 		if (row && !json_equal(json_object_get(row, "components"),
 				       json_object_get(c, "components"))) {
 			json_decref(row);
@@ -1144,8 +1147,7 @@ static int st_depot_conflicts(struct store *st, const json_t *rel,
 	return 0;
 }
 
-int store_depot_check(struct store *st, const json_t *rel,
-		      struct seam_err *e)
+int store_depot_check(struct store *st, const json_t *rel, struct seam_err *e)
 {
 	int rc;
 
@@ -1163,76 +1165,76 @@ static int st_depot_insert(struct store *st, const json_t *rel,
 	size_t i;
 	int rc = 0;
 
-	json_array_foreach (json_object_get(rel, "components"), i, c) {
+	json_array_foreach(json_object_get(rel, "components"), i, c)
+	{
 		rc = st_exec(
-			st, e,
-			"INSERT OR IGNORE INTO components (name, version, vkey,"
-			" acceptance, digest, size, scripts, live_patch_from,"
-			" fsr_required, description, bundle_id, imported)"
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?," NOW ")",
-			"sssssijjisi",
-			json_string_value(json_object_get(c, "name")),
-			json_string_value(json_object_get(c, "version")),
-			json_string_value(json_object_get(c, "vkey")),
-			json_string_value(json_object_get(c, "acceptance")),
-			json_string_value(json_object_get(c, "digest")),
-			json_integer_value(json_object_get(c, "size")),
-			json_object_get(c, "scripts"),
-			json_object_get(c, "live_patch_from"),
-			(int64_t)json_is_true(json_object_get(c, "fsr_required")),
-			json_string_value(json_object_get(c, "description")),
-			bundle_id);
+		    st, e,
+		    "INSERT OR IGNORE INTO components (name, version, vkey,"
+		    " acceptance, digest, size, scripts, live_patch_from,"
+		    " fsr_required, description, bundle_id, imported)"
+		    " VALUES (?,?,?,?,?,?,?,?,?,?,?," NOW ")",
+		    "sssssijjisi",
+		    json_string_value(json_object_get(c, "name")),
+		    json_string_value(json_object_get(c, "version")),
+		    json_string_value(json_object_get(c, "vkey")),
+		    json_string_value(json_object_get(c, "acceptance")),
+		    json_string_value(json_object_get(c, "digest")),
+		    json_integer_value(json_object_get(c, "size")),
+		    json_object_get(c, "scripts"),
+		    json_object_get(c, "live_patch_from"),
+		    (int64_t)json_is_true(json_object_get(c, "fsr_required")),
+		    json_string_value(json_object_get(c, "description")),
+		    bundle_id);
 		if (rc < 0)
 			return rc;
 		if (rc > 0)
 			json_array_append_new(
-				json_object_get(added, "components"),
-				json_pack("{s:O,s:O}", "name",
-					  json_object_get(c, "name"), "version",
-					  json_object_get(c, "version")));
+			    json_object_get(added, "components"),
+			    json_pack("{s:O,s:O}", "name",
+				      json_object_get(c, "name"), "version",
+				      json_object_get(c, "version")));
 	}
-	json_array_foreach (json_object_get(rel, "base_images"), i, c) {
-		rc = st_exec(st, e,
-			     "INSERT OR IGNORE INTO base_images (version, vkey,"
-			     " components, live_patch_from, description, build,"
-			     " bundle_id, imported) VALUES (?,?,?,?,?,?,?," NOW
-			     ")",
-			     "ssjjsii",
-			     json_string_value(json_object_get(c, "version")),
-			     json_string_value(json_object_get(c, "vkey")),
-			     json_object_get(c, "components"),
-			     json_object_get(c, "live_patch_from"),
-			     json_string_value(json_object_get(c, "description")),
-			     json_integer_value(json_object_get(c, "build")),
-			     bundle_id);
+	json_array_foreach(json_object_get(rel, "base_images"), i, c)
+	{
+		rc = st_exec(
+		    st, e,
+		    "INSERT OR IGNORE INTO base_images (version, vkey,"
+		    " components, live_patch_from, description, build,"
+		    " bundle_id, imported) VALUES (?,?,?,?,?,?,?," NOW ")",
+		    "ssjjsii", json_string_value(json_object_get(c, "version")),
+		    json_string_value(json_object_get(c, "vkey")),
+		    json_object_get(c, "components"),
+		    json_object_get(c, "live_patch_from"),
+		    json_string_value(json_object_get(c, "description")),
+		    json_integer_value(json_object_get(c, "build")), bundle_id);
 		if (rc < 0)
 			return rc;
 		if (rc > 0)
 			json_array_append(json_object_get(added, "base_images"),
 					  json_object_get(c, "version"));
 	}
-	json_array_foreach (json_object_get(rel, "addons"), i, c) {
-		rc = st_exec(st, e,
-			     "INSERT OR IGNORE INTO addons (name, version, vkey,"
-			     " base_versions, components, description,"
-			     " bundle_id, imported) VALUES (?,?,?,?,?,?,?," NOW
-			     ")",
-			     "sssjjsi",
-			     json_string_value(json_object_get(c, "name")),
-			     json_string_value(json_object_get(c, "version")),
-			     json_string_value(json_object_get(c, "vkey")),
-			     json_object_get(c, "base_versions"),
-			     json_object_get(c, "components"),
-			     json_string_value(json_object_get(c, "description")),
-			     bundle_id);
+	json_array_foreach(json_object_get(rel, "addons"), i, c)
+	{
+		rc = st_exec(
+		    st, e,
+		    "INSERT OR IGNORE INTO addons (name, version, vkey,"
+		    " base_versions, components, description,"
+		    " bundle_id, imported) VALUES (?,?,?,?,?,?,?," NOW ")",
+		    "sssjjsi", json_string_value(json_object_get(c, "name")),
+		    json_string_value(json_object_get(c, "version")),
+		    json_string_value(json_object_get(c, "vkey")),
+		    json_object_get(c, "base_versions"),
+		    json_object_get(c, "components"),
+		    json_string_value(json_object_get(c, "description")),
+		    bundle_id);
 		if (rc < 0)
 			return rc;
 		if (rc > 0)
 			json_array_append_new(
-				json_object_get(added, "addons"),
-				json_pack("{s:O,s:O}", "name",
-					  json_object_get(c, "name"), "version",
-					  json_object_get(c, "version")));
+			    json_object_get(added, "addons"),
+			    json_pack("{s:O,s:O}", "name",
+				      json_object_get(c, "name"), "version",
+				      json_object_get(c, "version")));
 	}
 	return 0;
 }
@@ -1254,7 +1256,8 @@ int store_depot_import(struct store *st, const json_t *rel, json_t **summary,
 		rc = st_exec(st, e,
 			     "INSERT INTO bundles (name, digest, level, signer,"
 			     " manifest, imported) VALUES (?,?,?,?,?," NOW ")",
-			     "ssssj", json_string_value(json_object_get(b, "name")),
+			     "ssssj",
+			     json_string_value(json_object_get(b, "name")),
 			     json_string_value(json_object_get(b, "digest")),
 			     json_string_value(json_object_get(b, "level")),
 			     json_string_value(json_object_get(b, "signer")),
@@ -1274,17 +1277,17 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-#define BASE_COLS                                                       \
-	"version, components AS \"components:json\","                  \
-	" live_patch_from AS \"live_patch_from:json\", description, build," \
+#define BASE_COLS                                                              \
+	"version, components AS \"components:json\","                          \
+	" live_patch_from AS \"live_patch_from:json\", description, build,"    \
 	" bundle_id, imported"
-#define ADDON_COLS                                                       \
-	"name, version, base_versions AS \"base_versions:json\","        \
-	" components AS \"components:json\", description, bundle_id,"    \
+#define ADDON_COLS                                                             \
+	"name, version, base_versions AS \"base_versions:json\","              \
+	" components AS \"components:json\", description, bundle_id,"          \
 	" imported"
-#define COMPONENT_COLS                                                    \
-	"name, version, acceptance, digest, size, scripts AS"             \
-	" \"scripts:json\", live_patch_from AS \"live_patch_from:json\"," \
+#define COMPONENT_COLS                                                         \
+	"name, version, acceptance, digest, size, scripts AS"                  \
+	" \"scripts:json\", live_patch_from AS \"live_patch_from:json\","      \
 	" fsr_required, description, bundle_id, imported"
 
 json_t *store_depot_list(struct store *st, const char *kind)
@@ -1293,16 +1296,17 @@ json_t *store_depot_list(struct store *st, const char *kind)
 
 	LOCK(st);
 	if (!strcmp(kind, "base_images"))
-		r = st_rows(st, "SELECT " BASE_COLS
-				" FROM base_images ORDER BY vkey",
-			    NULL);
+		r = st_rows(
+		    st, "SELECT " BASE_COLS " FROM base_images ORDER BY vkey",
+		    NULL);
 	else if (!strcmp(kind, "addons"))
-		r = st_rows(st, "SELECT " ADDON_COLS
-				" FROM addons ORDER BY name, vkey",
-			    NULL);
+		r = st_rows(
+		    st, "SELECT " ADDON_COLS " FROM addons ORDER BY name, vkey",
+		    NULL);
 	else if (!strcmp(kind, "components"))
-		r = st_rows(st, "SELECT " COMPONENT_COLS
-				" FROM components ORDER BY name, vkey",
+		r = st_rows(st,
+			    "SELECT " COMPONENT_COLS
+			    " FROM components ORDER BY name, vkey",
 			    NULL);
 	else
 		r = st_rows(st,
@@ -1318,8 +1322,9 @@ json_t *store_depot_base_get(struct store *st, const char *version)
 	json_t *r;
 
 	LOCK(st);
-	r = st_row(st, "SELECT " BASE_COLS " FROM base_images WHERE"
-		       " version = ?",
+	r = st_row(st,
+		   "SELECT " BASE_COLS " FROM base_images WHERE"
+		   " version = ?",
 		   "s", version);
 	UNLOCK(st);
 	return r;
@@ -1331,8 +1336,9 @@ json_t *store_depot_addon_get(struct store *st, const char *name,
 	json_t *r;
 
 	LOCK(st);
-	r = st_row(st, "SELECT " ADDON_COLS " FROM addons WHERE name = ? AND"
-		       " version = ?",
+	r = st_row(st,
+		   "SELECT " ADDON_COLS " FROM addons WHERE name = ? AND"
+		   " version = ?",
 		   "ss", name, version);
 	UNLOCK(st);
 	return r;
@@ -1344,8 +1350,9 @@ json_t *store_depot_component_get(struct store *st, const char *name,
 	json_t *r;
 
 	LOCK(st);
-	r = st_row(st, "SELECT " COMPONENT_COLS " FROM components WHERE"
-		       " name = ? AND version = ?",
+	r = st_row(st,
+		   "SELECT " COMPONENT_COLS " FROM components WHERE"
+		   " name = ? AND version = ?",
 		   "ss", name, version);
 	UNLOCK(st);
 	return r;
@@ -1409,14 +1416,14 @@ int store_depot_delete(struct store *st, const char *kind, const char *name,
 		goto out;
 	user = st_depot_user(st, kind, name, version);
 	if (user) {
-		rc = err_set(e, EBUSY,
-			     "%s %s%s%s is used by image '%s' of cluster '%s'",
-			     !strcmp(kind, "base_images") ? "base image"
-			     : !strcmp(kind, "addons")    ? "add-on"
-							  : "component",
-			     name ? name : "", name ? " " : "", version,
-			     json_string_value(json_object_get(user, "name")),
-			     json_string_value(json_object_get(user, "cluster")));
+		rc = err_set(
+		    e, EBUSY, "%s %s%s%s is used by image '%s' of cluster '%s'",
+		    !strcmp(kind, "base_images") ? "base image"
+		    : !strcmp(kind, "addons")	 ? "add-on"
+						 : "component",
+		    name ? name : "", name ? " " : "", version,
+		    json_string_value(json_object_get(user, "name")),
+		    json_string_value(json_object_get(user, "cluster")));
 		json_decref(user);
 		goto end;
 	}
@@ -1424,19 +1431,19 @@ int store_depot_delete(struct store *st, const char *kind, const char *name,
 		rc = st_exec(st, e, "DELETE FROM base_images WHERE version = ?",
 			     "s", version);
 	} else if (!strcmp(kind, "addons")) {
-		rc = st_exec(st, e,
-			     "DELETE FROM addons WHERE name = ? AND version = ?",
-			     "ss", name, version);
+		rc = st_exec(
+		    st, e, "DELETE FROM addons WHERE name = ? AND version = ?",
+		    "ss", name, version);
 	} else {
 		json_t *h = st_depot_component_holder(st, name, version);
 
 		if (h) {
-			rc = err_set(e, EBUSY,
-				     "component '%s' %s is part of %s in the "
-				     "depot: delete that first",
-				     name, version,
-				     json_string_value(
-					     json_object_get(h, "holder")));
+			rc = err_set(
+			    e, EBUSY,
+			    "component '%s' %s is part of %s in the "
+			    "depot: delete that first",
+			    name, version,
+			    json_string_value(json_object_get(h, "holder")));
 			json_decref(h);
 			goto end;
 		}
@@ -1457,9 +1464,10 @@ end:
 		json_t *d;
 		size_t i;
 
-		json_array_foreach (digests, i, d) {
+		json_array_foreach(digests, i, d)
+		{
 			const char *dig =
-				json_string_value(json_object_get(d, "digest"));
+			    json_string_value(json_object_get(d, "digest"));
 
 			if (st_int(st, 0,
 				   "SELECT count(*) FROM components WHERE"
@@ -1501,17 +1509,18 @@ json_t *store_depot_view(struct store *st)
 	json_t *v = json_object();
 
 	LOCK(st);
-	json_object_set_new(v, "base_images",
-			    st_rows(st, "SELECT " BASE_COLS
-					" FROM base_images ORDER BY vkey",
-				    NULL));
-	json_object_set_new(v, "addons",
-			    st_rows(st, "SELECT " ADDON_COLS
-					" FROM addons ORDER BY name, vkey",
-				    NULL));
+	json_object_set_new(
+	    v, "base_images",
+	    st_rows(st, "SELECT " BASE_COLS " FROM base_images ORDER BY vkey",
+		    NULL));
+	json_object_set_new(
+	    v, "addons",
+	    st_rows(st, "SELECT " ADDON_COLS " FROM addons ORDER BY name, vkey",
+		    NULL));
 	json_object_set_new(v, "components",
-			    st_rows(st, "SELECT " COMPONENT_COLS
-					" FROM components ORDER BY name, vkey",
+			    st_rows(st,
+				    "SELECT " COMPONENT_COLS
+				    " FROM components ORDER BY name, vkey",
 				    NULL));
 	UNLOCK(st);
 	return v;
@@ -1519,8 +1528,8 @@ json_t *store_depot_view(struct store *st)
 
 /* ---- images ---- */
 
-#define IMAGE_COLS                                                  \
-	"i.id, i.cluster_id, i.name, i.definition AS \"definition:json\"," \
+#define IMAGE_COLS                                                             \
+	"i.id, i.cluster_id, i.name, i.definition AS \"definition:json\","     \
 	" i.selector AS \"selector:json\", i.digest, i.updated"
 
 json_t *store_image_list(struct store *st, int64_t cluster_id)
@@ -1528,21 +1537,22 @@ json_t *store_image_list(struct store *st, int64_t cluster_id)
 	json_t *r;
 
 	LOCK(st);
-	r = st_rows(st, "SELECT " IMAGE_COLS " FROM images i WHERE"
-			" i.cluster_id = ? ORDER BY i.name",
+	r = st_rows(st,
+		    "SELECT " IMAGE_COLS " FROM images i WHERE"
+		    " i.cluster_id = ? ORDER BY i.name",
 		    "i", cluster_id);
 	UNLOCK(st);
 	return r;
 }
 
-json_t *store_image_get(struct store *st, int64_t cluster_id,
-			const char *name)
+json_t *store_image_get(struct store *st, int64_t cluster_id, const char *name)
 {
 	json_t *r;
 
 	LOCK(st);
-	r = st_row(st, "SELECT " IMAGE_COLS " FROM images i WHERE"
-		       " i.cluster_id = ? AND i.name = ?",
+	r = st_row(st,
+		   "SELECT " IMAGE_COLS " FROM images i WHERE"
+		   " i.cluster_id = ? AND i.name = ?",
 		   "is", cluster_id, name);
 	UNLOCK(st);
 	return r;
@@ -1587,8 +1597,8 @@ int store_image_put(struct store *st, int64_t cluster_id, const char *name,
 	LOCK(st);
 	if ((rc = st_begin(st, e)) < 0)
 		goto out;
-	rc = st_image_upsert(st, cluster_id, name, definition, selector,
-			     digest, e);
+	rc = st_image_upsert(st, cluster_id, name, definition, selector, digest,
+			     e);
 	if (rc >= 0)
 		rc = st_compliance_invalidate(st, cluster_id, e);
 	rc = st_end(st, rc, e);
@@ -1609,15 +1619,16 @@ int store_image_replace_all(struct store *st, int64_t cluster_id,
 		goto out;
 	rc = st_exec(st, e, "DELETE FROM images WHERE cluster_id = ?", "i",
 		     cluster_id);
-	json_array_foreach ((json_t *)images, i, im) {
+	json_array_foreach((json_t *)images, i, im)
+	{
 		if (rc < 0)
 			break;
 		rc = st_image_upsert(
-			st, cluster_id,
-			json_string_value(json_object_get(im, "name")),
-			json_object_get(im, "definition"),
-			json_object_get(im, "selector"),
-			json_string_value(json_object_get(im, "digest")), e);
+		    st, cluster_id,
+		    json_string_value(json_object_get(im, "name")),
+		    json_object_get(im, "definition"),
+		    json_object_get(im, "selector"),
+		    json_string_value(json_object_get(im, "digest")), e);
 	}
 	if (rc >= 0)
 		rc = st_compliance_invalidate(st, cluster_id, e);
@@ -1650,38 +1661,74 @@ out:
 
 /* ---- compliance ---- */
 
+static int st_compliance_write(struct store *st, int64_t host_id,
+			       const json_t *result, int64_t task_id,
+			       struct seam_err *e)
+{
+	return st_exec(
+	    st, e,
+	    "INSERT INTO compliance (host_id, image, image_digest, status,"
+	    " impact, reboot, reasons, details, task_id, checked) VALUES"
+	    " (?,?,?,?,?,?,?,?,nullif(?,0)," NOW ") ON CONFLICT (host_id)"
+	    " DO UPDATE SET image = excluded.image, image_digest ="
+	    " excluded.image_digest, status = excluded.status, impact ="
+	    " excluded.impact, reboot = excluded.reboot, reasons ="
+	    " excluded.reasons, details = excluded.details, task_id ="
+	    " excluded.task_id, checked = excluded.checked",
+	    "issssijji", host_id,
+	    json_string_value(json_object_get(result, "image")),
+	    json_string_value(json_object_get(result, "image_digest")),
+	    json_string_value(json_object_get(result, "status")),
+	    json_string_value(json_object_get(result, "impact")),
+	    (int64_t)json_is_true(json_object_get(result, "reboot")),
+	    json_object_get(result, "reasons"),
+	    json_object_get(result, "details"), task_id);
+}
+
 int store_compliance_put(struct store *st, int64_t host_id,
 			 const json_t *result, int64_t task_id)
 {
 	int rc;
 
 	LOCK(st);
-	rc = st_exec(
-		st, NULL,
-		"INSERT INTO compliance (host_id, image, image_digest, status,"
-		" impact, reboot, reasons, details, task_id, checked) VALUES"
-		" (?,?,?,?,?,?,?,?,?," NOW ") ON CONFLICT (host_id) DO UPDATE"
-		" SET image = excluded.image, image_digest ="
-		" excluded.image_digest, status = excluded.status, impact ="
-		" excluded.impact, reboot = excluded.reboot, reasons ="
-		" excluded.reasons, details = excluded.details, task_id ="
-		" excluded.task_id, checked = excluded.checked",
-		"issssijji", host_id,
-		json_string_value(json_object_get(result, "image")),
-		json_string_value(json_object_get(result, "image_digest")),
-		json_string_value(json_object_get(result, "status")),
-		json_string_value(json_object_get(result, "impact")),
-		(int64_t)json_is_true(json_object_get(result, "reboot")),
-		json_object_get(result, "reasons"),
-		json_object_get(result, "details"), task_id);
+	rc = st_compliance_write(st, host_id, result, task_id, NULL);
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
 }
 
-#define COMPLIANCE_COLS                                                     \
-	"h.id AS host_id, h.name AS host, k.image, k.image_digest, k.status," \
-	" k.impact, k.reboot, k.reasons AS \"reasons:json\", k.details AS"    \
-	" \"details:json\", k.task_id, k.checked FROM compliance k JOIN"      \
+int64_t store_compliance_record(struct store *st, int64_t host_id,
+				const json_t *inventory, const json_t *result,
+				int64_t task_id, const json_t *event)
+{
+	int64_t ev = 0;
+	int rc;
+
+	LOCK(st);
+	if ((rc = st_begin(st, NULL)) < 0)
+		goto out;
+	if (inventory)
+		rc = st_exec(
+		    st, NULL,
+		    "UPDATE hosts SET inventory = ?, inventory_time = " NOW
+		    ", version = coalesce(?, version) WHERE"
+		    " id = ?",
+		    "jsi", inventory,
+		    json_string_value(json_object_get(inventory, "version")),
+		    host_id);
+	if (rc >= 0)
+		rc = st_compliance_write(st, host_id, result, task_id, NULL);
+	if (rc >= 0 && event)
+		rc = (int)((ev = st_event_insert(st, event)) < 0 ? ev : 0);
+	rc = st_end(st, rc, NULL);
+out:
+	UNLOCK(st);
+	return rc < 0 ? rc : ev;
+}
+
+#define COMPLIANCE_COLS                                                        \
+	"h.id AS host_id, h.name AS host, k.image, k.image_digest, k.status,"  \
+	" k.impact, k.reboot, k.reasons AS \"reasons:json\", k.details AS"     \
+	" \"details:json\", k.task_id, k.checked FROM compliance k JOIN"       \
 	" hosts h ON h.id = k.host_id"
 
 json_t *store_compliance_list(struct store *st, int64_t cluster_id)
@@ -1689,8 +1736,9 @@ json_t *store_compliance_list(struct store *st, int64_t cluster_id)
 	json_t *r;
 
 	LOCK(st);
-	r = st_rows(st, "SELECT " COMPLIANCE_COLS
-			" WHERE h.cluster_id = ? ORDER BY h.name",
+	r = st_rows(st,
+		    "SELECT " COMPLIANCE_COLS
+		    " WHERE h.cluster_id = ? ORDER BY h.name",
 		    "i", cluster_id);
 	UNLOCK(st);
 	return r;
@@ -1709,9 +1757,9 @@ json_t *store_compliance_get(struct store *st, int64_t host_id)
 
 /* ---- tasks ---- */
 
-#define TASK_COLS                                                       \
-	"id, type, target_kind, target_id, target_name, params AS"      \
-	" \"params:json\", status, progress, created, started, finished," \
+#define TASK_COLS                                                              \
+	"id, type, target_kind, target_id, target_name, params AS"             \
+	" \"params:json\", status, progress, created, started, finished,"      \
 	" result AS \"result:json\", error"
 
 int64_t store_task_create(struct store *st, const char *type,
@@ -1723,12 +1771,12 @@ int64_t store_task_create(struct store *st, const char *type,
 	int rc;
 
 	LOCK(st);
-	rc = st_exec(st, e,
-		     "INSERT INTO tasks (type, target_kind, target_id,"
-		     " target_name, params, status, created) VALUES"
-		     " (?,?,?,?,?,'queued'," NOW ")",
-		     "ssisj", type, target_kind, target_id, target_name,
-		     params);
+	rc =
+	    st_exec(st, e,
+		    "INSERT INTO tasks (type, target_kind, target_id,"
+		    " target_name, params, status, created) VALUES"
+		    " (?,?,?,?,?,'queued'," NOW ")",
+		    "ssisj", type, target_kind, target_id, target_name, params);
 	id = rc < 0 ? rc : sqlite3_last_insert_rowid(st->db);
 	UNLOCK(st);
 	return id;
@@ -1783,8 +1831,8 @@ json_t *store_task_get(struct store *st, int64_t id)
 	return r;
 }
 
-json_t *store_task_list(struct store *st, const char *status,
-			const char *type, int64_t limit)
+json_t *store_task_list(struct store *st, const char *status, const char *type,
+			int64_t limit)
 {
 	json_t *r;
 
@@ -1813,32 +1861,38 @@ int store_task_fail_orphans(struct store *st, const char *why)
 
 /* ---- events ---- */
 
-int64_t store_event_add(struct store *st, const json_t *ev)
+/* Insert an event (lock held); returns its cursor or -errno. */
+static int64_t st_event_insert(struct store *st, const json_t *ev)
 {
-	int64_t id;
 	int rc;
 
-#define EV_ID(k)                                                    \
-	(json_integer_value(json_object_get(ev, k)) > 0              \
-		 ? json_integer_value(json_object_get(ev, k))        \
-		 : 0)
-	LOCK(st);
+#define EV_ID(k)                                                               \
+	(json_integer_value(json_object_get(ev, k)) > 0                        \
+	     ? json_integer_value(json_object_get(ev, k))                      \
+	     : 0)
 	rc = st_exec(st, NULL,
 		     "INSERT INTO events (time, type, severity, cluster_id,"
 		     " host_id, vm, task_id, message, data) VALUES (" NOW
 		     ",?,coalesce(?, 'info'),nullif(?,0),nullif(?,0),?,"
 		     "nullif(?,0),coalesce(?, ''),?)",
-		     "ssiisisj",
-		     json_string_value(json_object_get(ev, "type")),
+		     "ssiisisj", json_string_value(json_object_get(ev, "type")),
 		     json_string_value(json_object_get(ev, "severity")),
 		     EV_ID("cluster_id"), EV_ID("host_id"),
 		     json_string_value(json_object_get(ev, "vm")),
 		     EV_ID("task_id"),
 		     json_string_value(json_object_get(ev, "message")),
 		     json_object_get(ev, "data"));
-	id = rc < 0 ? rc : sqlite3_last_insert_rowid(st->db);
-	UNLOCK(st);
 #undef EV_ID
+	return rc < 0 ? rc : sqlite3_last_insert_rowid(st->db);
+}
+
+int64_t store_event_add(struct store *st, const json_t *ev)
+{
+	int64_t id;
+
+	LOCK(st);
+	id = st_event_insert(st, ev);
+	UNLOCK(st);
 	return id;
 }
 
@@ -1895,7 +1949,8 @@ int64_t store_remediation_create(struct store *st, int64_t cluster_id,
 		     "iij", cluster_id, task_id, settings);
 	if (rc >= 0)
 		id = sqlite3_last_insert_rowid(st->db);
-	json_array_foreach ((json_t *)hosts, i, h) {
+	json_array_foreach((json_t *)hosts, i, h)
+	{
 		if (rc < 0)
 			break;
 		rc = st_exec(st, e,
@@ -1925,21 +1980,21 @@ json_t *store_remediation_get(struct store *st, int64_t id)
 		   "i", id);
 	if (r) {
 		json_object_set_new(
-			r, "hosts",
-			st_rows(st,
-				"SELECT host_id, seq, path, status, step,"
-				" attempts, error, updated FROM"
-				" remediation_hosts WHERE remediation_id = ?"
-				" ORDER BY seq",
-				"i", id));
+		    r, "hosts",
+		    st_rows(st,
+			    "SELECT host_id, seq, path, status, step,"
+			    " attempts, error, updated FROM"
+			    " remediation_hosts WHERE remediation_id = ?"
+			    " ORDER BY seq",
+			    "i", id));
 		json_object_set_new(
-			r, "steps",
-			st_rows(st,
-				"SELECT id, host_id, step, state, data AS"
-				" \"data:json\", result AS \"result:json\","
-				" planned, ended FROM remediation_steps WHERE"
-				" remediation_id = ? ORDER BY id",
-				"i", id));
+		    r, "steps",
+		    st_rows(st,
+			    "SELECT id, host_id, step, state, data AS"
+			    " \"data:json\", result AS \"result:json\","
+			    " planned, ended FROM remediation_steps WHERE"
+			    " remediation_id = ? ORDER BY id",
+			    "i", id));
 	}
 	UNLOCK(st);
 	return r;
@@ -1959,8 +2014,7 @@ json_t *store_remediation_unfinished(struct store *st)
 	return r;
 }
 
-int store_remediation_set_state(struct store *st, int64_t id,
-				const char *state)
+int store_remediation_set_state(struct store *st, int64_t id, const char *state)
 {
 	int rc;
 
@@ -1986,8 +2040,7 @@ int store_remediation_host_set(struct store *st, int64_t rem_id,
 		     " attempts = attempts + (CASE WHEN ? = 'running' THEN 1"
 		     " ELSE 0 END), updated = " NOW
 		     " WHERE remediation_id = ? AND host_id = ?",
-		     "ssssii", status, step, error, status, rem_id,
-		     host_id);
+		     "ssssii", status, step, error, status, rem_id, host_id);
 	UNLOCK(st);
 	return rc < 0 ? rc : 0;
 }

@@ -83,12 +83,11 @@ json_t *store_host_list(struct store *st, int64_t cluster_id);
 /* With inventory; with secret only when asked (internal use). */
 json_t *store_host_get(struct store *st, const char *ref, bool secret);
 /* Every host with inventory (and secret when asked): pollers, VM lists. */
-json_t *store_host_list_full(struct store *st, int64_t cluster_id,
-			     bool secret);
+json_t *store_host_list_full(struct store *st, int64_t cluster_id, bool secret);
 int store_host_delete(struct store *st, int64_t id, struct seam_err *e);
-int store_host_set_connection(struct store *st, int64_t id,
-			      const char *address, const char *thumbprint,
-			      const char *secret, struct seam_err *e);
+int store_host_set_connection(struct store *st, int64_t id, const char *address,
+			      const char *thumbprint, const char *secret,
+			      struct seam_err *e);
 /* Returns the previous state ("connected", ...) in prev (may be NULL). */
 int store_host_set_state(struct store *st, int64_t id, const char *state,
 			 const char *error, char *prev, size_t prevlen);
@@ -101,8 +100,7 @@ int store_host_set_cursor(struct store *st, int64_t id, int64_t cursor);
  * rel: {bundle: {...}, base_images: [...], addons: [...], components: [...]}
  * as depot.c builds it. check: conflicts only (nothing written).
  */
-int store_depot_check(struct store *st, const json_t *rel,
-		      struct seam_err *e);
+int store_depot_check(struct store *st, const json_t *rel, struct seam_err *e);
 int store_depot_import(struct store *st, const json_t *rel, json_t **summary,
 		       struct seam_err *e);
 /* kind: "base_images", "addons", "components", "bundles". */
@@ -124,8 +122,7 @@ json_t *store_depot_view(struct store *st);
 
 /* ---- cluster images ---- */
 json_t *store_image_list(struct store *st, int64_t cluster_id);
-json_t *store_image_get(struct store *st, int64_t cluster_id,
-			const char *name);
+json_t *store_image_get(struct store *st, int64_t cluster_id, const char *name);
 /* Insert or replace; hosts of the cluster turn `unknown`. */
 int store_image_put(struct store *st, int64_t cluster_id, const char *name,
 		    const json_t *definition, const json_t *selector,
@@ -139,6 +136,13 @@ int store_image_delete(struct store *st, int64_t cluster_id, const char *name,
 /* ---- compliance ---- */
 int store_compliance_put(struct store *st, int64_t host_id,
 			 const json_t *result, int64_t task_id);
+/*
+ * One host checked: its fresh inventory (may be NULL), the result and the
+ * event announcing it, in one transaction. Returns the event's cursor.
+ */
+int64_t store_compliance_record(struct store *st, int64_t host_id,
+				const json_t *inventory, const json_t *result,
+				int64_t task_id, const json_t *event);
 json_t *store_compliance_list(struct store *st, int64_t cluster_id);
 json_t *store_compliance_get(struct store *st, int64_t host_id);
 
@@ -153,8 +157,8 @@ int store_task_progress(struct store *st, int64_t id, int progress);
 int store_task_finish(struct store *st, int64_t id, const char *status,
 		      const json_t *result, const char *error);
 json_t *store_task_get(struct store *st, int64_t id);
-json_t *store_task_list(struct store *st, const char *status,
-			const char *type, int64_t limit);
+json_t *store_task_list(struct store *st, const char *status, const char *type,
+			int64_t limit);
 /* Tasks left queued/running by a previous process: ended as error. */
 int store_task_fail_orphans(struct store *st, const char *why);
 

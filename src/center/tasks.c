@@ -84,8 +84,8 @@ static void *task_thread(void *p)
 int64_t center_task_spawn(struct center *c, const char *type,
 			  const char *target_kind, int64_t target_id,
 			  const char *target_name, const json_t *params,
-			  center_task_fn fn, void *arg, void (*free_arg)(void *),
-			  struct seam_err *e)
+			  center_task_fn fn, void *arg,
+			  void (*free_arg)(void *), struct seam_err *e)
 {
 	struct task_run *r = calloc(1, sizeof(*r));
 	pthread_attr_t attr;
@@ -97,16 +97,16 @@ int64_t center_task_spawn(struct center *c, const char *type,
 			free_arg(arg);
 		return err_set(e, ENOMEM, "no memory for a task");
 	}
-	id = store_task_create(c->st, type, target_kind, target_id,
-			       target_name, params, e);
+	id = store_task_create(c->st, type, target_kind, target_id, target_name,
+			       params, e);
 	if (id < 0) {
 		free(r);
 		if (free_arg)
 			free_arg(arg);
 		return id;
 	}
-	*r = (struct task_run){.c = c, .id = id, .fn = fn, .arg = arg,
-			       .free_arg = free_arg};
+	*r = (struct task_run){
+	    .c = c, .id = id, .fn = fn, .arg = arg, .free_arg = free_arg};
 	snprintf(r->type, sizeof(r->type), "%s", type);
 	pthread_mutex_lock(&c->tasks_lock);
 	c->tasks_running++;

@@ -253,9 +253,14 @@ class Host:
         cmd = [str(HOSTD), "init", "--state", str(state)]
         p = None
         if bundle:
+            # hostd installs the base image itself when it can (with the
+            # trust store make-bundles wrote); else it is seeded below.
             p = subprocess.run(cmd + ["--bundle", str(bundle), "--base",
-                                      base], capture_output=True, text=True,
-                               timeout=60)
+                                      base, "--trust",
+                                      str(Path(bundle).parent / "trust")],
+                               capture_output=True, text=True, timeout=60)
+            if p.returncode != 0:
+                subprocess.run(["rm", "-rf", str(state)], check=True)
         if p is None or p.returncode != 0:
             p = subprocess.run(cmd, capture_output=True, text=True,
                                check=True, timeout=60)

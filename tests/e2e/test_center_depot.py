@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from center_harness import (BUNDLE_TOOL, bundles, center,  # noqa: F401
-                            import_bundle, trust_dev_key)
+                            hosts_factory, import_bundle, trust_dev_key)
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -287,6 +287,37 @@ def test_delete_and_payloads(center, bundles):
     assert hashlib.sha256(r.content).hexdigest() == vmx["digest"]
     assert len(r.content) == vmx["size"]
     assert api.get("/depot/payloads/" + "ab" * 32).status_code == 404
+
+
+def test_host_credential_reads_payloads_only(center, bundles,
+                                             hosts_factory):
+    from center_harness import add_host
+    api = center.api
+    trust_dev_key(center, bundles)
+    assert import_bundle(center,
+                         bundles / "seam-1.0.0.0100.zip").status_code == 201
+    api.ok("POST", "/clusters", json={"name": "c1"})
+    [h] = hosts_factory(1)
+    add_host(center, h, "c1", "h1")
+    cred = api.ok("GET", "/hosts/h1/depot-credential")["token"]
+    assert cred.startswith("seamhost_")
+    vmx = api.ok("GET", "/depot/components/vmx/1.0.0.0100")
+    r = api.get(f"/depot/payloads/{vmx['digest']}", token=cred)
+    assert r.status_code == 200
+    assert hashlib.sha256(r.content).hexdigest() == vmx["digest"]
+    for method, path in (("GET", "/hosts"), ("GET", "/depot/components"),
+                         ("POST", "/clusters"), ("GET", "/me")):
+        r = api.call(method, path, token=cred, json={"name": "x"})
+        assert r.status_code == 403, (method, path, r.text)
+    # A forged credential (another host id, same MAC) is refused.
+    forged = "seamhost_2_" + cred.split("_", 2)[2]
+    assert api.get(f"/depot/payloads/{vmx['digest']}",
+                   token=forged).status_code == 401
+    # Viewers may not read credentials.
+    viewer = api.ok("POST", "/users", status=201,
+                    json={"name": "v", "role": "viewer"})["token"]
+    assert api.get("/hosts/h1/depot-credential",
+                   token=viewer).status_code == 403
 
 
 def test_trust_store_admin_only(center, bundles):

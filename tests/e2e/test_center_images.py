@@ -174,3 +174,33 @@ def test_set_export_import(depot):
     assert api.ok("GET", "/depot/addons")["addons"] == []
     evs = api.ok("GET", "/events?cluster=c1&type=image")["events"]
     assert [e["type"] for e in evs] == ["image.set", "image.set"]
+
+
+def test_cluster_lowest_accepted_level(depot, tmp_path, bundles):
+    """A cluster that accepts only `certified` refuses an image whose
+    components are `partner` (a partner key signed them)."""
+    api = depot.api
+    man = {"format": 1, "name": "p",
+           "components": [{"name": "partner-agent", "version": "1.0.0.0",
+                           "acceptance": "partner",
+                           "payload": {"file": "pa.tgz"}, "scripts": []}]}
+    payload(tmp_path / "pa.tgz", "#!/bin/sh\n")
+    (tmp_path / "p.json").write_text(json.dumps(man))
+    out = tmp_path / "p.zip"
+    subprocess.run([str(BUNDLE_TOOL), "build", "--manifest",
+                    str(tmp_path / "p.json"), "--payload",
+                    str(tmp_path / "pa.tgz"), "--out", str(out)],
+                   check=True, capture_output=True)
+    subprocess.run([str(BUNDLE_TOOL), "sign", "--key",
+                    str(bundles / "dev-key.sec"), str(out)], check=True,
+                   capture_output=True)
+    assert import_bundle(depot, out).status_code == 201
+    body = {"base": "1.0.0.0100",
+            "components": {"add": {"partner-agent": "1.0.0.0"}}}
+    api.ok("PUT", "/clusters/c1/image", json=body)
+    api.ok("PUT", "/clusters/c2/settings",
+           json={"min_acceptance": "certified"})
+    r = api.put("/clusters/c2/image", json=body)
+    assert r.status_code == 400
+    assert "component 'partner-agent' 1.0.0.0 is partner, below the " \
+        "cluster's lowest accepted level certified" in r.text

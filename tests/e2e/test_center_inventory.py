@@ -126,6 +126,31 @@ def test_disconnect_and_reconnect(center, hosts_factory):
     assert r["thumbprint"] == new_tp and r["state"] == "connected"
 
 
+def test_host_event_log_reset(center, hosts_factory):
+    """A host whose event log starts over (state reinstalled) stays
+    connected and its new events still reach the center."""
+    api = center.api
+    api.ok("POST", "/clusters", json={"name": "c1"})
+    [h] = hosts_factory(1)
+    add_host(center, h, "c1", "h1")
+    for i in range(3):
+        api.ok("POST", "/vms", status=201,
+               json={"name": f"r{i}", "mem": 64, "vcpus": 1})
+    wait_for(lambda: api.ok("GET", "/hosts/h1")["event_cursor"] >= 4,
+             what="host events read")
+    port = h.port
+    h.stop()
+    (h.state / "events.jsonl").unlink()
+    h.start(port=port)
+    assert h.direct("POST", "/vms", json={"name": "after", "mem": 64,
+                                          "vcpus": 1}).status_code == 201
+    wait_for(lambda: any(e["vm"] == "after" for e in api.ok(
+        "GET", "/events?type=host.vm.created")["events"]),
+        what="the new host event forwarded")
+    assert api.ok("GET", "/hosts/h1")["state"] == "connected"
+    assert "after" in [v["name"] for v in api.ok("GET", "/vms")["vms"]]
+
+
 def test_vms_placed_by_drs(center, hosts_factory):
     api = center.api
     api.ok("POST", "/clusters", json={"name": "c1"})

@@ -35,40 +35,41 @@ static json_t *J(const char *text)
 /* The depot of make-bundles: 1.0.0.0, 1.0.0.0100 (live), 2.0.0.0. */
 static json_t *view(void)
 {
-	return J("{\"base_images\": ["
-		 " {\"version\": \"1.0.0.0\", \"components\": {\"vmx\":"
-		 "  \"1.0.0.0\", \"hostd\": \"1.0.0.0\", \"guest-tools\":"
-		 "  \"1.0.0.0\"}, \"live_patch_from\": null},"
-		 " {\"version\": \"1.0.0.0100\", \"components\": {\"vmx\":"
-		 "  \"1.0.0.0100\", \"hostd\": \"1.0.0.0100\", \"guest-tools\":"
-		 "  \"1.0.0.0\"}, \"live_patch_from\": [\"1.0.0.0\"]},"
-		 " {\"version\": \"2.0.0.0\", \"components\": {\"vmx\":"
-		 "  \"2.0.0.0\", \"hostd\": \"2.0.0.0\", \"guest-tools\":"
-		 "  \"2.0.0.0\"}, \"live_patch_from\": null}],"
-		 "\"addons\": [{\"name\": \"acme\", \"version\": \"1.0.0.0\","
-		 " \"base_versions\": [\"1.0.0.0100\"], \"components\":"
-		 " {\"acme-agent\": \"1.0.0.0\"}}],"
-		 "\"components\": ["
-		 " {\"name\": \"vmx\", \"version\": \"1.0.0.0\","
-		 "  \"live_patch_from\": null, \"fsr_required\": 0},"
-		 " {\"name\": \"vmx\", \"version\": \"1.0.0.0100\","
-		 "  \"live_patch_from\": [\"1.0.0.0\"], \"fsr_required\": 1},"
-		 " {\"name\": \"vmx\", \"version\": \"2.0.0.0\","
-		 "  \"live_patch_from\": null, \"fsr_required\": 0},"
-		 " {\"name\": \"hostd\", \"version\": \"1.0.0.0\","
-		 "  \"live_patch_from\": null, \"fsr_required\": 0},"
-		 " {\"name\": \"hostd\", \"version\": \"1.0.0.0100\","
-		 "  \"live_patch_from\": [\"1.0.0.0\"], \"fsr_required\": 0},"
-		 " {\"name\": \"hostd\", \"version\": \"2.0.0.0\","
-		 "  \"live_patch_from\": null, \"fsr_required\": 0},"
-		 " {\"name\": \"guest-tools\", \"version\": \"1.0.0.0\","
-		 "  \"live_patch_from\": null, \"fsr_required\": 0},"
-		 " {\"name\": \"guest-tools\", \"version\": \"2.0.0.0\","
-		 "  \"live_patch_from\": null, \"fsr_required\": 0},"
-		 " {\"name\": \"acme-agent\", \"version\": \"1.0.0.0\","
-		 "  \"live_patch_from\": null, \"fsr_required\": 0},"
-		 " {\"name\": \"acme-agent\", \"version\": \"1.1.0.0\","
-		 "  \"live_patch_from\": [\"1.0.0.0\"], \"fsr_required\": 0}]}");
+	return J(
+	    "{\"base_images\": ["
+	    " {\"version\": \"1.0.0.0\", \"components\": {\"vmx\":"
+	    "  \"1.0.0.0\", \"hostd\": \"1.0.0.0\", \"guest-tools\":"
+	    "  \"1.0.0.0\"}, \"live_patch_from\": null},"
+	    " {\"version\": \"1.0.0.0100\", \"components\": {\"vmx\":"
+	    "  \"1.0.0.0100\", \"hostd\": \"1.0.0.0100\", \"guest-tools\":"
+	    "  \"1.0.0.0\"}, \"live_patch_from\": [\"1.0.0.0\"]},"
+	    " {\"version\": \"2.0.0.0\", \"components\": {\"vmx\":"
+	    "  \"2.0.0.0\", \"hostd\": \"2.0.0.0\", \"guest-tools\":"
+	    "  \"2.0.0.0\"}, \"live_patch_from\": null}],"
+	    "\"addons\": [{\"name\": \"acme\", \"version\": \"1.0.0.0\","
+	    " \"base_versions\": [\"1.0.0.0100\"], \"components\":"
+	    " {\"acme-agent\": \"1.0.0.0\"}}],"
+	    "\"components\": ["
+	    " {\"name\": \"vmx\", \"version\": \"1.0.0.0\","
+	    "  \"live_patch_from\": null, \"fsr_required\": 0},"
+	    " {\"name\": \"vmx\", \"version\": \"1.0.0.0100\","
+	    "  \"live_patch_from\": [\"1.0.0.0\"], \"fsr_required\": 1},"
+	    " {\"name\": \"vmx\", \"version\": \"2.0.0.0\","
+	    "  \"live_patch_from\": null, \"fsr_required\": 0},"
+	    " {\"name\": \"hostd\", \"version\": \"1.0.0.0\","
+	    "  \"live_patch_from\": null, \"fsr_required\": 0},"
+	    " {\"name\": \"hostd\", \"version\": \"1.0.0.0100\","
+	    "  \"live_patch_from\": [\"1.0.0.0\"], \"fsr_required\": 0},"
+	    " {\"name\": \"hostd\", \"version\": \"2.0.0.0\","
+	    "  \"live_patch_from\": null, \"fsr_required\": 0},"
+	    " {\"name\": \"guest-tools\", \"version\": \"1.0.0.0\","
+	    "  \"live_patch_from\": null, \"fsr_required\": 0},"
+	    " {\"name\": \"guest-tools\", \"version\": \"2.0.0.0\","
+	    "  \"live_patch_from\": null, \"fsr_required\": 0},"
+	    " {\"name\": \"acme-agent\", \"version\": \"1.0.0.0\","
+	    "  \"live_patch_from\": null, \"fsr_required\": 0},"
+	    " {\"name\": \"acme-agent\", \"version\": \"1.1.0.0\","
+	    "  \"live_patch_from\": [\"1.0.0.0\"], \"fsr_required\": 0}]}");
 }
 
 /* A hostd /inventory on base 1.0.0.0, with the given VMs and tpm. */
@@ -108,9 +109,11 @@ static json_t *judge(const json_t *inv, const json_t *img,
 		     const char *ineligible)
 {
 	json_t *inel = J(ineligible);
-	struct compliance_input in = {
-		.inventory = inv, .connected = true, .image = img,
-		.image_name = "default", .ineligible = inel};
+	struct compliance_input in = {.inventory = inv,
+				      .connected = true,
+				      .image = img,
+				      .image_name = "default",
+				      .ineligible = inel};
 	json_t *r = compliance_compute(&in);
 
 	json_decref(inel);
@@ -127,23 +130,23 @@ static bool has_reason(const json_t *r, const char *code, const char *vm)
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (json_object_get(r, "reasons"), i, x)
-		if (!strcmp(S(x, "code"), code) &&
-		    (!vm || (S(x, "vm") && !strcmp(S(x, "vm"), vm) &&
-			     strstr(S(x, "message"), vm))))
-			return true;
+	json_array_foreach(
+	    json_object_get(r, "reasons"), i,
+	    x) if (!strcmp(S(x, "code"), code) &&
+		   (!vm || (S(x, "vm") && !strcmp(S(x, "vm"), vm) &&
+			    strstr(S(x, "message"), vm)))) return true;
 	return false;
 }
 
-#define RUNNING(name, flag)                                                  \
-	"{\"name\": \"" name "\", \"state\": \"running\", \"mem_mib\": 256," \
-	" \"vmx_version\": \"1.0.0.0\", \"fault_tolerance\": false,"         \
+#define RUNNING(name, flag)                                                    \
+	"{\"name\": \"" name "\", \"state\": \"running\", \"mem_mib\": 256,"   \
+	" \"vmx_version\": \"1.0.0.0\", \"fault_tolerance\": false,"           \
 	" \"passthrough\": false, \"pod\": false" flag "}"
 
 static void test_live_patch_is_partial_maintenance(void **state)
 {
-	json_t *inv = inventory("[" RUNNING("a", "") "," RUNNING("b", "") "]",
-				false);
+	json_t *inv =
+	    inventory("[" RUNNING("a", "") "," RUNNING("b", "") "]", false);
 	json_t *img = effective("{\"base\": \"1.0.0.0100\"}");
 	json_t *r = judge(inv, img, "[\"tpm\", \"dpu\"]");
 
@@ -153,7 +156,7 @@ static void test_live_patch_is_partial_maintenance(void **state)
 	assert_true(has_reason(r, "vm_fsr", "a"));
 	assert_true(has_reason(r, "vm_fsr", "b"));
 	assert_int_equal(json_array_size(json_object_get(
-				 json_object_get(r, "details"), "fsr_vms")),
+			     json_object_get(r, "details"), "fsr_vms")),
 			 2);
 	json_decref(r);
 	json_decref(img);
@@ -186,21 +189,23 @@ static void test_vm_that_cannot_fsr_is_named(void **state)
 		char vms[1024];
 		json_t *inv, *img, *r, *blk;
 
-		snprintf(vms, sizeof(vms),
-			 "[" RUNNING("ok1", "") ", {\"name\": \"blocker\","
-			 " \"state\": \"running\", \"vmx_version\":"
-			 " \"1.0.0.0\", \"%s\": true}]",
-			 flags[i]);
+		snprintf(
+		    vms, sizeof(vms),
+		    "[" RUNNING("ok1",
+				"") ", {\"name\": \"blocker\","
+				    " \"state\": \"running\", \"vmx_version\":"
+				    " \"1.0.0.0\", \"%s\": true}]",
+		    flags[i]);
 		inv = inventory(vms, false);
 		img = effective("{\"base\": \"1.0.0.0100\"}");
 		r = judge(inv, img, "[]");
 		assert_string_equal(S(r, "status"), "non_compliant");
 		assert_string_equal(S(r, "impact"), "maintenance_mode");
 		assert_true(has_reason(r, "vm_cannot_fsr", "blocker"));
-		blk = json_array_get(json_object_get(json_object_get(r,
-								     "details"),
-						     "blocking_vms"),
-				     0);
+		blk = json_array_get(
+		    json_object_get(json_object_get(r, "details"),
+				    "blocking_vms"),
+		    0);
 		assert_string_equal(S(blk, "flag"), flags[i]);
 		json_decref(r);
 		json_decref(img);
@@ -251,9 +256,9 @@ static void test_compliant_newer_and_unknown(void **state)
 	json_decref(r);
 	json_decref(img);
 	/* A host newer than its image: incompatible (no downgrade). */
-	json_object_set_new(json_object_get(json_object_get(inv, "image"),
-					    "base"),
-			    "version", json_string("2.0.0.0"));
+	json_object_set_new(
+	    json_object_get(json_object_get(inv, "image"), "base"), "version",
+	    json_string("2.0.0.0"));
 	img = effective("{\"base\": \"1.0.0.0100\"}");
 	r = judge(inv, img, "[]");
 	assert_string_equal(S(r, "status"), "incompatible");
@@ -272,10 +277,9 @@ static void test_compliant_newer_and_unknown(void **state)
 	in.image_error = "host 'h3' is matched by no image";
 	r = compliance_compute(&in);
 	assert_string_equal(S(r, "status"), "unknown");
-	assert_non_null(strstr(S(json_array_get(json_object_get(r, "reasons"),
-						0),
-				 "message"),
-			       "matched by no image"));
+	assert_non_null(strstr(
+	    S(json_array_get(json_object_get(r, "reasons"), 0), "message"),
+	    "matched by no image"));
 	json_decref(r);
 	json_decref(img);
 	json_decref(inv);
@@ -289,13 +293,12 @@ static void test_vm_left_behind_needs_fsr_only(void **state)
 	json_t *r;
 	size_t i;
 
-	json_object_set_new(json_object_get(json_object_get(inv, "image"),
-					    "base"),
-			    "version", json_string("1.0.0.0100"));
-	json_array_foreach (json_object_get(inv, "components"), i, c)
-		if (strcmp(S(c, "name"), "guest-tools"))
-			json_object_set_new(c, "active",
-					    json_string("1.0.0.0100"));
+	json_object_set_new(
+	    json_object_get(json_object_get(inv, "image"), "base"), "version",
+	    json_string("1.0.0.0100"));
+	json_array_foreach(json_object_get(inv, "components"), i,
+			   c) if (strcmp(S(c, "name"), "guest-tools"))
+	    json_object_set_new(c, "active", json_string("1.0.0.0100"));
 	r = judge(inv, img, "[]");
 	assert_string_equal(S(r, "status"), "non_compliant");
 	assert_string_equal(S(r, "impact"), "partial_maintenance_mode");
@@ -362,11 +365,10 @@ static void test_image_validation(void **state)
 	assert_int_equal(image_validate(d, v, &out, &e), 0);
 	assert_string_equal(S(out, "base"), "1.0.0.0100");
 	assert_string_equal(
-		json_string_value(json_array_get(
-			json_object_get(json_object_get(out, "components"),
-					"remove"),
-			0)),
-		"guest-tools");
+	    json_string_value(json_array_get(
+		json_object_get(json_object_get(out, "components"), "remove"),
+		0)),
+	    "guest-tools");
 	image_digest(out, dig);
 	json_decref(d);
 	json_decref(out);
@@ -379,6 +381,19 @@ static void test_image_validation(void **state)
 	json_decref(d);
 	json_decref(out);
 	json_decref(v);
+}
+
+static void test_acceptance_levels(void **state)
+{
+	json_t *eff = J("{\"components\": {\"vmx\": {\"version\":"
+			" \"1.0.0.0\", \"acceptance\": \"partner\"}}}");
+	struct seam_err e = {0};
+
+	assert_int_equal(image_check_acceptance(eff, "community", &e), 0);
+	assert_int_equal(image_check_acceptance(eff, "partner", &e), 0);
+	assert_int_equal(image_check_acceptance(eff, "certified", &e), -22);
+	assert_non_null(strstr(e.msg, "below the cluster's lowest accepted"));
+	json_decref(eff);
 }
 
 static void test_export_import_check(void **state)
@@ -488,9 +503,9 @@ static void test_roles(void **state)
 			 AUTH_ROLE_ADMIN);
 	assert_int_equal(auth_required_role("GET", "/api/v1/depot/trust"),
 			 AUTH_ROLE_VIEWER);
-	assert_int_equal(auth_required_role("GET",
-					    "/api/v1/hosts/h/depot-credential"),
-			 AUTH_ROLE_OPERATOR);
+	assert_int_equal(
+	    auth_required_role("GET", "/api/v1/hosts/h/depot-credential"),
+	    AUTH_ROLE_OPERATOR);
 	assert_true(auth_role_allows(AUTH_ROLE_ADMIN, AUTH_ROLE_OPERATOR));
 	assert_false(auth_role_allows(AUTH_ROLE_VIEWER, AUTH_ROLE_OPERATOR));
 	assert_false(auth_role_allows(AUTH_ROLE_NONE, AUTH_ROLE_NONE));
@@ -537,10 +552,10 @@ static void test_settings(void **state)
 	assert_string_equal(S(eff, "live_patch"), "enforce");
 	assert_string_equal(S(json_object_get(eff, "failure_action"), "action"),
 			    "retry");
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(eff, "failure_action"),
-				 "retry_count")),
-			 5);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(eff, "failure_action"), "retry_count")),
+	    5);
 	assert_string_equal(S(eff, "drs_automation"), "fully_automated");
 	json_decref(eff);
 	bad = J("{\"live_patch\": \"sometimes\"}");
@@ -560,21 +575,21 @@ static void test_settings(void **state)
 
 static void test_drs_placement(void **state)
 {
-	json_t *hosts = J(
-		"[{\"name\": \"a\", \"state\": \"connected\", \"inventory\":"
-		" {\"maintenance_mode\": \"none\", \"host\": {\"memory_mib\":"
-		" 4096}, \"vms\": [{\"state\": \"running\", \"mem_mib\":"
-		" 3000}]}},"
-		" {\"name\": \"b\", \"state\": \"connected\", \"inventory\":"
-		" {\"maintenance_mode\": \"partial\", \"host\": {\"memory_mib\":"
-		" 65536}, \"vms\": []}},"
-		" {\"name\": \"c\", \"state\": \"disconnected\", \"inventory\":"
-		" {\"maintenance_mode\": \"none\", \"host\": {\"memory_mib\":"
-		" 65536}, \"vms\": []}},"
-		" {\"name\": \"d\", \"state\": \"connected\", \"inventory\":"
-		" {\"maintenance_mode\": \"none\", \"host\": {\"memory_mib\":"
-		" 2048}, \"vms\": [{\"state\": \"stopped\", \"mem_mib\":"
-		" 2000}]}}]");
+	json_t *hosts =
+	    J("[{\"name\": \"a\", \"state\": \"connected\", \"inventory\":"
+	      " {\"maintenance_mode\": \"none\", \"host\": {\"memory_mib\":"
+	      " 4096}, \"vms\": [{\"state\": \"running\", \"mem_mib\":"
+	      " 3000}]}},"
+	      " {\"name\": \"b\", \"state\": \"connected\", \"inventory\":"
+	      " {\"maintenance_mode\": \"partial\", \"host\": {\"memory_mib\":"
+	      " 65536}, \"vms\": []}},"
+	      " {\"name\": \"c\", \"state\": \"disconnected\", \"inventory\":"
+	      " {\"maintenance_mode\": \"none\", \"host\": {\"memory_mib\":"
+	      " 65536}, \"vms\": []}},"
+	      " {\"name\": \"d\", \"state\": \"connected\", \"inventory\":"
+	      " {\"maintenance_mode\": \"none\", \"host\": {\"memory_mib\":"
+	      " 2048}, \"vms\": [{\"state\": \"stopped\", \"mem_mib\":"
+	      " 2000}]}}]");
 	struct seam_err e = {0};
 	const json_t *h;
 
@@ -591,22 +606,23 @@ static void test_drs_placement(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_live_patch_is_partial_maintenance),
-		cmocka_unit_test(test_major_release_is_classic),
-		cmocka_unit_test(test_vm_that_cannot_fsr_is_named),
-		cmocka_unit_test(test_stopped_flagged_vm_does_not_block),
-		cmocka_unit_test(test_ineligible_host),
-		cmocka_unit_test(test_compliant_newer_and_unknown),
-		cmocka_unit_test(test_vm_left_behind_needs_fsr_only),
-		cmocka_unit_test(test_removed_component_is_classic),
-		cmocka_unit_test(test_image_validation),
-		cmocka_unit_test(test_export_import_check),
-		cmocka_unit_test(test_selectors_and_assignment),
-		cmocka_unit_test(test_version_rules),
-		cmocka_unit_test(test_roles),
-		cmocka_unit_test(test_tokens),
-		cmocka_unit_test(test_settings),
-		cmocka_unit_test(test_drs_placement),
+	    cmocka_unit_test(test_live_patch_is_partial_maintenance),
+	    cmocka_unit_test(test_major_release_is_classic),
+	    cmocka_unit_test(test_vm_that_cannot_fsr_is_named),
+	    cmocka_unit_test(test_stopped_flagged_vm_does_not_block),
+	    cmocka_unit_test(test_ineligible_host),
+	    cmocka_unit_test(test_compliant_newer_and_unknown),
+	    cmocka_unit_test(test_vm_left_behind_needs_fsr_only),
+	    cmocka_unit_test(test_removed_component_is_classic),
+	    cmocka_unit_test(test_image_validation),
+	    cmocka_unit_test(test_acceptance_levels),
+	    cmocka_unit_test(test_export_import_check),
+	    cmocka_unit_test(test_selectors_and_assignment),
+	    cmocka_unit_test(test_version_rules),
+	    cmocka_unit_test(test_roles),
+	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_drs_placement),
 	};
 
 	if (sodium_init() < 0)

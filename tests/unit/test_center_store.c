@@ -98,18 +98,16 @@ static void test_users_and_tokens(void **state)
 	struct seam_err e = {0};
 	json_t *u = NULL, *t;
 
-	assert_int_equal(store_user_create(st, "ann", "admin", "first", "h1",
-					   &u, &e),
-			 0);
+	assert_int_equal(
+	    store_user_create(st, "ann", "admin", "first", "h1", &u, &e), 0);
 	json_decref(u);
-	assert_int_equal(store_user_create(st, "ann", "viewer", "x", "h2",
-					   NULL, &e),
-			 -EEXIST);
+	assert_int_equal(
+	    store_user_create(st, "ann", "viewer", "x", "h2", NULL, &e),
+	    -EEXIST);
 	/* The refused user left no token behind. */
 	assert_null(store_token_lookup(st, "h2"));
-	assert_int_equal(store_user_create(st, "bob", "root", "x", "h3", NULL,
-					   &e),
-			 -EINVAL);
+	assert_int_equal(
+	    store_user_create(st, "bob", "root", "x", "h3", NULL, &e), -EINVAL);
 	t = store_token_lookup(st, "h1");
 	assert_string_equal(json_string_value(json_object_get(t, "role")),
 			    "admin");
@@ -141,23 +139,20 @@ static void test_clusters_hosts_images(void **state)
 	json_decref(k);
 	def = J("{\"base\": \"1.0.0.0\", \"addon\": null, \"components\":"
 		" {\"add\": {}, \"remove\": []}}");
-	assert_int_equal(store_image_put(st, cid, "default", def, NULL, "d1",
-					 &e),
-			 0);
+	assert_int_equal(
+	    store_image_put(st, cid, "default", def, NULL, "d1", &e), 0);
 	k = store_compliance_get(st, hid);
 	assert_string_equal(json_string_value(json_object_get(k, "status")),
 			    "unknown");
 	assert_string_equal(
-		json_string_value(json_object_get(
-			json_array_get(json_object_get(k, "reasons"), 0),
-			"code")),
-		"image_changed");
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(k, "reasons"), 0), "code")),
+	    "image_changed");
 	json_decref(k);
 	imgs = store_image_list(st, cid);
 	assert_int_equal(json_array_size(imgs), 1);
-	assert_true(json_equal(json_object_get(json_array_get(imgs, 0),
-					       "definition"),
-			       def));
+	assert_true(json_equal(
+	    json_object_get(json_array_get(imgs, 0), "definition"), def));
 	json_decref(imgs);
 	json_decref(def);
 	assert_int_equal(store_host_delete(st, hid, &e), 0);
@@ -170,17 +165,18 @@ static json_t *release(const char *dig)
 {
 	char buf[1024];
 
-	snprintf(buf, sizeof(buf),
-		 "{\"bundle\": {\"name\": \"b\", \"digest\": \"zz\","
-		 " \"level\": \"certified\", \"manifest\": {}},"
-		 " \"components\": [{\"name\": \"vmx\", \"version\":"
-		 " \"1.0.0.0\", \"vkey\": \"k1\", \"acceptance\": \"certified\","
-		 " \"digest\": \"%s\", \"size\": 5, \"scripts\": [],"
-		 " \"live_patch_from\": null, \"fsr_required\": false}],"
-		 " \"base_images\": [{\"version\": \"1.0.0.0\", \"vkey\": \"k1\","
-		 " \"components\": {\"vmx\": \"1.0.0.0\"}, \"live_patch_from\":"
-		 " null}], \"addons\": []}",
-		 dig);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"bundle\": {\"name\": \"b\", \"digest\": \"zz\","
+	    " \"level\": \"certified\", \"manifest\": {}},"
+	    " \"components\": [{\"name\": \"vmx\", \"version\":"
+	    " \"1.0.0.0\", \"vkey\": \"k1\", \"acceptance\": \"certified\","
+	    " \"digest\": \"%s\", \"size\": 5, \"scripts\": [],"
+	    " \"live_patch_from\": null, \"fsr_required\": false}],"
+	    " \"base_images\": [{\"version\": \"1.0.0.0\", \"vkey\": \"k1\","
+	    " \"components\": {\"vmx\": \"1.0.0.0\"}, \"live_patch_from\":"
+	    " null}], \"addons\": []}",
+	    dig);
 	return J(buf);
 }
 
@@ -197,7 +193,7 @@ static void test_depot(void **state)
 	/* Same release again: nothing added. */
 	assert_int_equal(store_depot_import(st, rel, &sum, &e), 0);
 	assert_int_equal(json_array_size(json_object_get(
-				 json_object_get(sum, "added"), "components")),
+			     json_object_get(sum, "added"), "components")),
 			 0);
 	json_decref(sum);
 	json_decref(rel);
@@ -209,9 +205,9 @@ static void test_depot(void **state)
 	assert_true(store_depot_payload_known(st, "aa"));
 	assert_false(store_depot_payload_known(st, "bb"));
 	/* A component of a base image, a base image used by an image. */
-	assert_int_equal(store_depot_delete(st, "components", "vmx",
-					    "1.0.0.0", &orph, &e),
-			 -EBUSY);
+	assert_int_equal(
+	    store_depot_delete(st, "components", "vmx", "1.0.0.0", &orph, &e),
+	    -EBUSY);
 	json_decref(orph);
 	assert_int_equal(store_cluster_create(st, "d1", NULL, &c, &e), 0);
 	cid = json_integer_value(json_object_get(c, "id"));
@@ -219,19 +215,19 @@ static void test_depot(void **state)
 	def = J("{\"base\": \"1.0.0.0\", \"components\": {\"add\": {}}}");
 	assert_int_equal(store_image_put(st, cid, "i", def, NULL, "x", &e), 0);
 	json_decref(def);
-	assert_int_equal(store_depot_delete(st, "base_images", NULL, "1.0.0.0",
-					    &orph, &e),
-			 -EBUSY);
+	assert_int_equal(
+	    store_depot_delete(st, "base_images", NULL, "1.0.0.0", &orph, &e),
+	    -EBUSY);
 	assert_non_null(strstr(e.msg, "image 'i' of cluster 'd1'"));
 	json_decref(orph);
 	assert_int_equal(store_image_delete(st, cid, "i", &e), 0);
-	assert_int_equal(store_depot_delete(st, "base_images", NULL, "1.0.0.0",
-					    &orph, &e),
-			 0);
+	assert_int_equal(
+	    store_depot_delete(st, "base_images", NULL, "1.0.0.0", &orph, &e),
+	    0);
 	json_decref(orph);
-	assert_int_equal(store_depot_delete(st, "components", "vmx",
-					    "1.0.0.0", &orph, &e),
-			 0);
+	assert_int_equal(
+	    store_depot_delete(st, "components", "vmx", "1.0.0.0", &orph, &e),
+	    0);
 	assert_int_equal(json_array_size(orph), 1);
 	assert_string_equal(json_string_value(json_array_get(orph, 0)), "aa");
 	json_decref(orph);
@@ -245,8 +241,8 @@ static void test_tasks_and_events(void **state)
 	json_t *ev, *r, *t;
 	int64_t id, t2;
 
-	id = store_task_create(st, "compliance.check", "cluster", 1, "c",
-			       NULL, NULL);
+	id = store_task_create(st, "compliance.check", "cluster", 1, "c", NULL,
+			       NULL);
 	assert_true(id > 0);
 	store_task_start(st, id);
 	t2 = store_task_create(st, "depot.import", "depot", 0, "d", NULL, NULL);
@@ -283,11 +279,11 @@ static void test_tasks_and_events(void **state)
 	f.task_id = 3;
 	r = store_event_query(st, &f);
 	assert_int_equal(json_array_size(r), 1);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(r, 0), "vm")),
-			    "v2");
-	f.after = json_integer_value(json_object_get(json_array_get(r, 0),
-						     "cursor"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(r, 0), "vm")),
+	    "v2");
+	f.after =
+	    json_integer_value(json_object_get(json_array_get(r, 0), "cursor"));
 	json_decref(r);
 	r = store_event_query(st, &f);
 	assert_int_equal(json_array_size(r), 0);
@@ -306,8 +302,7 @@ static void test_remediation_steps(void **state)
 
 	assert_int_equal(store_cluster_create(st, "r1", NULL, &c, &e), 0);
 	rid = store_remediation_create(
-		st, json_integer_value(json_object_get(c, "id")), 0, s, hosts,
-		&e);
+	    st, json_integer_value(json_object_get(c, "id")), 0, s, hosts, &e);
 	json_decref(c);
 	assert_true(rid > 0);
 	step = store_remediation_step_plan(st, rid, 1, "enter_partial", NULL);
@@ -318,11 +313,10 @@ static void test_remediation_steps(void **state)
 	assert_int_equal(json_array_size(un), 1);
 	json_decref(un);
 	r = store_remediation_get(st, rid);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(r, "steps"),
-						   0),
-				    "state")),
-			    "planned");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(r, "steps"), 0), "state")),
+	    "planned");
 	json_decref(r);
 	store_remediation_step_end(st, step, "done", NULL);
 	store_remediation_set_state(st, rid, "done");
@@ -337,12 +331,12 @@ static void test_remediation_steps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_migrations_once),
-		cmocka_unit_test(test_users_and_tokens),
-		cmocka_unit_test(test_clusters_hosts_images),
-		cmocka_unit_test(test_depot),
-		cmocka_unit_test(test_tasks_and_events),
-		cmocka_unit_test(test_remediation_steps),
+	    cmocka_unit_test(test_migrations_once),
+	    cmocka_unit_test(test_users_and_tokens),
+	    cmocka_unit_test(test_clusters_hosts_images),
+	    cmocka_unit_test(test_depot),
+	    cmocka_unit_test(test_tasks_and_events),
+	    cmocka_unit_test(test_remediation_steps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
