@@ -19,7 +19,7 @@ static const struct ctl_opt *args_find(const struct ctl_opt *const *tabs,
 		for (o = tabs[t]; o && o->name; o++)
 			if (shortc ? o->shortc == shortc
 				   : strlen(o->name) == namelen &&
-					     !strncmp(o->name, name, namelen))
+					 !strncmp(o->name, name, namelen))
 				return o;
 	return NULL;
 }
@@ -69,8 +69,7 @@ int ctl_args_parse(const struct ctl_opt *const *tabs, int ntabs, int argc,
 				val = eq + 1;
 		} else {
 			if (w[2]) {
-				snprintf(err, errlen, "unknown option '%s'",
-					 w);
+				snprintf(err, errlen, "unknown option '%s'", w);
 				return -1;
 			}
 			o = args_find(tabs, ntabs, NULL, 0, w[1]);

@@ -23,9 +23,9 @@
 #define CTL_MAX_OPTS 32
 
 struct ctl_opt {
-	const char *name;  /* long name, without "--" */
-	char shortc;	   /* 0 when none */
-	const char *arg;   /* metavariable ("URL"); NULL for a flag */
+	const char *name; /* long name, without "--" */
+	char shortc;	  /* 0 when none */
+	const char *arg;  /* metavariable ("URL"); NULL for a flag */
 	const char *help;
 };
 

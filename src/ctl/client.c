@@ -49,8 +49,8 @@ void ctl_say(struct ctl *c, const char *fmt, ...)
 
 void ctl_print_json(const json_t *j)
 {
-	char *s = json_dumps(j ? j : json_null(),
-			     JSON_INDENT(2) | JSON_ENCODE_ANY);
+	char *s =
+	    json_dumps(j ? j : json_null(), JSON_INDENT(2) | JSON_ENCODE_ANY);
 
 	if (s) {
 		puts(s);
@@ -194,10 +194,9 @@ int ctl_call_status(struct ctl *c, const char *method, const char *path,
 		rc = ctl_fail(CTL_AUTH, "%s (%ld)", client_err_msg(r), *status);
 	else if (*status == 404 &&
 		 !strncmp(client_err_msg(r), "no endpoint", 11))
-		rc = ctl_fail(CTL_FAILED,
-			      "the server does not support %s (404): %s %s",
-			      c->what ? c->what : "this operation", method,
-			      path);
+		rc = ctl_fail(
+		    CTL_FAILED, "the server does not support %s (404): %s %s",
+		    c->what ? c->what : "this operation", method, path);
 	else if (!r)
 		rc = ctl_fail(CTL_FAILED, "%s %s: HTTP %ld with no JSON reply",
 			      method, path, *status);
@@ -220,8 +219,8 @@ int ctl_call(struct ctl *c, const char *method, const char *path,
 
 static bool task_done(const char *st)
 {
-	static const char *const end[] = {"success", "error",  "cancelled",
-					  "failed",  "done",   "timed_out",
+	static const char *const end[] = {"success", "error",	"cancelled",
+					  "failed",  "done",	"timed_out",
 					  "ok",	     "skipped", NULL};
 	int i;
 
@@ -249,8 +248,8 @@ static int term_cols(int fd)
 /* The step a task is at: what the server says, else its status. */
 static const char *task_step(const json_t *t)
 {
-	static const char *const keys[] = {"step", "message", "progress_message",
-					   "current", NULL};
+	static const char *const keys[] = {"step", "message",
+					   "progress_message", "current", NULL};
 	int i;
 
 	for (i = 0; keys[i]; i++)
@@ -260,8 +259,8 @@ static const char *task_step(const json_t *t)
 }
 
 struct task_view {
-	FILE *f;    /* where progress goes, or NULL */
-	bool bar;   /* redraw on a terminal */
+	FILE *f;  /* where progress goes, or NULL */
+	bool bar; /* redraw on a terminal */
 	int fd;
 	int last_pct;
 	char last_step[256];
@@ -288,8 +287,8 @@ static void task_show(struct task_view *v, long long id, const json_t *t)
 		return;
 	v->last_pct = pct;
 	snprintf(v->last_step, sizeof(v->last_step), "%s", step ? step : "");
-	fprintf(v->f, "%s\n", ctl_progress_line(line, sizeof(line), id, pct,
-						 step));
+	fprintf(v->f, "%s\n",
+		ctl_progress_line(line, sizeof(line), id, pct, step));
 	fflush(v->f);
 }
 
@@ -371,7 +370,8 @@ int ctl_task_follow(struct ctl *c, json_t *task, json_t **final)
 		       st, buf);
 	}
 	if (!task_ok(st)) {
-		const char *m = ctl_jstr(json_object_get(t, "error"), "message");
+		const char *m =
+		    ctl_jstr(json_object_get(t, "error"), "message");
 
 		if (!m)
 			m = ctl_jstr(t, "error");
@@ -413,10 +413,10 @@ int ctl_task_run(struct ctl *c, const char *method, const char *path,
 			printf("task %lld (%s) started; follow it with: "
 			       "seamctl task wait %lld\n",
 			       (long long)json_integer_value(
-				       json_object_get(task, "id")),
+				   json_object_get(task, "id")),
 			       ctl_jstr(task, "type"),
 			       (long long)json_integer_value(
-				       json_object_get(task, "id")));
+				   json_object_get(task, "id")));
 		json_decref(reply);
 		return CTL_OK;
 	}

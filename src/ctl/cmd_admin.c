@@ -18,16 +18,22 @@
 #include "table.h"
 #include "tls.h"
 
-#define EMPTY_OPTS {NULL, 0, NULL, NULL}
-#define END_CMD {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}
+#define EMPTY_OPTS                                                             \
+	{                                                                      \
+		NULL, 0, NULL, NULL                                            \
+	}
+#define END_CMD                                                                \
+	{                                                                      \
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL           \
+	}
 
 const struct ctl_opt ctl_login_opts[] = {
-	{"server", 's', "URL", "the center, https://HOST:PORT (required)"},
-	{"token", 't', "TOKEN", "API token (or --token-file)"},
-	{"token-file", 0, "FILE", "read the API token from FILE"},
-	{"thumbprint", 0, "SHA256",
-	 "the certificate thumbprint you expect (no question asked)"},
-	EMPTY_OPTS,
+    {"server", 's', "URL", "the center, https://HOST:PORT (required)"},
+    {"token", 't', "TOKEN", "API token (or --token-file)"},
+    {"token-file", 0, "FILE", "read the API token from FILE"},
+    {"thumbprint", 0, "SHA256",
+     "the certificate thumbprint you expect (no question asked)"},
+    EMPTY_OPTS,
 };
 
 static int login_token(const struct ctl_args *a, char *out, size_t n)
@@ -107,8 +113,8 @@ int ctl_cmd_login(struct ctl *c, const struct ctl_args *a)
 	if (n > 7 && !strcmp(base + n - 7, "/api/v1"))
 		base[n - 7] = '\0';
 	if (strncmp(base, "https://", 8))
-		return ctl_fail(CTL_USAGE, "--server '%s' is not https://HOST:PORT",
-				url);
+		return ctl_fail(CTL_USAGE,
+				"--server '%s' is not https://HOST:PORT", url);
 	rc = login_token(a, c->cfg.token, sizeof(c->cfg.token));
 	if (rc)
 		return rc;
@@ -151,7 +157,8 @@ int ctl_cmd_logout(struct ctl *c, const struct ctl_args *a)
 		return ctl_fail(CTL_FAILED, "cannot remove %s: %s",
 				c->config_path, strerror(errno));
 	if (c->json)
-		ctl_print_json_new(json_pack("{s:s}", "removed", c->config_path));
+		ctl_print_json_new(
+		    json_pack("{s:s}", "removed", c->config_path));
 	else
 		printf("Forgot the server and token (%s removed).\n",
 		       c->config_path);
@@ -177,9 +184,9 @@ int ctl_cmd_whoami(struct ctl *c, const struct ctl_args *a)
 /* ---- tokens ---- */
 
 static const struct ctl_opt token_opts[] = {
-	{"user", 'u', "USER", "whose tokens (default: yours)"},
-	{"name", 'n', "NAME", "a name for the new token"},
-	EMPTY_OPTS,
+    {"user", 'u', "USER", "whose tokens (default: yours)"},
+    {"name", 'n', "NAME", "a name for the new token"},
+    EMPTY_OPTS,
 };
 
 static int token_user(struct ctl *c, const struct ctl_args *a, char *out,
@@ -208,10 +215,9 @@ static void token_table(const json_t *tokens)
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (tokens, i, x)
-		ctl_table_addv(t, ctl_jfield(x, "id", b1, sizeof(b1)),
-			       ctl_jstr(x, "name"), ctl_jstr(x, "created"),
-			       ctl_jfield(x, "last_used", b2, sizeof(b2)));
+	json_array_foreach(tokens, i, x) ctl_table_addv(
+	    t, ctl_jfield(x, "id", b1, sizeof(b1)), ctl_jstr(x, "name"),
+	    ctl_jstr(x, "created"), ctl_jfield(x, "last_used", b2, sizeof(b2)));
 	ctl_table_print(t, stdout, "no tokens");
 	ctl_table_free(t);
 }
@@ -279,28 +285,28 @@ static int cmd_token_revoke(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json_new(json_pack("{s:s,s:b}", "token", a->pos[0],
-					 "revoked", 1));
+		ctl_print_json_new(
+		    json_pack("{s:s,s:b}", "token", a->pos[0], "revoked", 1));
 	else
 		printf("Token %s revoked.\n", a->pos[0]);
 	return CTL_OK;
 }
 
 const struct ctl_cmd ctl_token_cmds[] = {
-	{"list", "", "List API tokens", NULL, token_opts, cmd_token_list, NULL,
-	 0, 0, NULL},
-	{"create", "", "Create an API token (shown once)", NULL, token_opts,
-	 cmd_token_create, NULL, 0, 0, NULL},
-	{"revoke", "ID", "Revoke an API token", NULL, token_opts,
-	 cmd_token_revoke, NULL, 1, 1, NULL},
-	END_CMD,
+    {"list", "", "List API tokens", NULL, token_opts, cmd_token_list, NULL, 0,
+     0, NULL},
+    {"create", "", "Create an API token (shown once)", NULL, token_opts,
+     cmd_token_create, NULL, 0, 0, NULL},
+    {"revoke", "ID", "Revoke an API token", NULL, token_opts, cmd_token_revoke,
+     NULL, 1, 1, NULL},
+    END_CMD,
 };
 
 /* ---- users ---- */
 
 static const struct ctl_opt user_opts[] = {
-	{"role", 'r', "ROLE", "admin, operator or viewer"},
-	EMPTY_OPTS,
+    {"role", 'r', "ROLE", "admin, operator or viewer"},
+    EMPTY_OPTS,
 };
 
 static int cmd_user_list(struct ctl *c, const struct ctl_args *a)
@@ -318,11 +324,10 @@ static int cmd_user_list(struct ctl *c, const struct ctl_args *a)
 		ctl_print_json(r);
 	} else {
 		t = ctl_table_new(4, h);
-		json_array_foreach (json_object_get(r, "users"), i, x)
-			ctl_table_addv(t, ctl_jstr(x, "name"),
-				       ctl_jstr(x, "role"),
-				       ctl_jfield(x, "tokens", b, sizeof(b)),
-				       ctl_jstr(x, "created"));
+		json_array_foreach(json_object_get(r, "users"), i, x)
+		    ctl_table_addv(t, ctl_jstr(x, "name"), ctl_jstr(x, "role"),
+				   ctl_jfield(x, "tokens", b, sizeof(b)),
+				   ctl_jstr(x, "created"));
 		ctl_table_print(t, stdout, "no users");
 		ctl_table_free(t);
 	}
@@ -336,8 +341,9 @@ static int cmd_user_create(struct ctl *c, const struct ctl_args *a)
 	int rc;
 
 	if (!ctl_arg(a, "role"))
-		return ctl_fail(CTL_USAGE,
-				"user create needs --role admin|operator|viewer");
+		return ctl_fail(
+		    CTL_USAGE,
+		    "user create needs --role admin|operator|viewer");
 	body = json_pack("{s:s,s:s}", "name", a->pos[0], "role",
 			 ctl_arg(a, "role"));
 	rc = ctl_call(c, "POST", "/api/v1/users", body, &r);
@@ -347,8 +353,9 @@ static int cmd_user_create(struct ctl *c, const struct ctl_args *a)
 	if (c->json) {
 		ctl_print_json(r);
 	} else {
-		printf("User '%s' (%s) created. Its token is shown only once:\n",
-		       a->pos[0], ctl_arg(a, "role"));
+		printf(
+		    "User '%s' (%s) created. Its token is shown only once:\n",
+		    a->pos[0], ctl_arg(a, "role"));
 		printf("  %s\n", ctl_jstr(r, "token"));
 	}
 	json_decref(r);
@@ -391,23 +398,22 @@ static int cmd_user_delete(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json_new(json_pack("{s:s,s:b}", "user", a->pos[0],
-					 "deleted", 1));
+		ctl_print_json_new(
+		    json_pack("{s:s,s:b}", "user", a->pos[0], "deleted", 1));
 	else
 		printf("User '%s' deleted.\n", a->pos[0]);
 	return CTL_OK;
 }
 
 const struct ctl_cmd ctl_user_cmds[] = {
-	{"list", "", "List users", NULL, NULL, cmd_user_list, NULL, 0, 0,
-	 NULL},
-	{"create", "NAME", "Create a user with a role (prints its token)",
-	 NULL, user_opts, cmd_user_create, NULL, 1, 1, NULL},
-	{"show", "NAME", "Show a user and its tokens", NULL, NULL,
-	 cmd_user_show, NULL, 1, 1, NULL},
-	{"delete", "NAME", "Delete a user", NULL, NULL, cmd_user_delete, NULL,
-	 1, 1, NULL},
-	END_CMD,
+    {"list", "", "List users", NULL, NULL, cmd_user_list, NULL, 0, 0, NULL},
+    {"create", "NAME", "Create a user with a role (prints its token)", NULL,
+     user_opts, cmd_user_create, NULL, 1, 1, NULL},
+    {"show", "NAME", "Show a user and its tokens", NULL, NULL, cmd_user_show,
+     NULL, 1, 1, NULL},
+    {"delete", "NAME", "Delete a user", NULL, NULL, cmd_user_delete, NULL, 1, 1,
+     NULL},
+    END_CMD,
 };
 
 /* ---- settings ---- */
@@ -418,9 +424,10 @@ static void settings_flat(const json_t *o, const char *prefix, json_t *out)
 	json_t *v;
 	char key[256];
 
-	json_object_foreach ((json_t *)o, k, v) {
-		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "",
-			 k);
+	json_object_foreach((json_t *)o, k, v)
+	{
+		snprintf(key, sizeof(key), "%s%s%s", prefix,
+			 prefix[0] ? "." : "", k);
 		if (json_is_object(v) && json_object_size(v))
 			settings_flat(v, key, out);
 		else
@@ -435,8 +442,8 @@ void ctl_flatten(const json_t *o, const char *prefix, struct ctl_table *t)
 	char b[512];
 
 	settings_flat(o, prefix, flat);
-	json_object_foreach (flat, k, v)
-		ctl_table_addv(t, k, ctl_jtext(v, b, sizeof(b)));
+	json_object_foreach(flat, k, v)
+	    ctl_table_addv(t, k, ctl_jtext(v, b, sizeof(b)));
 	json_decref(flat);
 }
 
@@ -448,7 +455,8 @@ static const char *settings_text(const json_t *v, char *b, size_t n)
 	if (!json_is_array(v))
 		return ctl_jtext(v, b, n);
 	b[0] = '\0';
-	json_array_foreach (v, i, x) {
+	json_array_foreach(v, i, x)
+	{
 		char e[128];
 
 		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s",
@@ -474,10 +482,9 @@ int ctl_settings_show(struct ctl *c, const json_t *reply)
 	settings_flat(json_object_get(reply, "effective"), "", eff);
 	settings_flat(json_object_get(reply, "settings"), "", set);
 	t = ctl_table_new(3, h);
-	json_object_foreach (eff, k, v)
-		ctl_table_addv(t, k, settings_text(v, b, sizeof(b)),
-			       json_object_get(set, k) ? "set here"
-						       : "inherited");
+	json_object_foreach(eff, k, v)
+	    ctl_table_addv(t, k, settings_text(v, b, sizeof(b)),
+			   json_object_get(set, k) ? "set here" : "inherited");
 	ctl_table_print(t, stdout, "no settings");
 	ctl_table_free(t);
 	json_decref(eff);
@@ -517,9 +524,8 @@ int ctl_settings_set(struct ctl *c, const char *path, const char *const *kv,
 		void *tmp;
 		json_t *v;
 
-		json_object_foreach_safe (body, tmp, k, v)
-			if (json_is_null(v))
-				json_object_del(body, k);
+		json_object_foreach_safe(body, tmp, k, v) if (json_is_null(v))
+		    json_object_del(body, k);
 	}
 	rc = ctl_call(c, "PUT", path, body, &r);
 	json_decref(body);
@@ -548,14 +554,14 @@ static int cmd_settings_set(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_settings_cmds[] = {
-	{"get", "", "Show the global settings", NULL, NULL, cmd_settings_get,
-	 NULL, 0, 0, NULL},
-	{"set", "KEY=VALUE...", "Change global settings",
-	 "Keys: live_patch (disable|auto|enforce), drs_automation, "
-	 "parallel_remediation.enabled,\nparallel_remediation.max_hosts, "
-	 "failure_action.action (fail|retry), tolerated_failures,\n"
-	 "power_policy (power_off|suspend|do_not_change), ... 'key=' removes "
-	 "an override.",
-	 NULL, cmd_settings_set, NULL, 1, -1, NULL},
-	END_CMD,
+    {"get", "", "Show the global settings", NULL, NULL, cmd_settings_get, NULL,
+     0, 0, NULL},
+    {"set", "KEY=VALUE...", "Change global settings",
+     "Keys: live_patch (disable|auto|enforce), drs_automation, "
+     "parallel_remediation.enabled,\nparallel_remediation.max_hosts, "
+     "failure_action.action (fail|retry), tolerated_failures,\n"
+     "power_policy (power_off|suspend|do_not_change), ... 'key=' removes "
+     "an override.",
+     NULL, cmd_settings_set, NULL, 1, -1, NULL},
+    END_CMD,
 };

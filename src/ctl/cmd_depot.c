@@ -21,8 +21,14 @@
 #include "stream.h"
 #include "table.h"
 
-#define EMPTY_OPTS {NULL, 0, NULL, NULL}
-#define END_CMD {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}
+#define EMPTY_OPTS                                                             \
+	{                                                                      \
+		NULL, 0, NULL, NULL                                            \
+	}
+#define END_CMD                                                                \
+	{                                                                      \
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL           \
+	}
 
 /* ---- import ---- */
 
@@ -47,8 +53,8 @@ static void import_progress(void *ctx, uint64_t done, uint64_t total)
 	int pct = total ? (int)(done * 100 / total) : 0;
 	char line[256];
 
-	if (!v->f || (pct == v->last_pct && !v->bar) || (v->bar && done == 0 &&
-							  v->last_pct >= 0))
+	if (!v->f || (pct == v->last_pct && !v->bar) ||
+	    (v->bar && done == 0 && v->last_pct >= 0))
 		return;
 	if (v->bar) {
 		fprintf(v->f, "\r%s\033[K",
@@ -78,16 +84,15 @@ static void import_summary(const json_t *r)
 	printf("Bundle '%s' imported (%s, %s, signed by %s).\n",
 	       ctl_jstr(b, "name"), size, ctl_jstr(b, "level"),
 	       ctl_jstr(b, "signer") ? ctl_jstr(b, "signer") : "-");
-	json_array_foreach (json_object_get(added, "base_images"), i, x)
-		printf("  base image  %s\n", json_string_value(x));
-	json_array_foreach (json_object_get(added, "addons"), i, x)
-		printf("  add-on      %s %s\n",
-		       json_is_string(x) ? json_string_value(x)
-					 : ctl_jstr(x, "name"),
-		       json_is_string(x) ? "" : ctl_jstr(x, "version"));
-	json_array_foreach (json_object_get(added, "components"), i, x)
-		printf("  component   %s %s\n", ctl_jstr(x, "name"),
-		       ctl_jstr(x, "version"));
+	json_array_foreach(json_object_get(added, "base_images"), i, x)
+	    printf("  base image  %s\n", json_string_value(x));
+	json_array_foreach(json_object_get(added, "addons"), i, x) printf(
+	    "  add-on      %s %s\n",
+	    json_is_string(x) ? json_string_value(x) : ctl_jstr(x, "name"),
+	    json_is_string(x) ? "" : ctl_jstr(x, "version"));
+	json_array_foreach(json_object_get(added, "components"), i, x)
+	    printf("  component   %s %s\n", ctl_jstr(x, "name"),
+		   ctl_jstr(x, "version"));
 	if (!json_array_size(json_object_get(added, "base_images")) &&
 	    !json_array_size(json_object_get(added, "addons")) &&
 	    !json_array_size(json_object_get(added, "components")))
@@ -140,12 +145,12 @@ static const char *depot_live(const json_t *x, char *b, size_t n)
 	if (!json_is_true(json_object_get(x, "live_patchable")) ||
 	    !json_is_array(from))
 		return json_is_true(json_object_get(x, "fsr_required"))
-			       ? "no (FSR)"
-			       : "no";
+			   ? "no (FSR)"
+			   : "no";
 	o = (size_t)snprintf(b, n, "yes, from ");
-	json_array_foreach (from, i, v)
-		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s",
-				      i ? "," : "", json_string_value(v));
+	json_array_foreach(from, i, v) o +=
+	    (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s", i ? "," : "",
+			     json_string_value(v));
 	return b;
 }
 
@@ -159,44 +164,44 @@ static void depot_bases(const json_t *rows)
 	const char *k;
 	size_t o;
 
-	json_array_foreach (rows, o, x) {
+	json_array_foreach(rows, o, x)
+	{
 		size_t n = 0;
 
 		comps[0] = '\0';
-		json_object_foreach (json_object_get(x, "components"), k, v)
-			n += (size_t)snprintf(comps + n,
-					      n < sizeof(comps)
-						      ? sizeof(comps) - n
-						      : 0,
-					      "%s%s %s", n ? ", " : "", k,
-					      json_string_value(v));
+		json_object_foreach(json_object_get(x, "components"), k, v) n +=
+		    (size_t)snprintf(
+			comps + n, n < sizeof(comps) ? sizeof(comps) - n : 0,
+			"%s%s %s", n ? ", " : "", k, json_string_value(v));
 		ctl_table_addv(t, ctl_jstr(x, "version"),
 			       depot_live(x, lp, sizeof(lp)), comps,
 			       ctl_jstr(x, "imported"));
 	}
-	ctl_table_print(t, stdout, "no base images (import a bundle: seamctl "
-				   "depot import FILE)");
+	ctl_table_print(t, stdout,
+			"no base images (import a bundle: seamctl "
+			"depot import FILE)");
 	ctl_table_free(t);
 }
 
-static void depot_named(const json_t *rows, const char *what,
-			const char *empty)
+static void depot_named(const json_t *rows, const char *what, const char *empty)
 {
-	const char *h[] = {what, "VERSION", "LIVE PATCH", "ACCEPTANCE", ">SIZE"};
+	const char *h[] = {what, "VERSION", "LIVE PATCH", "ACCEPTANCE",
+			   ">SIZE"};
 	struct ctl_table *t = ctl_table_new(5, h);
 	char lp[256], sz[32];
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (rows, i, x) {
+	json_array_foreach(rows, i, x)
+	{
 		const json_t *s = json_object_get(x, "size");
 
-		ctl_table_addv(t, ctl_jstr(x, "name"), ctl_jstr(x, "version"),
-			       depot_live(x, lp, sizeof(lp)),
-			       ctl_jstr(x, "acceptance"),
-			       s ? ctl_fmt_bytes(sz, sizeof(sz),
-						 (uint64_t)json_integer_value(s))
-				 : "-");
+		ctl_table_addv(
+		    t, ctl_jstr(x, "name"), ctl_jstr(x, "version"),
+		    depot_live(x, lp, sizeof(lp)), ctl_jstr(x, "acceptance"),
+		    s ? ctl_fmt_bytes(sz, sizeof(sz),
+				      (uint64_t)json_integer_value(s))
+		      : "-");
 	}
 	ctl_table_print(t, stdout, empty);
 	ctl_table_free(t);
@@ -211,16 +216,16 @@ static void depot_bundles(const json_t *rows)
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (rows, i, x)
-		ctl_table_addv(t, ctl_jfield(x, "id", id, sizeof(id)),
-			       ctl_jstr(x, "name"), ctl_jstr(x, "level"),
-			       ctl_jstr(x, "signer"), ctl_jstr(x, "imported"));
+	json_array_foreach(rows, i, x)
+	    ctl_table_addv(t, ctl_jfield(x, "id", id, sizeof(id)),
+			   ctl_jstr(x, "name"), ctl_jstr(x, "level"),
+			   ctl_jstr(x, "signer"), ctl_jstr(x, "imported"));
 	ctl_table_print(t, stdout, "no bundles");
 	ctl_table_free(t);
 }
 
-static const char *const depot_kinds[] = {"base-images", "addons",
-					  "components", "bundles", NULL};
+static const char *const depot_kinds[] = {"base-images", "addons", "components",
+					  "bundles", NULL};
 
 static int cmd_depot_list(struct ctl *c, const struct ctl_args *a)
 {
@@ -245,7 +250,8 @@ static int cmd_depot_list(struct ctl *c, const struct ctl_args *a)
 		if (only ? strcmp(only, depot_kinds[i])
 			 : !strcmp(depot_kinds[i], "bundles"))
 			continue;
-		snprintf(path, sizeof(path), "/api/v1/depot/%s", depot_kinds[i]);
+		snprintf(path, sizeof(path), "/api/v1/depot/%s",
+			 depot_kinds[i]);
 		r = NULL;
 		rc = ctl_call(c, "GET", path, NULL, &r);
 		if (rc)
@@ -296,9 +302,9 @@ static int depot_release_path(const struct ctl_args *a, char *path, size_t n)
 			 ctl_esc(a->pos[2], e2, sizeof(e2)));
 		return CTL_OK;
 	}
-	return ctl_fail(CTL_USAGE,
-			"usage: seamctl depot show|delete VERSION | base-image "
-			"VERSION | addon NAME VERSION | component NAME VERSION");
+	return ctl_fail(
+	    CTL_USAGE, "usage: seamctl depot show|delete VERSION | base-image "
+		       "VERSION | addon NAME VERSION | component NAME VERSION");
 }
 
 static void depot_show(const json_t *r)
@@ -350,7 +356,8 @@ static int cmd_depot_delete(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json_new(json_pack("{s:s,s:b}", "deleted", path, "ok", 1));
+		ctl_print_json_new(
+		    json_pack("{s:s,s:b}", "deleted", path, "ok", 1));
 	else
 		printf("Deleted %s %s%s%s from the depot.\n",
 		       a->npos == 1 ? "base image" : a->pos[0],
@@ -362,10 +369,10 @@ static int cmd_depot_delete(struct ctl *c, const struct ctl_args *a)
 /* ---- trust ---- */
 
 static const struct ctl_opt trust_opts[] = {
-	{"level", 'l', "LEVEL", "acceptance level (certified, partner, ...)"},
-	{"name", 'n', "NAME", "a name for the key"},
-	{"key-file", 0, "FILE", "the public key file (seam-bundle's .pub)"},
-	EMPTY_OPTS,
+    {"level", 'l', "LEVEL", "acceptance level (certified, partner, ...)"},
+    {"name", 'n', "NAME", "a name for the key"},
+    {"key-file", 0, "FILE", "the public key file (seam-bundle's .pub)"},
+    EMPTY_OPTS,
 };
 
 static int cmd_depot_trust(struct ctl *c, const struct ctl_args *a)
@@ -383,11 +390,11 @@ static int cmd_depot_trust(struct ctl *c, const struct ctl_args *a)
 	if (!strcmp(verb, "add")) {
 		if (!ctl_arg(a, "level") || !ctl_arg(a, "name") ||
 		    !ctl_arg(a, "key-file"))
-			return ctl_fail(CTL_USAGE,
-					"usage: seamctl depot trust add --level "
-					"LEVEL --name NAME --key-file FILE");
-		if (fs_read_file(ctl_arg(a, "key-file"), 4096, &key, &len,
-				 &e) < 0)
+			return ctl_fail(
+			    CTL_USAGE, "usage: seamctl depot trust add --level "
+				       "LEVEL --name NAME --key-file FILE");
+		if (fs_read_file(ctl_arg(a, "key-file"), 4096, &key, &len, &e) <
+		    0)
 			return ctl_fail(CTL_USAGE, "%s", e.msg);
 		while (len && (key[len - 1] == '\n' || key[len - 1] == ' '))
 			key[--len] = '\0';
@@ -404,8 +411,8 @@ static int cmd_depot_trust(struct ctl *c, const struct ctl_args *a)
 		json_decref(r);
 		r = NULL;
 		if (rc == CTL_OK)
-			rc = ctl_call(c, "GET", "/api/v1/depot/trust", NULL,
-				      &r);
+			rc =
+			    ctl_call(c, "GET", "/api/v1/depot/trust", NULL, &r);
 	} else if (!strcmp(verb, "list") && a->npos <= 1) {
 		rc = ctl_call(c, "GET", "/api/v1/depot/trust", NULL, &r);
 	} else {
@@ -419,10 +426,9 @@ static int cmd_depot_trust(struct ctl *c, const struct ctl_args *a)
 		ctl_print_json(r);
 	} else {
 		t = ctl_table_new(3, h);
-		json_array_foreach (json_object_get(r, "keys"), i, x)
-			ctl_table_addv(t, ctl_jstr(x, "level"),
-				       ctl_jstr(x, "name"),
-				       ctl_jstr(x, "key_id"));
+		json_array_foreach(json_object_get(r, "keys"), i, x)
+		    ctl_table_addv(t, ctl_jstr(x, "level"), ctl_jstr(x, "name"),
+				   ctl_jstr(x, "key_id"));
 		ctl_table_print(t, stdout, "no trusted keys");
 		ctl_table_free(t);
 	}
@@ -431,49 +437,49 @@ static int cmd_depot_trust(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_depot_cmds[] = {
-	{"import", "FILE...", "Import bundles (upload with progress)", NULL,
-	 NULL, cmd_depot_import, NULL, 1, -1, "bundle import"},
-	{"list", "[base-images|addons|components|bundles]",
-	 "List releases with their live-patch tag", NULL, NULL, cmd_depot_list,
-	 NULL, 0, 1, NULL},
-	{"show", "VERSION | addon NAME VERSION | component NAME VERSION",
-	 "Show a release", NULL, NULL, cmd_depot_show, NULL, 1, 3, NULL},
-	{"delete", "VERSION | addon NAME VERSION | component NAME VERSION",
-	 "Delete a release no image uses", NULL, NULL, cmd_depot_delete, NULL,
-	 1, 3, NULL},
-	{"trust", "[list | add | remove LEVEL NAME]",
-	 "Trusted signing keys per acceptance level", NULL, trust_opts,
-	 cmd_depot_trust, NULL, 0, 3, NULL},
-	END_CMD,
+    {"import", "FILE...", "Import bundles (upload with progress)", NULL, NULL,
+     cmd_depot_import, NULL, 1, -1, "bundle import"},
+    {"list", "[base-images|addons|components|bundles]",
+     "List releases with their live-patch tag", NULL, NULL, cmd_depot_list,
+     NULL, 0, 1, NULL},
+    {"show", "VERSION | addon NAME VERSION | component NAME VERSION",
+     "Show a release", NULL, NULL, cmd_depot_show, NULL, 1, 3, NULL},
+    {"delete", "VERSION | addon NAME VERSION | component NAME VERSION",
+     "Delete a release no image uses", NULL, NULL, cmd_depot_delete, NULL, 1, 3,
+     NULL},
+    {"trust", "[list | add | remove LEVEL NAME]",
+     "Trusted signing keys per acceptance level", NULL, trust_opts,
+     cmd_depot_trust, NULL, 0, 3, NULL},
+    END_CMD,
 };
 
 /* ---- images ---- */
 
 static const struct ctl_opt image_opts[] = {
-	{"name", 'n', "NAME", "the image's name (a cluster may have several)"},
-	EMPTY_OPTS,
+    {"name", 'n', "NAME", "the image's name (a cluster may have several)"},
+    EMPTY_OPTS,
 };
 
 static const struct ctl_opt image_set_opts[] = {
-	{"name", 'n', "NAME", "the image's name (default: the only one)"},
-	{"base", 'b', "VERSION", "base image version (required)"},
-	{"addon", 0, "NAME:VERSION", "add-on, or 'none'"},
-	{"component", 0, "NAME=VERSION", "add a component (repeatable)"},
-	{"remove-component", 0, "NAME", "remove a component (repeatable)"},
-	{"hosts", 0, "H1,H2", "selector: the hosts this image is for"},
-	{"selector", 0, "JSON", "selector as JSON (attribute match)"},
-	EMPTY_OPTS,
+    {"name", 'n', "NAME", "the image's name (default: the only one)"},
+    {"base", 'b', "VERSION", "base image version (required)"},
+    {"addon", 0, "NAME:VERSION", "add-on, or 'none'"},
+    {"component", 0, "NAME=VERSION", "add a component (repeatable)"},
+    {"remove-component", 0, "NAME", "remove a component (repeatable)"},
+    {"hosts", 0, "H1,H2", "selector: the hosts this image is for"},
+    {"selector", 0, "JSON", "selector as JSON (attribute match)"},
+    EMPTY_OPTS,
 };
 
 static const struct ctl_opt image_io_opts[] = {
-	{"name", 'n', "NAME", "the image's name"},
-	{"output", 'o', "FILE", "write the document to FILE (default stdout)"},
-	{"hosts", 0, "H1,H2", "selector for the imported image"},
-	EMPTY_OPTS,
+    {"name", 'n', "NAME", "the image's name"},
+    {"output", 'o', "FILE", "write the document to FILE (default stdout)"},
+    {"hosts", 0, "H1,H2", "selector for the imported image"},
+    EMPTY_OPTS,
 };
 
-static void image_path(const struct ctl_args *a, const char *suffix,
-		       char *path, size_t n)
+static void image_path(const struct ctl_args *a, const char *suffix, char *path,
+		       size_t n)
 {
 	char cl[200], nm[200];
 
@@ -496,9 +502,9 @@ static const char *image_selector(const json_t *s, char *b, size_t n)
 	if (!json_is_array(hosts))
 		return ctl_jtext(s, b, n);
 	b[0] = '\0';
-	json_array_foreach (hosts, i, x)
-		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s",
-				      i ? "," : "", json_string_value(x));
+	json_array_foreach(hosts, i, x) o +=
+	    (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s", i ? "," : "",
+			     json_string_value(x));
 	return b;
 }
 
@@ -509,25 +515,26 @@ static const char *image_comps(const json_t *def, char *b, size_t n)
 	size_t i, o = 0;
 
 	b[0] = '\0';
-	json_object_foreach ((json_t *)json_object_get(comps, "add"), k, v)
-		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s+%s %s",
-				      o ? ", " : "", k, json_string_value(v));
-	json_array_foreach (json_object_get(comps, "remove"), i, v)
-		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s-%s",
-				      o ? ", " : "", json_string_value(v));
+	json_object_foreach((json_t *)json_object_get(comps, "add"), k, v) o +=
+	    (size_t)snprintf(b + o, o < n ? n - o : 0, "%s+%s %s",
+			     o ? ", " : "", k, json_string_value(v));
+	json_array_foreach(json_object_get(comps, "remove"), i, v) o +=
+	    (size_t)snprintf(b + o, o < n ? n - o : 0, "%s-%s", o ? ", " : "",
+			     json_string_value(v));
 	return o ? b : "-";
 }
 
 static void image_rows(const json_t *images)
 {
-	static const char *const h[] = {"IMAGE", "BASE",      "ADD-ON",
+	static const char *const h[] = {"IMAGE",      "BASE",  "ADD-ON",
 					"COMPONENTS", "HOSTS", "DIGEST"};
 	struct ctl_table *t = ctl_table_new(6, h);
 	char addon[200], comps[512], sel[512], dig[16];
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (images, i, x) {
+	json_array_foreach(images, i, x)
+	{
 		const json_t *def = json_object_get(x, "definition");
 		const json_t *ad = json_object_get(def, "addon");
 
@@ -544,8 +551,9 @@ static void image_rows(const json_t *images)
 					      sel, sizeof(sel)),
 			       dig);
 	}
-	ctl_table_print(t, stdout, "no image (set one: seamctl image set "
-				   "CLUSTER --base VERSION)");
+	ctl_table_print(t, stdout,
+			"no image (set one: seamctl image set "
+			"CLUSTER --base VERSION)");
 	ctl_table_free(t);
 }
 
@@ -604,8 +612,9 @@ static int image_body(const struct ctl_args *a, json_t **out)
 			json_decref(b);
 			json_decref(add);
 			json_decref(rem);
-			return ctl_fail(CTL_USAGE, "--addon NAME:VERSION, not "
-						   "'%s'",
+			return ctl_fail(CTL_USAGE,
+					"--addon NAME:VERSION, not "
+					"'%s'",
 					addon);
 		}
 		json_object_set_new(b, "addon",
@@ -621,8 +630,8 @@ static int image_body(const struct ctl_args *a, json_t **out)
 			json_decref(b);
 			json_decref(add);
 			json_decref(rem);
-			return ctl_fail(CTL_USAGE,
-					"--component NAME=VERSION, not '%s'", v);
+			return ctl_fail(
+			    CTL_USAGE, "--component NAME=VERSION, not '%s'", v);
 		}
 		snprintf(name, sizeof(name), "%.*s", (int)(eq - v), v);
 		json_object_set_new(add, name, json_string(eq + 1));
@@ -637,8 +646,8 @@ static int image_body(const struct ctl_args *a, json_t **out)
 		json_object_set_new(b, "selector",
 				    image_hosts_selector(ctl_arg(a, "hosts")));
 	if (ctl_arg(a, "selector")) {
-		json_t *s = json_loads(ctl_arg(a, "selector"), JSON_DECODE_ANY,
-				       &je);
+		json_t *s =
+		    json_loads(ctl_arg(a, "selector"), JSON_DECODE_ANY, &je);
 
 		if (!s) {
 			json_decref(b);
@@ -671,10 +680,11 @@ static int cmd_image_set(struct ctl *c, const struct ctl_args *a)
 	if (c->json) {
 		ctl_print_json(r);
 	} else {
-		printf("Image '%s' of cluster '%s' set; every host's compliance "
-		       "is unknown until the next check.\n",
-		       ctl_jstr(r, "name") ? ctl_jstr(r, "name") : "default",
-		       a->pos[0]);
+		printf(
+		    "Image '%s' of cluster '%s' set; every host's compliance "
+		    "is unknown until the next check.\n",
+		    ctl_jstr(r, "name") ? ctl_jstr(r, "name") : "default",
+		    a->pos[0]);
 		arr = json_array();
 		json_array_append(arr, r);
 		image_rows(arr);
@@ -727,7 +737,8 @@ static int cmd_image_import(struct ctl *c, const struct ctl_args *a)
 		return ctl_fail(CTL_USAGE, "%s", e.msg);
 	body = json_pack("{s:o}", "image", doc);
 	if (ctl_arg(a, "name"))
-		json_object_set_new(body, "name", json_string(ctl_arg(a, "name")));
+		json_object_set_new(body, "name",
+				    json_string(ctl_arg(a, "name")));
 	if (ctl_arg(a, "hosts"))
 		json_object_set_new(body, "selector",
 				    image_hosts_selector(ctl_arg(a, "hosts")));
@@ -755,8 +766,9 @@ static int cmd_image_delete(struct ctl *c, const struct ctl_args *a)
 	int rc;
 
 	if (!ctl_arg(a, "name"))
-		return ctl_fail(CTL_USAGE, "usage: seamctl image delete CLUSTER "
-					   "--name NAME");
+		return ctl_fail(CTL_USAGE,
+				"usage: seamctl image delete CLUSTER "
+				"--name NAME");
 	image_path(a, "", path, sizeof(path));
 	rc = ctl_call(c, "DELETE", path, NULL, &r);
 	json_decref(r);
@@ -764,7 +776,7 @@ static int cmd_image_delete(struct ctl *c, const struct ctl_args *a)
 		return rc;
 	if (c->json)
 		ctl_print_json_new(json_pack("{s:s,s:b}", "image",
-					 ctl_arg(a, "name"), "deleted", 1));
+					     ctl_arg(a, "name"), "deleted", 1));
 	else
 		printf("Image '%s' of cluster '%s' deleted.\n",
 		       ctl_arg(a, "name"), a->pos[0]);
@@ -772,19 +784,19 @@ static int cmd_image_delete(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_image_cmds[] = {
-	{"show", "CLUSTER", "Show a cluster's images", NULL, image_opts,
-	 cmd_image_show, NULL, 1, 1, NULL},
-	{"set", "CLUSTER", "Set a cluster's desired image",
-	 "--base is required; --addon NAME:VERSION, --component NAME=VERSION "
-	 "and\n--remove-component NAME adjust it; with --name and --hosts a "
-	 "cluster has\nseveral images, each for the hosts its selector "
-	 "matches.",
-	 image_set_opts, cmd_image_set, NULL, 1, 1, NULL},
-	{"export", "CLUSTER", "Export an image as JSON with its SHA-256", NULL,
-	 image_io_opts, cmd_image_export, NULL, 1, 1, NULL},
-	{"import", "CLUSTER FILE", "Import an exported image into a cluster",
-	 NULL, image_io_opts, cmd_image_import, NULL, 2, 2, NULL},
-	{"delete", "CLUSTER", "Delete a named image", NULL, image_opts,
-	 cmd_image_delete, NULL, 1, 1, NULL},
-	END_CMD,
+    {"show", "CLUSTER", "Show a cluster's images", NULL, image_opts,
+     cmd_image_show, NULL, 1, 1, NULL},
+    {"set", "CLUSTER", "Set a cluster's desired image",
+     "--base is required; --addon NAME:VERSION, --component NAME=VERSION "
+     "and\n--remove-component NAME adjust it; with --name and --hosts a "
+     "cluster has\nseveral images, each for the hosts its selector "
+     "matches.",
+     image_set_opts, cmd_image_set, NULL, 1, 1, NULL},
+    {"export", "CLUSTER", "Export an image as JSON with its SHA-256", NULL,
+     image_io_opts, cmd_image_export, NULL, 1, 1, NULL},
+    {"import", "CLUSTER FILE", "Import an exported image into a cluster", NULL,
+     image_io_opts, cmd_image_import, NULL, 2, 2, NULL},
+    {"delete", "CLUSTER", "Delete a named image", NULL, image_opts,
+     cmd_image_delete, NULL, 1, 1, NULL},
+    END_CMD,
 };

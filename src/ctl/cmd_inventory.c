@@ -15,8 +15,14 @@
 #include "table.h"
 #include "tls.h"
 
-#define EMPTY_OPTS {NULL, 0, NULL, NULL}
-#define END_CMD {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}
+#define EMPTY_OPTS                                                             \
+	{                                                                      \
+		NULL, 0, NULL, NULL                                            \
+	}
+#define END_CMD                                                                \
+	{                                                                      \
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL           \
+	}
 
 static int inv_get_print(struct ctl *c, const char *path,
 			 void (*show)(const json_t *r))
@@ -61,14 +67,12 @@ static void cluster_table(const json_t *r)
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (json_object_get(r, "clusters"), i, x)
-		ctl_table_addv(t, ctl_jstr(x, "name"),
-			       ctl_jfield(x, "id", b1, sizeof(b1)),
-			       ctl_jfield(x, "hosts", b2, sizeof(b2)),
-			       ctl_jfield(x, "images", b3, sizeof(b3)),
-			       ctl_jstr(x, "created"));
-	ctl_table_print(t, stdout,
-			"no clusters (create one: seamctl cluster create NAME)");
+	json_array_foreach(json_object_get(r, "clusters"), i, x) ctl_table_addv(
+	    t, ctl_jstr(x, "name"), ctl_jfield(x, "id", b1, sizeof(b1)),
+	    ctl_jfield(x, "hosts", b2, sizeof(b2)),
+	    ctl_jfield(x, "images", b3, sizeof(b3)), ctl_jstr(x, "created"));
+	ctl_table_print(
+	    t, stdout, "no clusters (create one: seamctl cluster create NAME)");
 	ctl_table_free(t);
 }
 
@@ -157,7 +161,8 @@ static int cmd_cluster_show(struct ctl *c, const struct ctl_args *a)
 	}
 	if (c->json) {
 		all = json_deep_copy(cl);
-		json_object_set(all, "host_list", json_object_get(hosts, "hosts"));
+		json_object_set(all, "host_list",
+				json_object_get(hosts, "hosts"));
 		ctl_print_json(all);
 		json_decref(all);
 	} else {
@@ -166,7 +171,7 @@ static int cmd_cluster_show(struct ctl *c, const struct ctl_args *a)
 		       (long long)json_integer_value(json_object_get(cl, "id")),
 		       ctl_jstr(cl, "created"),
 		       (long long)json_integer_value(
-			       json_object_get(cl, "images")));
+			   json_object_get(cl, "images")));
 		host_table(json_object_get(hosts, "hosts"),
 			   json_object_get(vms, "vms"));
 	}
@@ -199,22 +204,22 @@ static int cmd_cluster_settings(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_cluster_cmds[] = {
-	{"list", "", "List clusters", NULL, NULL, cmd_cluster_list, NULL, 0, 0,
-	 NULL},
-	{"create", "NAME [KEY=VALUE...]", "Create a cluster (with settings)",
-	 NULL, NULL, cmd_cluster_create, NULL, 1, -1, NULL},
-	{"show", "CLUSTER", "Show a cluster and its hosts", NULL, NULL,
-	 cmd_cluster_show, NULL, 1, 1, NULL},
-	{"rename", "CLUSTER NEW-NAME", "Rename a cluster", NULL, NULL,
-	 cmd_cluster_rename, NULL, 2, 2, NULL},
-	{"delete", "CLUSTER", "Delete an empty cluster", NULL, NULL,
-	 cmd_cluster_delete, NULL, 1, 1, NULL},
-	{"settings", "CLUSTER [get | set KEY=VALUE...]",
-	 "Show or change a cluster's settings overrides",
-	 "Without a verb, shows every effective setting and whether the "
-	 "cluster sets it.\n'KEY=' removes the cluster's override.",
-	 NULL, cmd_cluster_settings, NULL, 1, -1, NULL},
-	END_CMD,
+    {"list", "", "List clusters", NULL, NULL, cmd_cluster_list, NULL, 0, 0,
+     NULL},
+    {"create", "NAME [KEY=VALUE...]", "Create a cluster (with settings)", NULL,
+     NULL, cmd_cluster_create, NULL, 1, -1, NULL},
+    {"show", "CLUSTER", "Show a cluster and its hosts", NULL, NULL,
+     cmd_cluster_show, NULL, 1, 1, NULL},
+    {"rename", "CLUSTER NEW-NAME", "Rename a cluster", NULL, NULL,
+     cmd_cluster_rename, NULL, 2, 2, NULL},
+    {"delete", "CLUSTER", "Delete an empty cluster", NULL, NULL,
+     cmd_cluster_delete, NULL, 1, 1, NULL},
+    {"settings", "CLUSTER [get | set KEY=VALUE...]",
+     "Show or change a cluster's settings overrides",
+     "Without a verb, shows every effective setting and whether the "
+     "cluster sets it.\n'KEY=' removes the cluster's override.",
+     NULL, cmd_cluster_settings, NULL, 1, -1, NULL},
+    END_CMD,
 };
 
 /* ---- hosts ---- */
@@ -255,24 +260,25 @@ static size_t host_vms(const json_t *h, const json_t *vms)
 
 	if (json_is_array(json_object_get(host_inv(h), "vms")))
 		return json_array_size(json_object_get(host_inv(h), "vms"));
-	json_array_foreach (vms, i, v)
-		if (ctl_jstr(v, "host") && ctl_jstr(h, "name") &&
-		    !strcmp(ctl_jstr(v, "host"), ctl_jstr(h, "name")))
-			n++;
+	json_array_foreach(
+	    vms, i, v) if (ctl_jstr(v, "host") && ctl_jstr(h, "name") &&
+			   !strcmp(ctl_jstr(v, "host"), ctl_jstr(h, "name")))
+	    n++;
 	return n;
 }
 
 static void host_table(const json_t *hosts, const json_t *vms)
 {
-	static const char *const h[] = {"NAME",	 "CLUSTER",	"ADDRESS",
-					"STATE", "MAINTENANCE", "IMAGE",
+	static const char *const h[] = {"NAME",	      "CLUSTER",     "ADDRESS",
+					"STATE",      "MAINTENANCE", "IMAGE",
 					"COMPLIANCE", ">VMS"};
 	struct ctl_table *t = ctl_table_new(8, h);
 	char nvms[32], mb[64], cb[64];
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (hosts, i, x) {
+	json_array_foreach(hosts, i, x)
+	{
 		const char *img = ctl_jstr(x, "base_image");
 		const char *cmp = ctl_jstr(x, "compliance");
 		size_t k;
@@ -316,8 +322,8 @@ static int host_list_get(struct ctl *c, const char *cluster, json_t **hosts,
 }
 
 static const struct ctl_opt host_list_opts[] = {
-	{"cluster", 'c', "CLUSTER", "only the hosts of CLUSTER"},
-	EMPTY_OPTS,
+    {"cluster", 'c', "CLUSTER", "only the hosts of CLUSTER"},
+    EMPTY_OPTS,
 };
 
 static int cmd_host_list(struct ctl *c, const struct ctl_args *a)
@@ -338,12 +344,11 @@ static int cmd_host_list(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt host_add_opts[] = {
-	{"cluster", 'c', "CLUSTER", "the cluster to add the host to (required)"},
-	{"token", 't', "TOKEN", "the host's enrollment token (required)"},
-	{"name", 'n', "NAME", "the host's name (default: its address)"},
-	{"thumbprint", 0, "SHA256",
-	 "the host certificate's thumbprint you expect"},
-	EMPTY_OPTS,
+    {"cluster", 'c', "CLUSTER", "the cluster to add the host to (required)"},
+    {"token", 't', "TOKEN", "the host's enrollment token (required)"},
+    {"name", 'n', "NAME", "the host's name (default: its address)"},
+    {"thumbprint", 0, "SHA256", "the host certificate's thumbprint you expect"},
+    EMPTY_OPTS,
 };
 
 /*
@@ -409,7 +414,8 @@ static int cmd_host_add(struct ctl *c, const struct ctl_args *a)
 	body = json_pack("{s:s,s:s,s:s}", "address", a->pos[0], "cluster",
 			 ctl_arg(a, "cluster"), "token", ctl_arg(a, "token"));
 	if (ctl_arg(a, "name"))
-		json_object_set_new(body, "name", json_string(ctl_arg(a, "name")));
+		json_object_set_new(body, "name",
+				    json_string(ctl_arg(a, "name")));
 	if (ctl_arg(a, "thumbprint"))
 		json_object_set_new(body, "thumbprint",
 				    json_string(ctl_arg(a, "thumbprint")));
@@ -422,10 +428,9 @@ static int cmd_host_add(struct ctl *c, const struct ctl_args *a)
 	} else {
 		char fmt[TLS_THUMBPRINT_FMT_SIZE];
 
-		tls_thumbprint_format(ctl_jstr(r, "thumbprint")
-					      ? ctl_jstr(r, "thumbprint")
-					      : "",
-				      fmt, sizeof(fmt));
+		tls_thumbprint_format(
+		    ctl_jstr(r, "thumbprint") ? ctl_jstr(r, "thumbprint") : "",
+		    fmt, sizeof(fmt));
 		printf("Host '%s' added to cluster '%s'; certificate pinned "
 		       "(SHA-256 %s).\n",
 		       ctl_jstr(r, "name"),
@@ -447,10 +452,10 @@ static int cmd_host_remove(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt host_reconnect_opts[] = {
-	{"address", 0, "HOST:PORT", "a new address"},
-	{"token", 't', "TOKEN", "a new enrollment token"},
-	{"thumbprint", 0, "SHA256", "confirm a new certificate"},
-	EMPTY_OPTS,
+    {"address", 0, "HOST:PORT", "a new address"},
+    {"token", 't', "TOKEN", "a new enrollment token"},
+    {"thumbprint", 0, "SHA256", "confirm a new certificate"},
+    EMPTY_OPTS,
 };
 
 static int cmd_host_reconnect(struct ctl *c, const struct ctl_args *a)
@@ -488,9 +493,9 @@ static void host_show(const json_t *h)
 	struct ctl_table *t;
 	char fmt[TLS_THUMBPRINT_FMT_SIZE], mb[64];
 
-	tls_thumbprint_format(ctl_jstr(h, "thumbprint") ? ctl_jstr(h, "thumbprint")
-							: "",
-			      fmt, sizeof(fmt));
+	tls_thumbprint_format(
+	    ctl_jstr(h, "thumbprint") ? ctl_jstr(h, "thumbprint") : "", fmt,
+	    sizeof(fmt));
 	printf("Host:        %s (id %lld)\n", ctl_jstr(h, "name"),
 	       (long long)json_integer_value(json_object_get(h, "id")));
 	printf("Cluster:     %s\n", ctl_jstr(h, "cluster"));
@@ -503,9 +508,9 @@ static void host_show(const json_t *h)
 	       ctl_jstr(h, "version") ? ctl_jstr(h, "version") : "-");
 	printf("Certificate: SHA-256 %s\n",
 	       ctl_jstr(h, "thumbprint") ? fmt : "-");
-	printf("Inventory:   %s\n\n",
-	       ctl_jstr(h, "inventory_time") ? ctl_jstr(h, "inventory_time")
-					     : "-");
+	printf("Inventory:   %s\n\n", ctl_jstr(h, "inventory_time")
+					  ? ctl_jstr(h, "inventory_time")
+					  : "-");
 	if (json_is_object(attrs) && json_object_size(attrs)) {
 		t = ctl_table_new(2, hh);
 		ctl_flatten(attrs, "", t);
@@ -526,21 +531,22 @@ static int cmd_host_show(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_host_cmds[] = {
-	{"list", "", "List hosts", NULL, host_list_opts, cmd_host_list, NULL,
-	 0, 0, NULL},
-	{"add", "ADDRESS", "Add a host, confirming its certificate",
-	 "The center connects to HOST:PORT and reports the certificate's "
-	 "thumbprint; on a\nterminal you are asked to confirm it, otherwise "
-	 "--thumbprint is required.",
-	 host_add_opts, cmd_host_add, NULL, 1, 1, NULL},
-	{"remove", "HOST", "Remove a host from the inventory", NULL, NULL,
-	 cmd_host_remove, NULL, 1, 1, NULL},
-	{"reconnect", "HOST", "Reconnect a host (new address, token or "
-			      "certificate)",
-	 NULL, host_reconnect_opts, cmd_host_reconnect, NULL, 1, 1, NULL},
-	{"show", "HOST", "Show a host, its attributes and VMs", NULL, NULL,
-	 cmd_host_show, NULL, 1, 1, NULL},
-	END_CMD,
+    {"list", "", "List hosts", NULL, host_list_opts, cmd_host_list, NULL, 0, 0,
+     NULL},
+    {"add", "ADDRESS", "Add a host, confirming its certificate",
+     "The center connects to HOST:PORT and reports the certificate's "
+     "thumbprint; on a\nterminal you are asked to confirm it, otherwise "
+     "--thumbprint is required.",
+     host_add_opts, cmd_host_add, NULL, 1, 1, NULL},
+    {"remove", "HOST", "Remove a host from the inventory", NULL, NULL,
+     cmd_host_remove, NULL, 1, 1, NULL},
+    {"reconnect", "HOST",
+     "Reconnect a host (new address, token or "
+     "certificate)",
+     NULL, host_reconnect_opts, cmd_host_reconnect, NULL, 1, 1, NULL},
+    {"show", "HOST", "Show a host, its attributes and VMs", NULL, NULL,
+     cmd_host_show, NULL, 1, 1, NULL},
+    END_CMD,
 };
 
 /* ---- VMs ---- */
@@ -582,7 +588,8 @@ static void vm_table(const json_t *vms, const char *host)
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (vms, i, x) {
+	json_array_foreach(vms, i, x)
+	{
 		const char *vmx = ctl_jstr(x, "vmx_version");
 
 		ctl_table_addv(t, ctl_jstr(x, "name"),
@@ -597,9 +604,9 @@ static void vm_table(const json_t *vms, const char *host)
 }
 
 static const struct ctl_opt vm_list_opts[] = {
-	{"cluster", 'c', "CLUSTER", "only the VMs of CLUSTER"},
-	{"host", 0, "HOST", "only the VMs of HOST"},
-	EMPTY_OPTS,
+    {"cluster", 'c', "CLUSTER", "only the VMs of CLUSTER"},
+    {"host", 0, "HOST", "only the VMs of HOST"},
+    EMPTY_OPTS,
 };
 
 static int cmd_vm_list(struct ctl *c, const struct ctl_args *a)
@@ -611,11 +618,12 @@ static int cmd_vm_list(struct ctl *c, const struct ctl_args *a)
 	snprintf(path, sizeof(path), "/api/v1/vms?%s%s%s%s",
 		 ctl_arg(a, "cluster") ? "cluster=" : "",
 		 ctl_arg(a, "cluster")
-			 ? ctl_esc(ctl_arg(a, "cluster"), e1, sizeof(e1))
-			 : "",
+		     ? ctl_esc(ctl_arg(a, "cluster"), e1, sizeof(e1))
+		     : "",
 		 ctl_arg(a, "host") ? "&host=" : "",
-		 ctl_arg(a, "host") ? ctl_esc(ctl_arg(a, "host"), e2, sizeof(e2))
-				    : "");
+		 ctl_arg(a, "host")
+		     ? ctl_esc(ctl_arg(a, "host"), e2, sizeof(e2))
+		     : "");
 	rc = ctl_call(c, "GET", path, NULL, &r);
 	if (rc)
 		return rc;
@@ -628,16 +636,16 @@ static int cmd_vm_list(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt vm_create_opts[] = {
-	{"mem", 'm', "SIZE", "memory: 512M, 2G or MiB (required)"},
-	{"vcpus", 0, "N", "virtual CPUs (required)"},
-	{"cmdline", 0, "ARGS", "guest command line (heartbeat=10,verify=32)"},
-	{"kernel", 0, "FILE", "guest kernel on the host"},
-	{"cluster", 'c', "CLUSTER", "place in CLUSTER (DRS picks the host)"},
-	{"host", 0, "HOST", "place on HOST instead of letting DRS choose"},
-	{"passthrough", 0, NULL, "the VM has a passthrough device"},
-	{"fault-tolerance", 0, NULL, "the VM is fault tolerant"},
-	{"pod", 0, NULL, "the VM is a pod VM"},
-	EMPTY_OPTS,
+    {"mem", 'm', "SIZE", "memory: 512M, 2G or MiB (required)"},
+    {"vcpus", 0, "N", "virtual CPUs (required)"},
+    {"cmdline", 0, "ARGS", "guest command line (heartbeat=10,verify=32)"},
+    {"kernel", 0, "FILE", "guest kernel on the host"},
+    {"cluster", 'c', "CLUSTER", "place in CLUSTER (DRS picks the host)"},
+    {"host", 0, "HOST", "place on HOST instead of letting DRS choose"},
+    {"passthrough", 0, NULL, "the VM has a passthrough device"},
+    {"fault-tolerance", 0, NULL, "the VM is fault tolerant"},
+    {"pod", 0, NULL, "the VM is a pod VM"},
+    EMPTY_OPTS,
 };
 
 static int cmd_vm_create(struct ctl *c, const struct ctl_args *a)
@@ -649,12 +657,14 @@ static int cmd_vm_create(struct ctl *c, const struct ctl_args *a)
 	int rc;
 
 	if (!mem || !vcpus)
-		return ctl_fail(CTL_USAGE, "usage: seamctl vm create NAME --mem "
-					   "SIZE --vcpus N [OPTIONS]");
+		return ctl_fail(CTL_USAGE,
+				"usage: seamctl vm create NAME --mem "
+				"SIZE --vcpus N [OPTIONS]");
 	n = strtol(vcpus, &end, 10);
 	if (*end || n <= 0)
-		return ctl_fail(CTL_USAGE, "--vcpus '%s' is not a positive "
-					   "number",
+		return ctl_fail(CTL_USAGE,
+				"--vcpus '%s' is not a positive "
+				"number",
 				vcpus);
 	body = json_pack("{s:s,s:s,s:I}", "name", a->pos[0], "mem", mem,
 			 "vcpus", (json_int_t)n);
@@ -691,13 +701,13 @@ static int cmd_vm_create(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt vm_op_opts[] = {
-	{"host", 0, "HOST", "the VM's host, when its name is not unique"},
-	EMPTY_OPTS,
+    {"host", 0, "HOST", "the VM's host, when its name is not unique"},
+    EMPTY_OPTS,
 };
 static const struct ctl_opt vm_off_opts[] = {
-	{"host", 0, "HOST", "the VM's host, when its name is not unique"},
-	{"force", 'f', NULL, "stop at once instead of asking the guest"},
-	EMPTY_OPTS,
+    {"host", 0, "HOST", "the VM's host, when its name is not unique"},
+    {"force", 'f', NULL, "stop at once instead of asking the guest"},
+    EMPTY_OPTS,
 };
 
 static void vm_path(const struct ctl_args *a, const char *suffix, char *path,
@@ -708,9 +718,9 @@ static void vm_path(const struct ctl_args *a, const char *suffix, char *path,
 	snprintf(path, n, "/api/v1/vms/%s%s%s%s",
 		 ctl_esc(a->pos[0], name, sizeof(name)), suffix,
 		 ctl_arg(a, "host") ? "?host=" : "",
-		 ctl_arg(a, "host") ? ctl_esc(ctl_arg(a, "host"), host,
-					      sizeof(host))
-				    : "");
+		 ctl_arg(a, "host")
+		     ? ctl_esc(ctl_arg(a, "host"), host, sizeof(host))
+		     : "");
 }
 
 static int vm_power(struct ctl *c, const struct ctl_args *a, const char *op,
@@ -725,7 +735,8 @@ static int vm_power(struct ctl *c, const struct ctl_args *a, const char *op,
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json_new(r ? json_incref(r) : json_pack("{s:s,s:s}", "vm", a->pos[0],
+		ctl_print_json_new(r ? json_incref(r)
+				     : json_pack("{s:s,s:s}", "vm", a->pos[0],
 						 "done", op + 1));
 	else
 		printf("VM '%s': %s.\n", a->pos[0],
@@ -778,17 +789,17 @@ static int cmd_vm_show(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_vm_cmds[] = {
-	{"list", "", "List VMs with their host, state and vmx version", NULL,
-	 vm_list_opts, cmd_vm_list, NULL, 0, 0, NULL},
-	{"create", "NAME", "Create a VM (DRS places it unless --host)", NULL,
-	 vm_create_opts, cmd_vm_create, NULL, 1, 1, NULL},
-	{"power-on", "NAME", "Power a VM on", NULL, vm_op_opts,
-	 cmd_vm_power_on, NULL, 1, 1, NULL},
-	{"power-off", "NAME", "Power a VM off", NULL, vm_off_opts,
-	 cmd_vm_power_off, NULL, 1, 1, NULL},
-	{"delete", "NAME", "Delete a VM", NULL, vm_op_opts, cmd_vm_delete,
-	 NULL, 1, 1, NULL},
-	{"show", "NAME", "Show a VM", NULL, vm_op_opts, cmd_vm_show, NULL, 1,
-	 1, NULL},
-	END_CMD,
+    {"list", "", "List VMs with their host, state and vmx version", NULL,
+     vm_list_opts, cmd_vm_list, NULL, 0, 0, NULL},
+    {"create", "NAME", "Create a VM (DRS places it unless --host)", NULL,
+     vm_create_opts, cmd_vm_create, NULL, 1, 1, NULL},
+    {"power-on", "NAME", "Power a VM on", NULL, vm_op_opts, cmd_vm_power_on,
+     NULL, 1, 1, NULL},
+    {"power-off", "NAME", "Power a VM off", NULL, vm_off_opts, cmd_vm_power_off,
+     NULL, 1, 1, NULL},
+    {"delete", "NAME", "Delete a VM", NULL, vm_op_opts, cmd_vm_delete, NULL, 1,
+     1, NULL},
+    {"show", "NAME", "Show a VM", NULL, vm_op_opts, cmd_vm_show, NULL, 1, 1,
+     NULL},
+    END_CMD,
 };

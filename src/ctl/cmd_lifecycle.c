@@ -22,8 +22,14 @@
 #include "stream.h"
 #include "table.h"
 
-#define EMPTY_OPTS {NULL, 0, NULL, NULL}
-#define END_CMD {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}
+#define EMPTY_OPTS                                                             \
+	{                                                                      \
+		NULL, 0, NULL, NULL                                            \
+	}
+#define END_CMD                                                                \
+	{                                                                      \
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL           \
+	}
 
 /* "non_compliant" -> "non-compliant", "partial_maintenance_mode" ->
  * "partial maintenance mode": states as words. */
@@ -59,18 +65,18 @@ static void lc_array_table(const char *title, const json_t *arr)
 	size_t i;
 	int n = 0, j;
 
-	json_array_foreach (arr, i, x)
-		json_object_foreach (x, k, v) {
-			bool seen = false;
+	json_array_foreach(arr, i, x) json_object_foreach(x, k, v)
+	{
+		bool seen = false;
 
-			if (!lc_scalar(v) && !(json_is_array(v)))
-				continue;
-			for (j = 0; j < n; j++)
-				if (!strcmp(heads[j], k))
-					seen = true;
-			if (!seen && n < 16)
-				heads[n++] = k;
-		}
+		if (!lc_scalar(v) && !(json_is_array(v)))
+			continue;
+		for (j = 0; j < n; j++)
+			if (!strcmp(heads[j], k))
+				seen = true;
+		if (!seen && n < 16)
+			heads[n++] = k;
+	}
 	if (!n)
 		return;
 	for (j = 0; j < n; j++) {
@@ -79,11 +85,11 @@ static void lc_array_table(const char *title, const json_t *arr)
 		snprintf(upper[j], sizeof(upper[j]), "%s", heads[j]);
 		for (m = 0; upper[j][m]; m++)
 			upper[j][m] = upper[j][m] == '_'
-					      ? ' '
-					      : (char)(upper[j][m] >= 'a' &&
-								 upper[j][m] <= 'z'
-							 ? upper[j][m] - 32
-							 : upper[j][m]);
+					  ? ' '
+					  : (char)(upper[j][m] >= 'a' &&
+							   upper[j][m] <= 'z'
+						       ? upper[j][m] - 32
+						       : upper[j][m]);
 	}
 	{
 		const char *hp[16];
@@ -92,14 +98,14 @@ static void lc_array_table(const char *title, const json_t *arr)
 			hp[j] = upper[j];
 		t = ctl_table_new(n, hp);
 	}
-	json_array_foreach (arr, i, x) {
+	json_array_foreach(arr, i, x)
+	{
 		for (j = 0; j < n; j++) {
 			v = json_object_get(x, heads[j]);
 			cells[j] = json_is_string(v)
-					   ? lc_word(json_string_value(v),
-						     bufs[j], sizeof(bufs[j]))
-					   : ctl_jtext(v, bufs[j],
-						       sizeof(bufs[j]));
+				       ? lc_word(json_string_value(v), bufs[j],
+						 sizeof(bufs[j]))
+				       : ctl_jtext(v, bufs[j], sizeof(bufs[j]));
 			if (json_is_string(v) &&
 			    (strchr(json_string_value(v), ' ') ||
 			     !strcmp(heads[j], "message") ||
@@ -121,16 +127,18 @@ static void lc_result(const json_t *r, const char *prefix)
 
 	if (!json_is_object(r))
 		return;
-	json_object_foreach ((json_t *)r, k, v) {
+	json_object_foreach((json_t *)r, k, v)
+	{
 		snprintf(key, sizeof(key), "%s%s", prefix, k);
 		if (lc_scalar(v))
 			printf("%s: %s\n", key, ctl_jtext(v, b, sizeof(b)));
 		else if (json_is_object(v) && json_object_size(v) <= 12)
 			lc_result(v, key[0] ? strcat(key, ".") : "");
 	}
-	json_object_foreach ((json_t *)r, k, v)
-		if (json_is_array(v) && json_is_object(json_array_get(v, 0)))
-			lc_array_table(k, v);
+	json_object_foreach((json_t *)r, k,
+			    v) if (json_is_array(v) &&
+				   json_is_object(json_array_get(v, 0)))
+	    lc_array_table(k, v);
 }
 
 /* ---- compliance ---- */
@@ -150,38 +158,39 @@ static void compliance_table(const json_t *r)
 	size_t i, j;
 	bool any = false;
 
-	json_array_foreach (json_object_get(r, "hosts"), i, h) {
+	json_array_foreach(json_object_get(r, "hosts"), i, h)
+	{
 		const json_t *rb = json_object_get(h, "reboot");
 
 		ctl_table_addv(t, ctl_jstr(h, "host"),
 			       lc_word(ctl_jstr(h, "status"), b1, sizeof(b1)),
 			       lc_word(ctl_jstr(h, "impact"), b2, sizeof(b2)),
 			       !rb || json_is_null(rb) ? "-"
-			       : json_is_true(rb) ||
-					       json_integer_value(rb) != 0
-				       ? "yes"
-				       : "no",
+			       : json_is_true(rb) || json_integer_value(rb) != 0
+				   ? "yes"
+				   : "no",
 			       ctl_jstr(h, "checked") ? ctl_jstr(h, "checked")
 						      : ctl_jstr(h, "time"));
 	}
 	ctl_table_print(t, stdout, "no hosts in this cluster");
 	ctl_table_free(t);
-	json_array_foreach (json_object_get(r, "hosts"), i, h) {
+	json_array_foreach(json_object_get(r, "hosts"), i, h)
+	{
 		if (!lc_first_reason(h))
 			continue;
 		if (!any)
 			printf("\nReasons:\n");
 		any = true;
-		json_array_foreach (json_object_get(h, "reasons"), j, x)
-			printf("  %-10s %s\n", ctl_jstr(h, "host"),
-			       ctl_jstr(x, "message") ? ctl_jstr(x, "message")
-						      : ctl_jstr(x, "code"));
+		json_array_foreach(json_object_get(h, "reasons"), j, x)
+		    printf("  %-10s %s\n", ctl_jstr(h, "host"),
+			   ctl_jstr(x, "message") ? ctl_jstr(x, "message")
+						  : ctl_jstr(x, "code"));
 	}
 }
 
 static const struct ctl_opt compliance_opts[] = {
-	{"host", 0, "HOST", "only this host"},
-	EMPTY_OPTS,
+    {"host", 0, "HOST", "only this host"},
+    EMPTY_OPTS,
 };
 
 static int compliance_show(struct ctl *c, const struct ctl_args *a)
@@ -204,11 +213,9 @@ static int compliance_show(struct ctl *c, const struct ctl_args *a)
 	} else if (ctl_arg(a, "host")) {
 		wrap = json_pack("{s:[O]}", "hosts", r);
 		if (!ctl_jstr(r, "host"))
-			json_object_set_new(json_array_get(
-						    json_object_get(wrap, "hosts"),
-						    0),
-					    "host",
-					    json_string(ctl_arg(a, "host")));
+			json_object_set_new(
+			    json_array_get(json_object_get(wrap, "hosts"), 0),
+			    "host", json_string(ctl_arg(a, "host")));
 		compliance_table(wrap);
 		json_decref(wrap);
 	} else {
@@ -242,19 +249,18 @@ static int cmd_compliance_check(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_compliance_cmds[] = {
-	{"check", "CLUSTER", "Check compliance (a task), then show it", NULL,
-	 compliance_opts, cmd_compliance_check, NULL, 1, 1,
-	 "compliance checks"},
-	{"show", "CLUSTER", "Show each host's status, impact and reasons", NULL,
-	 compliance_opts, cmd_compliance_show, NULL, 1, 1, "compliance"},
-	END_CMD,
+    {"check", "CLUSTER", "Check compliance (a task), then show it", NULL,
+     compliance_opts, cmd_compliance_check, NULL, 1, 1, "compliance checks"},
+    {"show", "CLUSTER", "Show each host's status, impact and reasons", NULL,
+     compliance_opts, cmd_compliance_show, NULL, 1, 1, "compliance"},
+    END_CMD,
 };
 
 /* ---- pre-check, stage, remediate, cancel ---- */
 
 const struct ctl_opt ctl_lifecycle_opts[] = {
-	{"host", 0, "HOST", "only this host (repeatable), where supported"},
-	EMPTY_OPTS,
+    {"host", 0, "HOST", "only this host (repeatable), where supported"},
+    EMPTY_OPTS,
 };
 
 static int lc_cluster_task(struct ctl *c, const struct ctl_args *a,
@@ -282,13 +288,14 @@ static int lc_cluster_task(struct ctl *c, const struct ctl_args *a,
 		if (c->json)
 			ctl_print_json(json_is_object(task) ? task : reply);
 		else if (json_is_object(task))
-			printf("task %lld (%s) started; follow it with: seamctl "
-			       "task wait %lld\n",
-			       (long long)json_integer_value(
-				       json_object_get(task, "id")),
-			       ctl_jstr(task, "type"),
-			       (long long)json_integer_value(
-				       json_object_get(task, "id")));
+			printf(
+			    "task %lld (%s) started; follow it with: seamctl "
+			    "task wait %lld\n",
+			    (long long)json_integer_value(
+				json_object_get(task, "id")),
+			    ctl_jstr(task, "type"),
+			    (long long)json_integer_value(
+				json_object_get(task, "id")));
 		else
 			printf("%s: done\n", op);
 		json_decref(reply);
@@ -331,7 +338,8 @@ int ctl_cmd_cancel(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (c->json)
-		ctl_print_json_new(r ? json_incref(r) : json_pack("{s:b}", "cancelled", 1));
+		ctl_print_json_new(r ? json_incref(r)
+				     : json_pack("{s:b}", "cancelled", 1));
 	else
 		printf("Cancel requested for cluster '%s': the run stops after "
 		       "its current step.\n",
@@ -361,32 +369,32 @@ static const char *lc_duration(const json_t *t, char *b, size_t n)
 
 static void task_table(const json_t *tasks)
 {
-	static const char *const h[] = {">ID", "TYPE", "TARGET", "STATUS",
-					">PROGRESS", "CREATED", ">TIME"};
+	static const char *const h[] = {
+	    ">ID", "TYPE", "TARGET", "STATUS", ">PROGRESS", "CREATED", ">TIME"};
 	struct ctl_table *t = ctl_table_new(7, h);
 	char id[32], pct[16], dur[32];
 	json_t *x;
 	size_t i;
 
-	json_array_foreach (tasks, i, x) {
+	json_array_foreach(tasks, i, x)
+	{
 		snprintf(pct, sizeof(pct), "%lld%%",
 			 (long long)json_integer_value(
-				 json_object_get(x, "progress")));
-		ctl_table_addv(t, ctl_jfield(x, "id", id, sizeof(id)),
-			       ctl_jstr(x, "type"), ctl_jstr(x, "target_name"),
-			       ctl_jstr(x, "status"), pct,
-			       ctl_jstr(x, "created"),
-			       lc_duration(x, dur, sizeof(dur)));
+			     json_object_get(x, "progress")));
+		ctl_table_addv(
+		    t, ctl_jfield(x, "id", id, sizeof(id)), ctl_jstr(x, "type"),
+		    ctl_jstr(x, "target_name"), ctl_jstr(x, "status"), pct,
+		    ctl_jstr(x, "created"), lc_duration(x, dur, sizeof(dur)));
 	}
 	ctl_table_print(t, stdout, "no tasks");
 	ctl_table_free(t);
 }
 
 static const struct ctl_opt task_list_opts[] = {
-	{"status", 0, "STATUS", "queued, running, success, error, cancelled"},
-	{"type", 0, "TYPE", "e.g. compliance.check, depot.import"},
-	{"limit", 0, "N", "at most N tasks (default 100)"},
-	EMPTY_OPTS,
+    {"status", 0, "STATUS", "queued, running, success, error, cancelled"},
+    {"type", 0, "TYPE", "e.g. compliance.check, depot.import"},
+    {"limit", 0, "N", "at most N tasks (default 100)"},
+    EMPTY_OPTS,
 };
 
 static int cmd_task_list(struct ctl *c, const struct ctl_args *a)
@@ -395,17 +403,16 @@ static int cmd_task_list(struct ctl *c, const struct ctl_args *a)
 	json_t *r = NULL;
 	int rc;
 
-	snprintf(path, sizeof(path), "/api/v1/tasks?limit=%s%s%s%s%s",
-		 ctl_arg(a, "limit") ? ctl_esc(ctl_arg(a, "limit"), e3,
-					       sizeof(e3))
-				     : "100",
-		 ctl_arg(a, "status") ? "&status=" : "",
-		 ctl_arg(a, "status")
-			 ? ctl_esc(ctl_arg(a, "status"), e1, sizeof(e1))
-			 : "",
-		 ctl_arg(a, "type") ? "&type=" : "",
-		 ctl_arg(a, "type") ? ctl_esc(ctl_arg(a, "type"), e2, sizeof(e2))
-				    : "");
+	snprintf(
+	    path, sizeof(path), "/api/v1/tasks?limit=%s%s%s%s%s",
+	    ctl_arg(a, "limit") ? ctl_esc(ctl_arg(a, "limit"), e3, sizeof(e3))
+				: "100",
+	    ctl_arg(a, "status") ? "&status=" : "",
+	    ctl_arg(a, "status") ? ctl_esc(ctl_arg(a, "status"), e1, sizeof(e1))
+				 : "",
+	    ctl_arg(a, "type") ? "&type=" : "",
+	    ctl_arg(a, "type") ? ctl_esc(ctl_arg(a, "type"), e2, sizeof(e2))
+			       : "");
 	rc = ctl_call(c, "GET", path, NULL, &r);
 	if (rc)
 		return rc;
@@ -446,15 +453,17 @@ static int cmd_task_show(struct ctl *c, const struct ctl_args *a)
 		printf("Status:   %s\n", ctl_jstr(t, "status"));
 		printf("Progress: %lld%%\n",
 		       (long long)json_integer_value(
-			       json_object_get(t, "progress")));
+			   json_object_get(t, "progress")));
 		printf("Created:  %s\n", ctl_jstr(t, "created"));
-		printf("Started:  %s\n", ctl_jfield(t, "started", b, sizeof(b)));
+		printf("Started:  %s\n",
+		       ctl_jfield(t, "started", b, sizeof(b)));
 		printf("Finished: %s\n",
 		       ctl_jfield(t, "finished", b, sizeof(b)));
 		printf("Time:     %s\n", lc_duration(t, dur, sizeof(dur)));
 		if (json_is_object(json_object_get(t, "error")))
-			printf("Error:    %s\n",
-			       ctl_jstr(json_object_get(t, "error"), "message"));
+			printf(
+			    "Error:    %s\n",
+			    ctl_jstr(json_object_get(t, "error"), "message"));
 		else if (ctl_jstr(t, "error"))
 			printf("Error:    %s\n", ctl_jstr(t, "error"));
 		if (json_is_object(json_object_get(t, "result"))) {
@@ -482,29 +491,29 @@ static int cmd_task_wait(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_task_cmds[] = {
-	{"list", "", "List tasks, newest first", NULL, task_list_opts,
-	 cmd_task_list, NULL, 0, 0, NULL},
-	{"show", "ID", "Show a task and its result", NULL, NULL, cmd_task_show,
-	 NULL, 1, 1, NULL},
-	{"wait", "ID", "Follow a task to its end (exit 1 if it fails)",
-	 "With --timeout SECONDS, gives up (exit 1) if the task is still "
-	 "running.",
-	 NULL, cmd_task_wait, NULL, 1, 1, NULL},
-	END_CMD,
+    {"list", "", "List tasks, newest first", NULL, task_list_opts,
+     cmd_task_list, NULL, 0, 0, NULL},
+    {"show", "ID", "Show a task and its result", NULL, NULL, cmd_task_show,
+     NULL, 1, 1, NULL},
+    {"wait", "ID", "Follow a task to its end (exit 1 if it fails)",
+     "With --timeout SECONDS, gives up (exit 1) if the task is still "
+     "running.",
+     NULL, cmd_task_wait, NULL, 1, 1, NULL},
+    END_CMD,
 };
 
 /* ---- events ---- */
 
 const struct ctl_opt ctl_events_opts[] = {
-	{"follow", 'f', NULL, "keep printing events as they happen"},
-	{"cluster", 'c', "CLUSTER", "only events of CLUSTER"},
-	{"host", 0, "HOST", "only events of HOST"},
-	{"vm", 0, "VM", "only events of VM"},
-	{"task", 0, "ID", "only events of task ID"},
-	{"type", 0, "TYPE", "only events of TYPE (e.g. host.added)"},
-	{"limit", 'n', "N", "show the last N events first (default 50)"},
-	{"count", 0, "N", "with --follow: stop after N new events"},
-	EMPTY_OPTS,
+    {"follow", 'f', NULL, "keep printing events as they happen"},
+    {"cluster", 'c', "CLUSTER", "only events of CLUSTER"},
+    {"host", 0, "HOST", "only events of HOST"},
+    {"vm", 0, "VM", "only events of VM"},
+    {"task", 0, "ID", "only events of task ID"},
+    {"type", 0, "TYPE", "only events of TYPE (e.g. host.added)"},
+    {"limit", 'n', "N", "show the last N events first (default 50)"},
+    {"count", 0, "N", "with --follow: stop after N new events"},
+    EMPTY_OPTS,
 };
 
 /* "2026-11-30T05:01:29.345Z" -> "2026-11-30 05:01:29.345". */
@@ -527,9 +536,9 @@ static const char *ev_time(const char *iso, char *b, size_t n)
 static bool ev_noise(const char *k)
 {
 	static const char *const noise[] = {
-		"cursor", "message", "time",	"type",	    "vm",
-		"host",	  "cluster", "task_id", "severity", "image_digest",
-		"digest", "sha256",  "status", "impact", NULL};
+	    "cursor", "message", "time",    "type",	"vm",
+	    "host",   "cluster", "task_id", "severity", "image_digest",
+	    "digest", "sha256",	 "status",  "impact",	NULL};
 	int i;
 
 	for (i = 0; noise[i]; i++)
@@ -549,7 +558,8 @@ static const char *ev_figures(const json_t *data, char *b, size_t n)
 	b[0] = '\0';
 	if (!json_is_object(data))
 		return b;
-	json_object_foreach ((json_t *)data, k, v) {
+	json_object_foreach((json_t *)data, k, v)
+	{
 		if (!lc_scalar(v) || json_is_null(v) || ev_noise(k))
 			continue;
 		const char *txt = t;
@@ -596,8 +606,8 @@ static void ev_print(struct ctl *c, const json_t *ev)
 
 static void ev_query(const struct ctl_args *a, char *q, size_t n)
 {
-	static const char *const keys[] = {"cluster", "host", "vm", "task",
-					   "type", NULL};
+	static const char *const keys[] = {"cluster", "host", "vm",
+					   "task",    "type", NULL};
 	char e[200];
 	size_t o = 0;
 	int i;
@@ -605,10 +615,9 @@ static void ev_query(const struct ctl_args *a, char *q, size_t n)
 	q[0] = '\0';
 	for (i = 0; keys[i]; i++)
 		if (ctl_arg(a, keys[i]))
-			o += (size_t)snprintf(q + o, o < n ? n - o : 0, "&%s=%s",
-					      keys[i],
-					      ctl_esc(ctl_arg(a, keys[i]), e,
-						      sizeof(e)));
+			o += (size_t)snprintf(
+			    q + o, o < n ? n - o : 0, "&%s=%s", keys[i],
+			    ctl_esc(ctl_arg(a, keys[i]), e, sizeof(e)));
 }
 
 struct ev_follow {
@@ -616,8 +625,7 @@ struct ev_follow {
 	long left; /* events still to print; <0: no limit */
 };
 
-static int ev_on_sse(void *ctx, const char *id, const char *type,
-		     json_t *data)
+static int ev_on_sse(void *ctx, const char *id, const char *type, json_t *data)
 {
 	struct ev_follow *f = ctx;
 
@@ -640,8 +648,8 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_args *a)
 	/* Page through the log, keeping the last `limit` matches. */
 	for (;;) {
 		r = NULL;
-		snprintf(path, sizeof(path), "/api/v1/events?limit=1000&after=%lld%s",
-			 after, q);
+		snprintf(path, sizeof(path),
+			 "/api/v1/events?limit=1000&after=%lld%s", after, q);
 		rc = ctl_call(c, "GET", path, NULL, &r);
 		if (rc)
 			break;
@@ -660,15 +668,15 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_args *a)
 		return rc;
 	}
 	start = limit >= 0 && json_array_size(all) > (size_t)limit
-			? json_array_size(all) - (size_t)limit
-			: 0;
+		    ? json_array_size(all) - (size_t)limit
+		    : 0;
 	if (c->json && !ctl_arg_has(a, "follow")) {
 		json_t *out = json_array();
 
 		for (i = start; i < json_array_size(all); i++)
 			json_array_append(out, json_array_get(all, i));
-		ctl_print_json_new(json_pack("{s:o,s:I}", "events", out, "cursor",
-					 (json_int_t)cursor));
+		ctl_print_json_new(json_pack("{s:o,s:I}", "events", out,
+					     "cursor", (json_int_t)cursor));
 	} else {
 		for (i = start; i < json_array_size(all); i++) {
 			ev = json_array_get(all, i);
@@ -680,14 +688,13 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_args *a)
 	}
 	json_decref(all);
 	if (ctl_arg_has(a, "follow")) {
-		struct ev_follow f = {c, ctl_arg(a, "count")
-						 ? atol(ctl_arg(a, "count"))
-						 : -1};
+		struct ev_follow f = {
+		    c, ctl_arg(a, "count") ? atol(ctl_arg(a, "count")) : -1};
 
 		if (f.left == 0)
 			return CTL_OK;
-		snprintf(path, sizeof(path), "/api/v1/events/stream?after=%lld%s",
-			 cursor, q);
+		snprintf(path, sizeof(path),
+			 "/api/v1/events/stream?after=%lld%s", cursor, q);
 		rc = ctl_sse(c, path, ev_on_sse, &f);
 	}
 	return rc;

@@ -11,63 +11,62 @@
 #include "http_client.h"
 
 const struct ctl_opt ctl_global_opts[] = {
-	{"json", 0, NULL, "print the API's JSON instead of tables"},
-	{"config", 0, "FILE",
-	 "config file (default $SEAMCTL_CONFIG or "
-	 "~/.config/seam/seamctl.json)"},
-	{"yes", 'y', NULL, "answer yes to confirmations"},
-	{"no-wait", 0, NULL, "start a task and return without following it"},
-	{"timeout", 0, "SECONDS", "give up following a task after SECONDS"},
-	{"help", 'h', NULL, "show help"},
-	{NULL, 0, NULL, NULL},
+    {"json", 0, NULL, "print the API's JSON instead of tables"},
+    {"config", 0, "FILE",
+     "config file (default $SEAMCTL_CONFIG or "
+     "~/.config/seam/seamctl.json)"},
+    {"yes", 'y', NULL, "answer yes to confirmations"},
+    {"no-wait", 0, NULL, "start a task and return without following it"},
+    {"timeout", 0, "SECONDS", "give up following a task after SECONDS"},
+    {"help", 'h', NULL, "show help"},
+    {NULL, 0, NULL, NULL},
 };
 
 const struct ctl_cmd ctl_commands[] = {
-	{"login", "", "Log in to a seam-center and pin its certificate",
-	 "Fetches the server certificate's SHA-256 thumbprint and asks you to "
-	 "confirm it\n(on a terminal), or takes --thumbprint. Saves the URL, "
-	 "the token and the pinned\nthumbprint in the config file (0600).",
-	 ctl_login_opts, ctl_cmd_login, NULL, 0, 0, NULL},
-	{"logout", "", "Forget the saved server and token", NULL, NULL,
-	 ctl_cmd_logout, NULL, 0, 0, NULL},
-	{"whoami", "", "Show the user and role of the saved token", NULL, NULL,
-	 ctl_cmd_whoami, NULL, 0, 0, NULL},
-	{"token", NULL, "API tokens: create, list, revoke", NULL, NULL, NULL,
-	 ctl_token_cmds, 0, 0, NULL},
-	{"user", NULL, "Users and roles (admin, operator, viewer)", NULL, NULL,
-	 NULL, ctl_user_cmds, 0, 0, NULL},
-	{"settings", NULL, "Global lifecycle settings", NULL, NULL, NULL,
-	 ctl_settings_cmds, 0, 0, NULL},
-	{"cluster", NULL, "Clusters: list, create, rename, delete, settings",
-	 NULL, NULL, NULL, ctl_cluster_cmds, 0, 0, NULL},
-	{"host", NULL, "Hosts: list, add (pinned), remove, reconnect, show",
-	 NULL, NULL, NULL, ctl_host_cmds, 0, 0, NULL},
-	{"vm", NULL, "Virtual machines: list, create, power, delete, show",
-	 NULL, NULL, NULL, ctl_vm_cmds, 0, 0, NULL},
-	{"depot", NULL, "The depot: import bundles, list and show releases",
-	 NULL, NULL, NULL, ctl_depot_cmds, 0, 0, NULL},
-	{"image", NULL, "A cluster's desired image: show, set, export, import",
-	 NULL, NULL, NULL, ctl_image_cmds, 0, 0, NULL},
-	{"compliance", NULL, "Check and show the compliance of a cluster",
-	 NULL, NULL, NULL, ctl_compliance_cmds, 0, 0, NULL},
-	{"precheck", "CLUSTER", "Pre-check a cluster for remediation (a task)",
-	 NULL, ctl_lifecycle_opts, ctl_cmd_precheck, NULL, 1, 1, "pre-check"},
-	{"stage", "CLUSTER", "Stage the image on every host (a task)", NULL,
-	 ctl_lifecycle_opts, ctl_cmd_stage, NULL, 1, 1, "stage"},
-	{"remediate", "CLUSTER", "Remediate a cluster to its image (a task)",
-	 NULL, ctl_lifecycle_opts, ctl_cmd_remediate, NULL, 1, 1,
-	 "remediate"},
-	{"cancel", "CLUSTER", "Cancel a cluster's running lifecycle task",
-	 "The run stops after its current step and leaves every host in a "
-	 "consistent mode.",
-	 NULL, ctl_cmd_cancel, NULL, 1, 1, "cancel"},
-	{"task", NULL, "Tasks: list, show, wait", NULL, NULL, NULL,
-	 ctl_task_cmds, 0, 0, NULL},
-	{"events", "", "Show the event log; --follow streams it", NULL,
-	 ctl_events_opts, ctl_cmd_events, NULL, 0, 0, "events"},
-	{"completion", NULL, "Shell completion scripts", NULL, NULL, NULL,
-	 ctl_completion_cmds, 0, 0, NULL},
-	{NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+    {"login", "", "Log in to a seam-center and pin its certificate",
+     "Fetches the server certificate's SHA-256 thumbprint and asks you to "
+     "confirm it\n(on a terminal), or takes --thumbprint. Saves the URL, "
+     "the token and the pinned\nthumbprint in the config file (0600).",
+     ctl_login_opts, ctl_cmd_login, NULL, 0, 0, NULL},
+    {"logout", "", "Forget the saved server and token", NULL, NULL,
+     ctl_cmd_logout, NULL, 0, 0, NULL},
+    {"whoami", "", "Show the user and role of the saved token", NULL, NULL,
+     ctl_cmd_whoami, NULL, 0, 0, NULL},
+    {"token", NULL, "API tokens: create, list, revoke", NULL, NULL, NULL,
+     ctl_token_cmds, 0, 0, NULL},
+    {"user", NULL, "Users and roles (admin, operator, viewer)", NULL, NULL,
+     NULL, ctl_user_cmds, 0, 0, NULL},
+    {"settings", NULL, "Global lifecycle settings", NULL, NULL, NULL,
+     ctl_settings_cmds, 0, 0, NULL},
+    {"cluster", NULL, "Clusters: list, create, rename, delete, settings", NULL,
+     NULL, NULL, ctl_cluster_cmds, 0, 0, NULL},
+    {"host", NULL, "Hosts: list, add (pinned), remove, reconnect, show", NULL,
+     NULL, NULL, ctl_host_cmds, 0, 0, NULL},
+    {"vm", NULL, "Virtual machines: list, create, power, delete, show", NULL,
+     NULL, NULL, ctl_vm_cmds, 0, 0, NULL},
+    {"depot", NULL, "The depot: import bundles, list and show releases", NULL,
+     NULL, NULL, ctl_depot_cmds, 0, 0, NULL},
+    {"image", NULL, "A cluster's desired image: show, set, export, import",
+     NULL, NULL, NULL, ctl_image_cmds, 0, 0, NULL},
+    {"compliance", NULL, "Check and show the compliance of a cluster", NULL,
+     NULL, NULL, ctl_compliance_cmds, 0, 0, NULL},
+    {"precheck", "CLUSTER", "Pre-check a cluster for remediation (a task)",
+     NULL, ctl_lifecycle_opts, ctl_cmd_precheck, NULL, 1, 1, "pre-check"},
+    {"stage", "CLUSTER", "Stage the image on every host (a task)", NULL,
+     ctl_lifecycle_opts, ctl_cmd_stage, NULL, 1, 1, "stage"},
+    {"remediate", "CLUSTER", "Remediate a cluster to its image (a task)", NULL,
+     ctl_lifecycle_opts, ctl_cmd_remediate, NULL, 1, 1, "remediate"},
+    {"cancel", "CLUSTER", "Cancel a cluster's running lifecycle task",
+     "The run stops after its current step and leaves every host in a "
+     "consistent mode.",
+     NULL, ctl_cmd_cancel, NULL, 1, 1, "cancel"},
+    {"task", NULL, "Tasks: list, show, wait", NULL, NULL, NULL, ctl_task_cmds,
+     0, 0, NULL},
+    {"events", "", "Show the event log; --follow streams it", NULL,
+     ctl_events_opts, ctl_cmd_events, NULL, 0, 0, "events"},
+    {"completion", NULL, "Shell completion scripts", NULL, NULL, NULL,
+     ctl_completion_cmds, 0, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
 /* ---- help ---- */
@@ -114,7 +113,8 @@ void ctl_help(FILE *f, const struct ctl_cmd *parent, const struct ctl_cmd *cmd)
 	snprintf(path, sizeof(path), "%s%s%s", parent ? parent->name : "",
 		 parent ? " " : "", cmd->name);
 	if (cmd->sub) {
-		fprintf(f, "Usage: seamctl %s COMMAND [ARGS] [OPTIONS]\n\n%s.\n",
+		fprintf(f,
+			"Usage: seamctl %s COMMAND [ARGS] [OPTIONS]\n\n%s.\n",
 			path, cmd->help);
 		if (cmd->more)
 			fprintf(f, "\n%s\n", cmd->more);
@@ -222,11 +222,11 @@ static int cmd_completion_bash(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_cmd ctl_completion_cmds[] = {
-	{"bash", "", "Print the bash completion script",
-	 "Install it with: seamctl completion bash > "
-	 "/etc/bash_completion.d/seamctl",
-	 NULL, cmd_completion_bash, NULL, 0, 0, NULL},
-	{NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+    {"bash", "", "Print the bash completion script",
+     "Install it with: seamctl completion bash > "
+     "/etc/bash_completion.d/seamctl",
+     NULL, cmd_completion_bash, NULL, 0, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
 /* ---- dispatch ---- */
@@ -327,8 +327,8 @@ int ctl_main(int argc, char **argv)
 	}
 	if (a.npos < leaf->min_pos ||
 	    (leaf->max_pos >= 0 && a.npos > leaf->max_pos)) {
-		rc = ctl_fail(CTL_USAGE, "usage: seamctl %s%s%s%s%s",
-			      top->name, top != leaf ? " " : "",
+		rc = ctl_fail(CTL_USAGE, "usage: seamctl %s%s%s%s%s", top->name,
+			      top != leaf ? " " : "",
 			      top != leaf ? leaf->name : "",
 			      leaf->usage && leaf->usage[0] ? " " : "",
 			      leaf->usage ? leaf->usage : "");

@@ -31,9 +31,9 @@ extern const struct ctl_cmd ctl_commands[];
 
 /* The subcommand tables, one per file (cmd_*.c). */
 extern const struct ctl_cmd ctl_token_cmds[], ctl_user_cmds[],
-	ctl_settings_cmds[], ctl_cluster_cmds[], ctl_host_cmds[],
-	ctl_vm_cmds[], ctl_depot_cmds[], ctl_image_cmds[],
-	ctl_compliance_cmds[], ctl_task_cmds[], ctl_completion_cmds[];
+    ctl_settings_cmds[], ctl_cluster_cmds[], ctl_host_cmds[], ctl_vm_cmds[],
+    ctl_depot_cmds[], ctl_image_cmds[], ctl_compliance_cmds[], ctl_task_cmds[],
+    ctl_completion_cmds[];
 
 /* Handlers of the top-level commands without subcommands. */
 int ctl_cmd_login(struct ctl *c, const struct ctl_args *a);
@@ -45,7 +45,7 @@ int ctl_cmd_remediate(struct ctl *c, const struct ctl_args *a);
 int ctl_cmd_cancel(struct ctl *c, const struct ctl_args *a);
 int ctl_cmd_events(struct ctl *c, const struct ctl_args *a);
 extern const struct ctl_opt ctl_login_opts[], ctl_lifecycle_opts[],
-	ctl_events_opts[];
+    ctl_events_opts[];
 
 /* Help text of cmd (path: "cluster create") on f. */
 void ctl_help(FILE *f, const struct ctl_cmd *parent, const struct ctl_cmd *cmd);

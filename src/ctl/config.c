@@ -40,8 +40,9 @@ static int config_take(const json_t *o, const char *k, char *dst, size_t n,
 	if (!v)
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) >= n)
-		return err_set(e, EINVAL, "%s: field '%s' must be a string "
-					  "of at most %zu characters",
+		return err_set(e, EINVAL,
+			       "%s: field '%s' must be a string "
+			       "of at most %zu characters",
 			       path, k, n - 1);
 	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 	return 0;

@@ -22,21 +22,21 @@
 /* Exit codes: documented in docs/seamctl.md; scripts rely on them. */
 enum ctl_exit {
 	CTL_OK = 0,
-	CTL_FAILED = 1,	 /* the operation or its task failed */
-	CTL_USAGE = 2,	 /* bad command line */
-	CTL_CONN = 3,	 /* connection, TLS or pinning failure */
-	CTL_AUTH = 4,	 /* token missing, invalid or not allowed */
+	CTL_FAILED = 1, /* the operation or its task failed */
+	CTL_USAGE = 2,	/* bad command line */
+	CTL_CONN = 3,	/* connection, TLS or pinning failure */
+	CTL_AUTH = 4,	/* token missing, invalid or not allowed */
 };
 
 struct http_client;
 
 struct ctl {
-	bool json;	 /* --json: print the API's JSON only */
-	bool tty;	 /* stdout is a terminal */
-	bool err_tty;	 /* stderr is a terminal */
-	bool in_tty;	 /* stdin is a terminal (confirmations) */
-	bool yes;	 /* --yes: confirmations answered yes */
-	bool no_wait;	 /* --no-wait: print the task and return */
+	bool json;    /* --json: print the API's JSON only */
+	bool tty;     /* stdout is a terminal */
+	bool err_tty; /* stderr is a terminal */
+	bool in_tty;  /* stdin is a terminal (confirmations) */
+	bool yes;     /* --yes: confirmations answered yes */
+	bool no_wait; /* --no-wait: print the task and return */
 	const char *config_path;
 	struct ctl_config cfg;
 	struct http_client *http; /* opened on first call */
@@ -62,10 +62,10 @@ void ctl_print_json(const json_t *j);
 void ctl_print_json_new(json_t *j);
 /* "the operation was done" line, unless --json. */
 void ctl_say(struct ctl *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* An error line "seamctl: ..." on stderr; returns code. */
 int ctl_fail(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Ask a yes/no question on the terminal; false when not a terminal. */
 bool ctl_confirm(struct ctl *c, const char *question);

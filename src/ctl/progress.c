@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static int progress_clamp(int pct)
 {
 	return pct < 0 ? 0 : pct > 100 ? 100 : pct;
@@ -66,8 +65,8 @@ static int progress_bar_width(int cols)
 	return w < 10 ? 10 : w > 40 ? 40 : w;
 }
 
-const char *ctl_progress_task_bar(char *buf, size_t n, int cols,
-				  long long task, int pct, const char *step)
+const char *ctl_progress_task_bar(char *buf, size_t n, int cols, long long task,
+				  int pct, const char *step)
 {
 	char bar[64];
 
@@ -116,8 +115,7 @@ const char *ctl_progress_bytes_bar(char *buf, size_t n, int cols,
 	ctl_fmt_bytes(d, sizeof(d), done);
 	ctl_fmt_bytes(t, sizeof(t), total);
 	if (total)
-		snprintf(buf, n, "%s %s %3d%%  %s / %s", label, bar, pct, d,
-			 t);
+		snprintf(buf, n, "%s %s %3d%%  %s / %s", label, bar, pct, d, t);
 	else
 		snprintf(buf, n, "%s %s", label, d);
 	if (cols > 1)

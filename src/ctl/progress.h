@@ -21,8 +21,8 @@ const char *ctl_progress_bar(char *buf, size_t n, int width, int pct);
 const char *ctl_progress_line(char *buf, size_t n, long long task, int pct,
 			      const char *step);
 /* The terminal line of a task, at most cols-1 characters. */
-const char *ctl_progress_task_bar(char *buf, size_t n, int cols,
-				  long long task, int pct, const char *step);
+const char *ctl_progress_task_bar(char *buf, size_t n, int cols, long long task,
+				  int pct, const char *step);
 /* "512 B", "1.5 KiB", "12.0 MiB", "1.2 GiB". */
 const char *ctl_fmt_bytes(char *buf, size_t n, uint64_t bytes);
 /* "upload [####----]  40%  1.2 MiB / 3.0 MiB" (total 0: unknown). */

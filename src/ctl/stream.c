@@ -64,7 +64,7 @@ static int stream_pin(struct ctl *c, char pin[STREAM_PIN_SIZE])
 	}
 	if (tls_thumbprint_pem(pem, strlen(pem), got, &e) < 0 ||
 	    tls_pubkey_pin_pem(pem, strlen(pem), pin, STREAM_PIN_SIZE, &e) <
-		    0) {
+		0) {
 		rc = ctl_fail(CTL_CONN, "%s", e.msg);
 		goto out;
 	}
@@ -215,9 +215,9 @@ int ctl_upload(struct ctl *c, const char *path, const char *file,
 		rc = ctl_fail(CTL_AUTH, "%s (%ld)", msg ? msg : "refused",
 			      status);
 	} else if (status == 404 && msg && !strncmp(msg, "no endpoint", 11)) {
-		rc = ctl_fail(CTL_FAILED,
-			      "the server does not support %s (404)",
-			      c->what ? c->what : "uploads");
+		rc =
+		    ctl_fail(CTL_FAILED, "the server does not support %s (404)",
+			     c->what ? c->what : "uploads");
 	} else {
 		rc = ctl_fail(CTL_FAILED, "%s (%ld)", msg ? msg : "refused",
 			      status);

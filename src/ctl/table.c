@@ -83,8 +83,8 @@ int ctl_table_add(struct ctl_table *t, const char *const *cells)
 
 	if (t->nrows == t->cap) {
 		size_t nc = t->cap ? t->cap * 2 : 16;
-		char **n = realloc(t->cells, nc * (size_t)t->ncols *
-						     sizeof(*n));
+		char **n =
+		    realloc(t->cells, nc * (size_t)t->ncols * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
@@ -158,7 +158,7 @@ void ctl_table_print(const struct ctl_table *t, FILE *f, const char *empty)
 		width[i] = ctl_text_width(t->head[i]);
 		for (r = 0; r < t->nrows; r++) {
 			size_t w = ctl_text_width(
-				t->cells[r * (size_t)t->ncols + (size_t)i]);
+			    t->cells[r * (size_t)t->ncols + (size_t)i]);
 
 			if (w > width[i])
 				width[i] = w;

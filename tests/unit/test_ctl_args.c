@@ -14,16 +14,16 @@
 #include "args.h"
 
 static const struct ctl_opt global[] = {
-	{"json", 0, NULL, "json"},
-	{"config", 0, "FILE", "config"},
-	{"help", 'h', NULL, "help"},
-	{NULL, 0, NULL, NULL},
+    {"json", 0, NULL, "json"},
+    {"config", 0, "FILE", "config"},
+    {"help", 'h', NULL, "help"},
+    {NULL, 0, NULL, NULL},
 };
 static const struct ctl_opt local[] = {
-	{"cluster", 'c', "CLUSTER", "cluster"},
-	{"component", 0, "N=V", "component"},
-	{"force", 'f', NULL, "force"},
-	{NULL, 0, NULL, NULL},
+    {"cluster", 'c', "CLUSTER", "cluster"},
+    {"component", 0, "N=V", "component"},
+    {"force", 'f', NULL, "force"},
+    {NULL, 0, NULL, NULL},
 };
 
 static int parse(int argc, char **argv, struct ctl_args *a, char *err)
@@ -35,8 +35,9 @@ static int parse(int argc, char **argv, struct ctl_args *a, char *err)
 
 static void test_options_and_positionals(void **state)
 {
-	char *argv[] = {"c1", "--json", "--cluster", "prod", "-f",
-			"--config=/x/y.json", "k=v"};
+	char *argv[] = {"c1",	"--json", "--cluster",
+			"prod", "-f",	  "--config=/x/y.json",
+			"k=v"};
 	struct ctl_args a;
 	char err[256];
 
@@ -54,8 +55,8 @@ static void test_options_and_positionals(void **state)
 
 static void test_repeated_and_double_dash(void **state)
 {
-	char *argv[] = {"--component", "a=1", "-c", "x", "--component=b=2",
-			"-c", "y", "--", "--json", "-f"};
+	char *argv[] = {"--component", "a=1", "-c", "x",      "--component=b=2",
+			"-c",	       "y",   "--", "--json", "-f"};
 	struct ctl_args a;
 	char err[256];
 
@@ -113,33 +114,28 @@ static void test_kv_typed_and_nested(void **state)
 	char err[256];
 
 	assert_int_equal(ctl_args_kv("live_patch=enforce", o, err, 256), 0);
-	assert_int_equal(ctl_args_kv("parallel_remediation.enabled=true", o,
-				     err, 256),
-			 0);
-	assert_int_equal(ctl_args_kv("parallel_remediation.max_hosts=2", o,
-				     err, 256),
-			 0);
+	assert_int_equal(
+	    ctl_args_kv("parallel_remediation.enabled=true", o, err, 256), 0);
+	assert_int_equal(
+	    ctl_args_kv("parallel_remediation.max_hosts=2", o, err, 256), 0);
 	assert_int_equal(ctl_args_kv("tolerated_failures=-1", o, err, 256), 0);
 	assert_int_equal(ctl_args_kv("power_policy=", o, err, 256), 0);
-	assert_int_equal(ctl_args_kv("live_patch_ineligible=[\"tpm\"]", o, err,
-				     256),
-			 0);
+	assert_int_equal(
+	    ctl_args_kv("live_patch_ineligible=[\"tpm\"]", o, err, 256), 0);
 	assert_int_equal(ctl_args_kv("version=1.0.0.0", o, err, 256), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "live_patch")),
 			    "enforce");
 	assert_true(json_is_true(json_object_get(
-		json_object_get(o, "parallel_remediation"), "enabled")));
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(o, "parallel_remediation"),
-				 "max_hosts")),
-			 2);
-	assert_int_equal(json_integer_value(
-				 json_object_get(o, "tolerated_failures")),
-			 -1);
+	    json_object_get(o, "parallel_remediation"), "enabled")));
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(o, "parallel_remediation"), "max_hosts")),
+	    2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(o, "tolerated_failures")), -1);
 	assert_true(json_is_null(json_object_get(o, "power_policy")));
-	assert_int_equal(json_array_size(
-				 json_object_get(o, "live_patch_ineligible")),
-			 1);
+	assert_int_equal(
+	    json_array_size(json_object_get(o, "live_patch_ineligible")), 1);
 	assert_string_equal(json_string_value(json_object_get(o, "version")),
 			    "1.0.0.0");
 	json_decref(o);
@@ -164,12 +160,12 @@ static void test_kv_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_options_and_positionals),
-		cmocka_unit_test(test_repeated_and_double_dash),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_single_dash_is_positional),
-		cmocka_unit_test(test_kv_typed_and_nested),
-		cmocka_unit_test(test_kv_errors),
+	    cmocka_unit_test(test_options_and_positionals),
+	    cmocka_unit_test(test_repeated_and_double_dash),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_single_dash_is_positional),
+	    cmocka_unit_test(test_kv_typed_and_nested),
+	    cmocka_unit_test(test_kv_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

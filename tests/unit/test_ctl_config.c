@@ -136,10 +136,9 @@ static void test_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_path),
-		cmocka_unit_test_setup_teardown(test_round_trip, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test(test_default_path),
+	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

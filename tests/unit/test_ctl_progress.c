@@ -34,9 +34,9 @@ static void test_plain_line(void **state)
 {
 	char b[128];
 
-	assert_string_equal(ctl_progress_line(b, sizeof(b), 12, 40,
-					      "staging host h2"),
-			    "task 12: 40% staging host h2");
+	assert_string_equal(
+	    ctl_progress_line(b, sizeof(b), 12, 40, "staging host h2"),
+	    "task 12: 40% staging host h2");
 	assert_string_equal(ctl_progress_line(b, sizeof(b), 3, 100, NULL),
 			    "task 3: 100%");
 	assert_string_equal(ctl_progress_line(b, sizeof(b), 3, 5, ""),
@@ -67,13 +67,11 @@ static void test_bytes(void **state)
 	assert_string_equal(ctl_fmt_bytes(b, sizeof(b), 0), "0 B");
 	assert_string_equal(ctl_fmt_bytes(b, sizeof(b), 1023), "1023 B");
 	assert_string_equal(ctl_fmt_bytes(b, sizeof(b), 1536), "1.5 KiB");
-	assert_string_equal(ctl_fmt_bytes(b, sizeof(b), 12u << 20),
-			    "12.0 MiB");
-	assert_string_equal(ctl_fmt_bytes(b, sizeof(b), 5ull << 30),
-			    "5.0 GiB");
-	assert_string_equal(ctl_progress_bytes_line(b, sizeof(b), "upload x",
-						    1536, 6144),
-			    "upload x: 25% 1.5 KiB / 6.0 KiB");
+	assert_string_equal(ctl_fmt_bytes(b, sizeof(b), 12u << 20), "12.0 MiB");
+	assert_string_equal(ctl_fmt_bytes(b, sizeof(b), 5ull << 30), "5.0 GiB");
+	assert_string_equal(
+	    ctl_progress_bytes_line(b, sizeof(b), "upload x", 1536, 6144),
+	    "upload x: 25% 1.5 KiB / 6.0 KiB");
 	ctl_progress_bytes_bar(b, sizeof(b), 60, "upload", 6144, 6144);
 	assert_string_equal(b, "upload [####################] 100%  6.0 KiB "
 			       "/ 6.0 KiB");
@@ -84,10 +82,10 @@ static void test_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bar),
-		cmocka_unit_test(test_plain_line),
-		cmocka_unit_test(test_terminal_line),
-		cmocka_unit_test(test_bytes),
+	    cmocka_unit_test(test_bar),
+	    cmocka_unit_test(test_plain_line),
+	    cmocka_unit_test(test_terminal_line),
+	    cmocka_unit_test(test_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

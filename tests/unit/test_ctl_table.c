@@ -119,11 +119,11 @@ static void test_many_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_aligned_columns),
-		cmocka_unit_test(test_utf8_width_and_null_cells),
-		cmocka_unit_test(test_no_trailing_blanks_and_one_line_per_row),
-		cmocka_unit_test(test_empty_table),
-		cmocka_unit_test(test_many_rows),
+	    cmocka_unit_test(test_aligned_columns),
+	    cmocka_unit_test(test_utf8_width_and_null_cells),
+	    cmocka_unit_test(test_no_trailing_blanks_and_one_line_per_row),
+	    cmocka_unit_test(test_empty_table),
+	    cmocka_unit_test(test_many_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
