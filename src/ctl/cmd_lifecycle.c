@@ -50,6 +50,19 @@ static const char *lc_word(const char *s, char *b, size_t n)
 
 /* ---- generic result tables ---- */
 
+/* Columns whose values are states, shown as words. */
+static bool lc_state_key(const char *k)
+{
+	static const char *const keys[] = {"status",	  "state", "impact",
+					   "maintenance", "mode",  NULL};
+	int i;
+
+	for (i = 0; keys[i]; i++)
+		if (!strcmp(k, keys[i]))
+			return true;
+	return false;
+}
+
 static bool lc_scalar(const json_t *v)
 {
 	return !json_is_object(v) && !json_is_array(v);
@@ -102,15 +115,10 @@ static void lc_array_table(const char *title, const json_t *arr)
 	{
 		for (j = 0; j < n; j++) {
 			v = json_object_get(x, heads[j]);
-			cells[j] = json_is_string(v)
+			cells[j] = json_is_string(v) && lc_state_key(heads[j])
 				       ? lc_word(json_string_value(v), bufs[j],
 						 sizeof(bufs[j]))
 				       : ctl_jtext(v, bufs[j], sizeof(bufs[j]));
-			if (json_is_string(v) &&
-			    (strchr(json_string_value(v), ' ') ||
-			     !strcmp(heads[j], "message") ||
-			     !strcmp(heads[j], "remedy")))
-				cells[j] = json_string_value(v);
 		}
 		ctl_table_add(t, cells);
 	}
@@ -139,6 +147,13 @@ static void lc_result(const json_t *r, const char *prefix)
 			    v) if (json_is_array(v) &&
 				   json_is_object(json_array_get(v, 0)))
 	    lc_array_table(k, v);
+}
+
+/* A result that says it did not pass ("passed": false, "ok": false). */
+static bool lc_result_failed(const json_t *r)
+{
+	return json_is_false(json_object_get(r, "passed")) ||
+	       json_is_false(json_object_get(r, "ok"));
 }
 
 /* ---- compliance ---- */
@@ -306,6 +321,11 @@ static int lc_cluster_task(struct ctl *c, const struct ctl_args *a,
 		ctl_print_json(final);
 	else if (final)
 		lc_result(json_object_get(final, "result"), "");
+	if (rc == CTL_OK && lc_result_failed(json_object_get(final, "result")))
+		rc = ctl_fail(CTL_FAILED,
+			      "%s of cluster '%s' found problems "
+			      "(see above)",
+			      c->what ? c->what : op, a->pos[0]);
 	json_decref(final);
 	json_decref(reply);
 	return rc;
