@@ -11,6 +11,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,27 @@ void ctl_print_json(const json_t *j)
 		puts(s);
 		free(s);
 	}
+}
+
+static volatile sig_atomic_t ctl_bar_fd = -1;
+
+static void ctl_on_signal(int sig)
+{
+	if (ctl_bar_fd >= 0 && write(ctl_bar_fd, "\n", 1) < 0)
+		ctl_bar_fd = -1;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void ctl_signals_init(void)
+{
+	signal(SIGINT, ctl_on_signal);
+	signal(SIGTERM, ctl_on_signal);
+}
+
+void ctl_bar_active(int fd)
+{
+	ctl_bar_fd = fd;
 }
 
 void ctl_print_json_new(json_t *j)
@@ -281,6 +303,7 @@ static void task_show(struct task_view *v, long long id, const json_t *t)
 		fprintf(v->f, "\r%s\033[K", line);
 		fflush(v->f);
 		v->drawn = true;
+		ctl_bar_active(fileno(v->f));
 		return;
 	}
 	if (pct == v->last_pct && step && !strcmp(step, v->last_step))
@@ -340,6 +363,7 @@ int ctl_task_follow(struct ctl *c, json_t *task, json_t **final)
 		if (deadline && time(NULL) >= deadline) {
 			if (v.drawn)
 				fputc('\n', v.f);
+			ctl_bar_active(-1);
 			json_decref(t);
 			return ctl_fail(CTL_FAILED,
 					"task %lld is still %s after %s s", id,
@@ -352,11 +376,13 @@ int ctl_task_follow(struct ctl *c, json_t *task, json_t **final)
 		if (rc) {
 			if (v.drawn)
 				fputc('\n', v.f);
+			ctl_bar_active(-1);
 			return rc;
 		}
 	}
 	if (v.drawn)
 		fputc('\n', v.f);
+	ctl_bar_active(-1);
 	if (!c->json) {
 		double s = task_seconds(t);
 

@@ -57,6 +57,7 @@ static void import_progress(void *ctx, uint64_t done, uint64_t total)
 	    (v->bar && done == 0 && v->last_pct >= 0))
 		return;
 	if (v->bar) {
+		ctl_bar_active(fileno(v->f));
 		fprintf(v->f, "\r%s\033[K",
 			ctl_progress_bytes_bar(line, sizeof(line),
 					       depot_cols(fileno(v->f)),
@@ -123,6 +124,7 @@ static int cmd_depot_import(struct ctl *c, const struct ctl_args *a)
 				"application/zip", import_progress, &v, &r);
 		if (v.f && v.bar && v.last_pct >= 0)
 			fputc('\n', v.f);
+		ctl_bar_active(-1);
 		if (rc)
 			break;
 		if (c->json)

@@ -278,6 +278,7 @@ int ctl_main(int argc, char **argv)
 
 	if (!rest)
 		return CTL_FAILED;
+	ctl_signals_init();
 	for (i = 1; i < argc; i++) {
 		const char *w = argv[i];
 

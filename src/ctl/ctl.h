@@ -67,6 +67,13 @@ void ctl_say(struct ctl *c, const char *fmt, ...)
 int ctl_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * A progress bar is being redrawn on fd (-1: none). An interrupt then ends
+ * the line first, so the shell prompt does not land inside the bar.
+ */
+void ctl_bar_active(int fd);
+void ctl_signals_init(void);
+
 /* Ask a yes/no question on the terminal; false when not a terminal. */
 bool ctl_confirm(struct ctl *c, const char *question);
 
