@@ -395,6 +395,19 @@ def test_bash_completion_is_generated_from_the_table():
     assert gen == committed, "run: build/seamctl completion bash > " \
         "src/ctl/seamctl.bash-completion"
 
+    complete = completer(gen)
+    assert "cluster" in complete("seamctl cl")
+    assert set(complete("seamctl cluster ")) >= {"list", "create",
+                                                  "settings"}
+    assert "--follow" in complete("seamctl events --fo")
+    assert "--thumbprint" in complete("seamctl host add --th")
+    assert "--json" in complete("seamctl depot list --js")
+    # A value of an option that takes a file completes to files.
+    assert "seamctl.bash-completion" in complete(
+        f"seamctl depot trust add --key-file {REPO}/src/ctl/seamctl.b")[0]
+
+
+def completer(gen, env=None):
     def complete(line):
         script = gen + f"""
 COMP_WORDS=({line})
@@ -404,11 +417,22 @@ _seamctl
 printf '%s\\n' "${{COMPREPLY[@]}}"
 """
         return subprocess.run(["bash", "-c", script], capture_output=True,
-                              text=True, check=True).stdout.split()
+                              text=True, check=True, env=env).stdout.split()
+    return complete
 
-    assert "cluster" in complete("seamctl cl")
-    assert set(complete("seamctl cluster ")) >= {"list", "create",
-                                                  "settings"}
-    assert "--follow" in complete("seamctl events --fo")
-    assert "--thumbprint" in complete("seamctl host add --th")
-    assert "--json" in complete("seamctl depot list --js")
+
+def test_completion_asks_the_center_for_names(ctl):
+    ctl.login()
+    for c in ("prod", "test", "lab"):
+        ctl.run("cluster", "create", c)
+    assert ctl.run("completion", "names", "clusters").stdout.split() == \
+        ["lab", "prod", "test"]
+    ctl.run("completion", "names", "widgets", rc=2)
+    gen = ctl.run("completion", "bash").stdout
+    complete = completer(gen, ctl.env)
+    assert complete(f"{SEAMCTL} cluster delete ") == ["lab", "prod", "test"]
+    assert complete(f"{SEAMCTL} cluster settings p") == ["prod"]
+    assert complete(f"{SEAMCTL} host list --cluster t") == ["test"]
+    assert complete(f"{SEAMCTL} precheck l") == ["lab"]
+    assert complete(f"{SEAMCTL} compliance check --json ") == \
+        ["lab", "prod", "test"]
