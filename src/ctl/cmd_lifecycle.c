@@ -642,17 +642,56 @@ static void ev_query(const struct ctl_args *a, char *q, size_t n)
 
 struct ev_follow {
 	struct ctl *c;
-	long left; /* events still to print; <0: no limit */
+	long left;	  /* events still to print; <0: no limit */
+	long long cursor; /* of the last event printed */
+	long got;	  /* events received on this connection */
 };
 
 static int ev_on_sse(void *ctx, const char *id, const char *type, json_t *data)
 {
 	struct ev_follow *f = ctx;
 
+	if (id && id[0])
+		f->cursor = atoll(id);
+	f->got++;
 	ev_print(f->c, data);
 	if (f->left > 0 && --f->left == 0)
 		return 1;
 	return 0;
+}
+
+/*
+ * Stream from f->cursor on. A stream that ends or breaks (the center
+ * restarted) is resumed from the last event printed, like `tail -F`; a
+ * refusal (auth, bad filter, no such route) ends the command.
+ */
+static int ev_follow_stream(struct ctl *c, const char *q, struct ev_follow *f)
+{
+	struct timespec nap = {1, 0};
+	char path[1400];
+	bool told = false;
+	int rc;
+
+	for (;;) {
+		f->got = 0;
+		snprintf(path, sizeof(path),
+			 "/api/v1/events/stream?after=%lld%s", f->cursor, q);
+		rc = ctl_sse(c, path, ev_on_sse, f);
+		if (f->left == 0)
+			return CTL_OK;
+		if (rc != CTL_OK && rc != CTL_CONN)
+			return rc;
+		if (f->got)
+			told = false;
+		if (!told)
+			fprintf(stderr,
+				"seamctl: the event stream ended; "
+				"resuming after event %lld when the "
+				"center answers\n",
+				f->cursor);
+		told = true;
+		nanosleep(&nap, NULL);
+	}
 }
 
 int ctl_cmd_events(struct ctl *c, const struct ctl_args *a)
@@ -708,14 +747,15 @@ int ctl_cmd_events(struct ctl *c, const struct ctl_args *a)
 	}
 	json_decref(all);
 	if (ctl_arg_has(a, "follow")) {
-		struct ev_follow f = {
-		    c, ctl_arg(a, "count") ? atol(ctl_arg(a, "count")) : -1};
+		struct ev_follow f = {.c = c,
+				      .left = ctl_arg(a, "count")
+						  ? atol(ctl_arg(a, "count"))
+						  : -1};
 
 		if (f.left == 0)
 			return CTL_OK;
-		snprintf(path, sizeof(path),
-			 "/api/v1/events/stream?after=%lld%s", cursor, q);
-		rc = ctl_sse(c, path, ev_on_sse, &f);
+		f.cursor = cursor;
+		rc = ev_follow_stream(c, q, &f);
 	}
 	return rc;
 }

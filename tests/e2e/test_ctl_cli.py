@@ -436,3 +436,31 @@ def test_completion_asks_the_center_for_names(ctl):
     assert complete(f"{SEAMCTL} precheck l") == ["lab"]
     assert complete(f"{SEAMCTL} compliance check --json ") == \
         ["lab", "prod", "test"]
+
+
+def test_events_follow_survives_a_center_restart(ctl):
+    """--follow resumes after the last event it printed when the center
+    comes back (SIGKILL, restarted on the same port with the same state)."""
+    import signal
+    ctl.login()
+    f = subprocess.Popen([str(SEAMCTL), "events", "--follow", "-n", "0",
+                          "--count", "2", "--type", "cluster.created",
+                          "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=ctl.env)
+    try:
+        time.sleep(0.5)
+        ctl.run("cluster", "create", "before")
+        port = ctl.center.port
+        ctl.center.stop(signal.SIGKILL)
+        time.sleep(1.5)
+        ctl.center.start(port=port)
+        ctl.run("cluster", "create", "after")
+        out, err = f.communicate(timeout=60)
+    finally:
+        if f.poll() is None:
+            f.kill()
+            f.wait()
+    assert f.returncode == 0, err
+    assert [json.loads(x)["cluster"] for x in out.splitlines()] == \
+        ["before", "after"]
+    assert "resuming after event" in err
