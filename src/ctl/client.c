@@ -203,8 +203,12 @@ int ctl_call_status(struct ctl *c, const char *method, const char *path,
 	if (rc)
 		return rc;
 	if (http_client_request(c->http, method, path, body, status, &r, &e) <
-	    0)
+	    0) {
+		snprintf(c->conn_err, sizeof(c->conn_err), "%s", e.msg);
+		if (c->quiet_conn)
+			return CTL_CONN;
 		return ctl_fail(CTL_CONN, "%s", e.msg);
+	}
 	if (*status >= 200 && *status < 300) {
 		*reply = r;
 		return CTL_OK;
@@ -333,8 +337,46 @@ static double task_seconds(const json_t *t)
 	return difftime(timegm(&tb), timegm(&ta)) + fb - fa;
 }
 
+#define TASK_LOST_MAX_S 120
+
+/*
+ * GET the task; while the center does not answer (it may be restarting in
+ * the middle of a remediation, which it resumes), retry for up to
+ * TASK_LOST_MAX_S, saying so once.
+ */
+static int task_get_retrying(struct ctl *c, const char *path, json_t **t,
+			     time_t *lost)
+{
+	struct timespec nap = {1, 0};
+	int rc;
+
+	for (;;) {
+		c->quiet_conn = true;
+		rc = ctl_call(c, "GET", path, NULL, t);
+		c->quiet_conn = false;
+		if (rc != CTL_CONN) {
+			if (rc == CTL_OK && *lost) {
+				fprintf(stderr, "seamctl: the center answers "
+						"again\n");
+				*lost = 0;
+			}
+			return rc;
+		}
+		if (!*lost) {
+			*lost = time(NULL);
+			fprintf(stderr,
+				"\nseamctl: %s; retrying for up to %d s\n",
+				c->conn_err, TASK_LOST_MAX_S);
+		} else if (time(NULL) - *lost >= TASK_LOST_MAX_S) {
+			return ctl_fail(CTL_CONN, "%s", c->conn_err);
+		}
+		nanosleep(&nap, NULL);
+	}
+}
+
 int ctl_task_follow(struct ctl *c, json_t *task, json_t **final)
 {
+	time_t lost = 0;
 	long long id = json_integer_value(json_object_get(task, "id"));
 	const char *timeout_s = c->args ? ctl_arg(c->args, "timeout") : NULL;
 	struct task_view v = {.last_pct = -1};
@@ -372,7 +414,7 @@ int ctl_task_follow(struct ctl *c, json_t *task, json_t **final)
 		nanosleep(&nap, NULL);
 		json_decref(t);
 		t = NULL;
-		rc = ctl_call(c, "GET", path, NULL, &t);
+		rc = task_get_retrying(c, path, &t, &lost);
 		if (rc) {
 			if (v.drawn)
 				fputc('\n', v.f);

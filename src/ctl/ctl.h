@@ -42,6 +42,9 @@ struct ctl {
 	struct http_client *http; /* opened on first call */
 	struct ctl_args *args;	  /* of the running command */
 	const char *what;	  /* operation name for "does not support" */
+	bool quiet_conn;	  /* transport failures: message kept, not
+				     printed (a caller that retries) */
+	char conn_err[512];	  /* the last transport failure */
 };
 
 /*

@@ -20,6 +20,7 @@ import shutil
 import ssl
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -175,10 +176,20 @@ def fake(tmp_path):
     tp = hashlib.sha256(der).hexdigest()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeCenter)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
-    th.start()
+    servers = []
+
+    def serve(port=0):
+        srv = ThreadingHTTPServer(("127.0.0.1", port), FakeCenter)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return srv
+
+    def stop():
+        srv = servers.pop()
+        srv.shutdown()
+        srv.server_close()
+    srv = serve()
     env = {"SEAMCTL_CONFIG": str(tmp_path / "cfg.json"), "PATH": "/usr/bin"}
 
     def run(*args, rc=0):
@@ -192,9 +203,42 @@ def fake(tmp_path):
         return p
     run("login", "--server", f"https://127.0.0.1:{srv.server_port}",
         "--token", TOKEN, "--thumbprint", tp)
+    run.env = env
+    run.port = srv.server_port
+    run.serve = serve
+    run.stop = stop
     yield run
-    srv.shutdown()
-    srv.server_close()
+    while servers:
+        stop()
+
+
+def test_task_wait_rides_out_a_center_restart(fake):
+    """The center may restart in the middle of a remediation (it resumes
+    it): `task wait` keeps asking for up to two minutes."""
+    FakeCenter.tasks[7] = task(
+        7, "cluster.remediate",
+        [(10, "running", "live patching host h1")] * 3 +
+        [(60, "running", "live patching host h2"), (100, "success", None)],
+        {"hosts": [{"host": "h1", "status": "ok"}]})
+    w = subprocess.Popen([str(SEAMCTL), "task", "wait", "7"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=fake.env)
+    try:
+        first = w.stdout.readline()
+        assert first == "task 7: 10% live patching host h1\n", first
+        fake.stop()
+        time.sleep(2.5)
+        fake.serve(fake.port)
+        out, err = w.communicate(timeout=60)
+        out = first + out
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    assert w.returncode == 0, (out, err)
+    assert "retrying for up to 120 s" in err and "answers again" in err
+    assert "task 7: 60% live patching host h2" in out
+    assert "task 7 (cluster.remediate c1): success" in out
 
 
 def test_precheck_steps_result_and_exit(fake):
