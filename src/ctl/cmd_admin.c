@@ -215,9 +215,12 @@ static void token_table(const json_t *tokens)
 	json_t *x;
 	size_t i;
 
-	json_array_foreach(tokens, i, x) ctl_table_addv(
-	    t, ctl_jfield(x, "id", b1, sizeof(b1)), ctl_jstr(x, "name"),
-	    ctl_jstr(x, "created"), ctl_jfield(x, "last_used", b2, sizeof(b2)));
+	json_array_foreach(tokens, i, x)
+	{
+		ctl_table_addv(t, ctl_jfield(x, "id", b1, sizeof(b1)),
+			       ctl_jstr(x, "name"), ctl_jstr(x, "created"),
+			       ctl_jfield(x, "last_used", b2, sizeof(b2)));
+	}
 	ctl_table_print(t, stdout, "no tokens");
 	ctl_table_free(t);
 }
@@ -325,9 +328,12 @@ static int cmd_user_list(struct ctl *c, const struct ctl_args *a)
 	} else {
 		t = ctl_table_new(4, h);
 		json_array_foreach(json_object_get(r, "users"), i, x)
-		    ctl_table_addv(t, ctl_jstr(x, "name"), ctl_jstr(x, "role"),
-				   ctl_jfield(x, "tokens", b, sizeof(b)),
-				   ctl_jstr(x, "created"));
+		{
+			ctl_table_addv(t, ctl_jstr(x, "name"),
+				       ctl_jstr(x, "role"),
+				       ctl_jfield(x, "tokens", b, sizeof(b)),
+				       ctl_jstr(x, "created"));
+		}
 		ctl_table_print(t, stdout, "no users");
 		ctl_table_free(t);
 	}
@@ -443,7 +449,9 @@ void ctl_flatten(const json_t *o, const char *prefix, struct ctl_table *t)
 
 	settings_flat(o, prefix, flat);
 	json_object_foreach(flat, k, v)
-	    ctl_table_addv(t, k, ctl_jtext(v, b, sizeof(b)));
+	{
+		ctl_table_addv(t, k, ctl_jtext(v, b, sizeof(b)));
+	}
 	json_decref(flat);
 }
 
@@ -483,8 +491,11 @@ int ctl_settings_show(struct ctl *c, const json_t *reply)
 	settings_flat(json_object_get(reply, "settings"), "", set);
 	t = ctl_table_new(3, h);
 	json_object_foreach(eff, k, v)
-	    ctl_table_addv(t, k, settings_text(v, b, sizeof(b)),
-			   json_object_get(set, k) ? "set here" : "inherited");
+	{
+		ctl_table_addv(t, k, settings_text(v, b, sizeof(b)),
+			       json_object_get(set, k) ? "set here"
+						       : "inherited");
+	}
 	ctl_table_print(t, stdout, "no settings");
 	ctl_table_free(t);
 	json_decref(eff);
@@ -524,8 +535,11 @@ int ctl_settings_set(struct ctl *c, const char *path, const char *const *kv,
 		void *tmp;
 		json_t *v;
 
-		json_object_foreach_safe(body, tmp, k, v) if (json_is_null(v))
-		    json_object_del(body, k);
+		json_object_foreach_safe(body, tmp, k, v)
+		{
+			if (json_is_null(v))
+				json_object_del(body, k);
+		}
 	}
 	rc = ctl_call(c, "PUT", path, body, &r);
 	json_decref(body);

@@ -86,14 +86,21 @@ static void import_summary(const json_t *r)
 	       ctl_jstr(b, "name"), size, ctl_jstr(b, "level"),
 	       ctl_jstr(b, "signer") ? ctl_jstr(b, "signer") : "-");
 	json_array_foreach(json_object_get(added, "base_images"), i, x)
-	    printf("  base image  %s\n", json_string_value(x));
-	json_array_foreach(json_object_get(added, "addons"), i, x) printf(
-	    "  add-on      %s %s\n",
-	    json_is_string(x) ? json_string_value(x) : ctl_jstr(x, "name"),
-	    json_is_string(x) ? "" : ctl_jstr(x, "version"));
+	{
+		printf("  base image  %s\n", json_string_value(x));
+	}
+	json_array_foreach(json_object_get(added, "addons"), i, x)
+	{
+		printf("  add-on      %s %s\n",
+		       json_is_string(x) ? json_string_value(x)
+					 : ctl_jstr(x, "name"),
+		       json_is_string(x) ? "" : ctl_jstr(x, "version"));
+	}
 	json_array_foreach(json_object_get(added, "components"), i, x)
-	    printf("  component   %s %s\n", ctl_jstr(x, "name"),
-		   ctl_jstr(x, "version"));
+	{
+		printf("  component   %s %s\n", ctl_jstr(x, "name"),
+		       ctl_jstr(x, "version"));
+	}
 	if (!json_array_size(json_object_get(added, "base_images")) &&
 	    !json_array_size(json_object_get(added, "addons")) &&
 	    !json_array_size(json_object_get(added, "components")))
@@ -150,9 +157,11 @@ static const char *depot_live(const json_t *x, char *b, size_t n)
 			   ? "no (FSR)"
 			   : "no";
 	o = (size_t)snprintf(b, n, "yes, from ");
-	json_array_foreach(from, i, v) o +=
-	    (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s", i ? "," : "",
-			     json_string_value(v));
+	json_array_foreach(from, i, v)
+	{
+		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s",
+				      i ? "," : "", json_string_value(v));
+	}
 	return b;
 }
 
@@ -171,10 +180,13 @@ static void depot_bases(const json_t *rows)
 		size_t n = 0;
 
 		comps[0] = '\0';
-		json_object_foreach(json_object_get(x, "components"), k, v) n +=
-		    (size_t)snprintf(
-			comps + n, n < sizeof(comps) ? sizeof(comps) - n : 0,
-			"%s%s %s", n ? ", " : "", k, json_string_value(v));
+		json_object_foreach(json_object_get(x, "components"), k, v)
+		{
+			n += (size_t)snprintf(
+			    comps + n,
+			    n < sizeof(comps) ? sizeof(comps) - n : 0,
+			    "%s%s %s", n ? ", " : "", k, json_string_value(v));
+		}
 		ctl_table_addv(t, ctl_jstr(x, "version"),
 			       depot_live(x, lp, sizeof(lp)), comps,
 			       ctl_jstr(x, "imported"));
@@ -219,9 +231,11 @@ static void depot_bundles(const json_t *rows)
 	size_t i;
 
 	json_array_foreach(rows, i, x)
-	    ctl_table_addv(t, ctl_jfield(x, "id", id, sizeof(id)),
-			   ctl_jstr(x, "name"), ctl_jstr(x, "level"),
-			   ctl_jstr(x, "signer"), ctl_jstr(x, "imported"));
+	{
+		ctl_table_addv(t, ctl_jfield(x, "id", id, sizeof(id)),
+			       ctl_jstr(x, "name"), ctl_jstr(x, "level"),
+			       ctl_jstr(x, "signer"), ctl_jstr(x, "imported"));
+	}
 	ctl_table_print(t, stdout, "no bundles");
 	ctl_table_free(t);
 }
@@ -429,8 +443,11 @@ static int cmd_depot_trust(struct ctl *c, const struct ctl_args *a)
 	} else {
 		t = ctl_table_new(3, h);
 		json_array_foreach(json_object_get(r, "keys"), i, x)
-		    ctl_table_addv(t, ctl_jstr(x, "level"), ctl_jstr(x, "name"),
-				   ctl_jstr(x, "key_id"));
+		{
+			ctl_table_addv(t, ctl_jstr(x, "level"),
+				       ctl_jstr(x, "name"),
+				       ctl_jstr(x, "key_id"));
+		}
 		ctl_table_print(t, stdout, "no trusted keys");
 		ctl_table_free(t);
 	}
@@ -504,9 +521,11 @@ static const char *image_selector(const json_t *s, char *b, size_t n)
 	if (!json_is_array(hosts))
 		return ctl_jtext(s, b, n);
 	b[0] = '\0';
-	json_array_foreach(hosts, i, x) o +=
-	    (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s", i ? "," : "",
-			     json_string_value(x));
+	json_array_foreach(hosts, i, x)
+	{
+		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s%s",
+				      i ? "," : "", json_string_value(x));
+	}
 	return b;
 }
 
@@ -517,12 +536,16 @@ static const char *image_comps(const json_t *def, char *b, size_t n)
 	size_t i, o = 0;
 
 	b[0] = '\0';
-	json_object_foreach((json_t *)json_object_get(comps, "add"), k, v) o +=
-	    (size_t)snprintf(b + o, o < n ? n - o : 0, "%s+%s %s",
-			     o ? ", " : "", k, json_string_value(v));
-	json_array_foreach(json_object_get(comps, "remove"), i, v) o +=
-	    (size_t)snprintf(b + o, o < n ? n - o : 0, "%s-%s", o ? ", " : "",
-			     json_string_value(v));
+	json_object_foreach((json_t *)json_object_get(comps, "add"), k, v)
+	{
+		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s+%s %s",
+				      o ? ", " : "", k, json_string_value(v));
+	}
+	json_array_foreach(json_object_get(comps, "remove"), i, v)
+	{
+		o += (size_t)snprintf(b + o, o < n ? n - o : 0, "%s-%s",
+				      o ? ", " : "", json_string_value(v));
+	}
 	return o ? b : "-";
 }
 

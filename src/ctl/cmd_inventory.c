@@ -67,10 +67,14 @@ static void cluster_table(const json_t *r)
 	json_t *x;
 	size_t i;
 
-	json_array_foreach(json_object_get(r, "clusters"), i, x) ctl_table_addv(
-	    t, ctl_jstr(x, "name"), ctl_jfield(x, "id", b1, sizeof(b1)),
-	    ctl_jfield(x, "hosts", b2, sizeof(b2)),
-	    ctl_jfield(x, "images", b3, sizeof(b3)), ctl_jstr(x, "created"));
+	json_array_foreach(json_object_get(r, "clusters"), i, x)
+	{
+		ctl_table_addv(t, ctl_jstr(x, "name"),
+			       ctl_jfield(x, "id", b1, sizeof(b1)),
+			       ctl_jfield(x, "hosts", b2, sizeof(b2)),
+			       ctl_jfield(x, "images", b3, sizeof(b3)),
+			       ctl_jstr(x, "created"));
+	}
 	ctl_table_print(
 	    t, stdout, "no clusters (create one: seamctl cluster create NAME)");
 	ctl_table_free(t);
@@ -260,10 +264,12 @@ static size_t host_vms(const json_t *h, const json_t *vms)
 
 	if (json_is_array(json_object_get(host_inv(h), "vms")))
 		return json_array_size(json_object_get(host_inv(h), "vms"));
-	json_array_foreach(
-	    vms, i, v) if (ctl_jstr(v, "host") && ctl_jstr(h, "name") &&
-			   !strcmp(ctl_jstr(v, "host"), ctl_jstr(h, "name")))
-	    n++;
+	json_array_foreach(vms, i, v)
+	{
+		if (ctl_jstr(v, "host") && ctl_jstr(h, "name") &&
+		    !strcmp(ctl_jstr(v, "host"), ctl_jstr(h, "name")))
+			n++;
+	}
 	return n;
 }
 

@@ -78,17 +78,20 @@ static void lc_array_table(const char *title, const json_t *arr)
 	size_t i;
 	int n = 0, j;
 
-	json_array_foreach(arr, i, x) json_object_foreach(x, k, v)
+	json_array_foreach(arr, i, x)
 	{
-		bool seen = false;
+		json_object_foreach(x, k, v)
+		{
+			bool seen = false;
 
-		if (!lc_scalar(v) && !(json_is_array(v)))
-			continue;
-		for (j = 0; j < n; j++)
-			if (!strcmp(heads[j], k))
-				seen = true;
-		if (!seen && n < 16)
-			heads[n++] = k;
+			if (!lc_scalar(v) && !(json_is_array(v)))
+				continue;
+			for (j = 0; j < n; j++)
+				if (!strcmp(heads[j], k))
+					seen = true;
+			if (!seen && n < 16)
+				heads[n++] = k;
+		}
 	}
 	if (!n)
 		return;
@@ -143,10 +146,11 @@ static void lc_result(const json_t *r, const char *prefix)
 		else if (json_is_object(v) && json_object_size(v) <= 12)
 			lc_result(v, key[0] ? strcat(key, ".") : "");
 	}
-	json_object_foreach((json_t *)r, k,
-			    v) if (json_is_array(v) &&
-				   json_is_object(json_array_get(v, 0)))
-	    lc_array_table(k, v);
+	json_object_foreach((json_t *)r, k, v)
+	{
+		if (json_is_array(v) && json_is_object(json_array_get(v, 0)))
+			lc_array_table(k, v);
+	}
 }
 
 /* A result that says it did not pass ("passed": false, "ok": false). */
@@ -197,9 +201,11 @@ static void compliance_table(const json_t *r)
 			printf("\nReasons:\n");
 		any = true;
 		json_array_foreach(json_object_get(h, "reasons"), j, x)
-		    printf("  %-10s %s\n", ctl_jstr(h, "host"),
-			   ctl_jstr(x, "message") ? ctl_jstr(x, "message")
-						  : ctl_jstr(x, "code"));
+		{
+			printf("  %-10s %s\n", ctl_jstr(h, "host"),
+			       ctl_jstr(x, "message") ? ctl_jstr(x, "message")
+						      : ctl_jstr(x, "code"));
+		}
 	}
 }
 

@@ -353,7 +353,9 @@ static int cmd_completion_names(struct ctl *c, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	json_array_foreach(json_object_get(r, src[i].key), j, x)
-	    printf("%s\n", ctl_jfield(x, src[i].field, b, sizeof(b)));
+	{
+		printf("%s\n", ctl_jfield(x, src[i].field, b, sizeof(b)));
+	}
 	json_decref(r);
 	return CTL_OK;
 }
