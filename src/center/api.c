@@ -436,16 +436,65 @@ static int api_event_filter(struct httpd_req *req, struct api_evq *q)
 	return 0;
 }
 
+/* Wait until an event after `after` exists, the deadline passes or stop. */
+static void api_events_wait(struct center *c, int64_t after,
+			    const struct timespec *deadline)
+{
+	pthread_mutex_lock(&c->ev_lock);
+	while (!c->stopping && c->ev_last <= after)
+		if (pthread_cond_timedwait(&c->ev_cond, &c->ev_lock,
+					   deadline) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&c->ev_lock);
+}
+
+/*
+ * GET /events: a page after the cursor; with ?timeout=S (at most 60) a
+ * long poll that answers as soon as a matching event exists.
+ */
 static API_HANDLER(api_events_list)
 {
 	struct center *c = api_center(req);
+	struct seam_err e = {0};
+	struct timespec deadline;
 	struct api_evq q;
 	json_t *evs, *lastev;
-	int64_t cursor;
+	uint64_t timeout;
+	int64_t cursor, snap;
 
 	if (api_event_filter(req, &q) < 0)
 		return;
-	evs = store_event_query(c->st, &q.f);
+	if (httpd_req_query_u64(req, "timeout", 0, 60, &timeout, &e) < 0) {
+		httpd_reply_err(req, &e);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)timeout;
+	for (;;) {
+		pthread_mutex_lock(&c->ev_lock);
+		snap = c->ev_last;
+		pthread_mutex_unlock(&c->ev_lock);
+		evs = store_event_query(c->st, &q.f);
+		if (json_array_size(evs) > 0 || timeout == 0)
+			break;
+		json_decref(evs);
+		/* Nothing up to snap matched: wait for what comes after. */
+		if (snap > q.f.after)
+			q.f.after = snap;
+		api_events_wait(c, q.f.after, &deadline);
+		{
+			struct timespec now;
+
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (now.tv_sec > deadline.tv_sec ||
+			    (now.tv_sec == deadline.tv_sec &&
+			     now.tv_nsec >= deadline.tv_nsec) ||
+			    c->stopping) {
+				evs = store_event_query(c->st, &q.f);
+				break;
+			}
+		}
+	}
 	lastev = json_array_get(evs, json_array_size(evs) - 1);
 	cursor = lastev ? json_integer_value(json_object_get(lastev, "cursor"))
 			: q.f.after;
@@ -583,6 +632,8 @@ extern const struct jsonio_field api_cluster_fields[];
 extern const struct jsonio_field api_cluster_patch_fields[];
 extern const struct jsonio_field api_host_add_fields[];
 extern const struct jsonio_field api_host_reconnect_fields[];
+extern const struct jsonio_field api_host_maint_fields[];
+extern const struct jsonio_field api_host_patch_fields[];
 extern const struct jsonio_field api_vm_create_fields[];
 extern const struct jsonio_field api_vm_power_off_fields[];
 extern const struct jsonio_field api_image_fields[];
@@ -649,9 +700,12 @@ static const struct httpd_route api_routes[] = {
     R("GET", "/hosts", api_hosts_list, NULL),
     R("POST", "/hosts", api_hosts_add, api_host_add_fields),
     R("GET", "/hosts/{host}", api_host_get, NULL),
+    R("PATCH", "/hosts/{host}", api_host_patch, api_host_patch_fields),
     R("DELETE", "/hosts/{host}", api_host_delete, NULL),
     R("POST", "/hosts/{host}/reconnect", api_host_reconnect,
       api_host_reconnect_fields),
+    R("PUT", "/hosts/{host}/maintenance", api_host_maintenance,
+      api_host_maint_fields),
     R("GET", "/hosts/{host}/inventory", api_host_inventory, NULL),
     R("GET", "/hosts/{host}/depot-credential", api_host_credential, NULL),
     R("GET", "/hosts/{host}/compliance", api_host_compliance_get, NULL),

@@ -40,6 +40,8 @@ API_HANDLER(api_hosts_add);
 API_HANDLER(api_host_get);
 API_HANDLER(api_host_delete);
 API_HANDLER(api_host_reconnect);
+API_HANDLER(api_host_maintenance);
+API_HANDLER(api_host_patch);
 API_HANDLER(api_host_inventory);
 API_HANDLER(api_host_credential);
 API_HANDLER(api_vms_list);

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "drs.h"
+#include "image.h"
 #include "log.h"
 #include "settings.h"
 
@@ -36,6 +37,15 @@ const struct jsonio_field api_host_reconnect_fields[] = {
     {"address", JSONIO_STRING, false},
     {"token", JSONIO_STRING, false},
     {"thumbprint", JSONIO_STRING, false},
+    {NULL, 0, false},
+};
+const struct jsonio_field api_host_patch_fields[] = {
+    {"name", JSONIO_STRING, false},
+    {"cluster", JSONIO_STRING_OR_INTEGER, false},
+    {NULL, 0, false},
+};
+const struct jsonio_field api_host_maint_fields[] = {
+    {"mode", JSONIO_STRING, true},
     {NULL, 0, false},
 };
 const struct jsonio_field api_vm_create_fields[] = {
@@ -451,10 +461,144 @@ API_HANDLER(api_host_credential)
 	if (!h)
 		return;
 	auth_host_token(c->secret, jid(h), tok);
+	/* What a host needs to fetch payloads: credential and the pin. */
 	httpd_reply_json(req, 200,
-			 json_pack("{s:O,s:s,s:s}", "host",
+			 json_pack("{s:O,s:s,s:s,s:s}", "host",
 				   json_object_get(h, "name"), "token", tok,
-				   "payload_path", "/api/v1/depot/payloads/"));
+				   "payload_path", "/api/v1/depot/payloads/",
+				   "center_thumbprint", c->tls->thumbprint));
+	json_decref(h);
+}
+
+/* The target cluster's images must still give every host exactly one. */
+static int api_host_fits(struct httpd_req *req, int64_t cid, const json_t *h)
+{
+	struct center *c = api_center(req);
+	json_t *images = store_image_list(c->st, cid), *hosts, *one,
+	       *map = NULL;
+	json_t *full;
+	struct seam_err e = {0};
+	char ref[32];
+	int rc = 0;
+
+	if (json_array_size(images) == 0) {
+		json_decref(images);
+		return 0;
+	}
+	snprintf(ref, sizeof(ref), "%lld", (long long)jid(h));
+	full = store_host_get(c->st, ref, false);
+	one = json_pack(
+	    "{s:O,s:O}", "name", json_object_get(h, "name"), "attributes",
+	    json_object_get(json_object_get(full, "inventory"), "host")
+		? json_object_get(json_object_get(full, "inventory"), "host")
+		: json_null());
+	hosts = json_array();
+	json_array_append_new(hosts, one);
+	if (image_assign(images, hosts, &map, &e) < 0) {
+		httpd_reply_error(req, 400, "bad_request",
+				  "cannot move the host: %s", e.msg);
+		rc = -1;
+	}
+	json_decref(map);
+	json_decref(hosts);
+	json_decref(full);
+	json_decref(images);
+	return rc;
+}
+
+/* PATCH /hosts/{host}: rename, or move to another cluster. */
+API_HANDLER(api_host_patch)
+{
+	struct center *c = api_center(req);
+	json_t *body = httpd_req_json(req), *h = api_host(req), *cl = NULL;
+	const char *name = api_str(body, "name");
+	struct seam_err e = {0};
+	char ref[32];
+
+	if (!h)
+		return;
+	if (name && !api_cluster_name_ok(name)) {
+		httpd_reply_error(req, 400, "bad_request",
+				  "host name '%s': 1-64 of A-Z a-z 0-9 . _ -, "
+				  "not starting with a digit",
+				  name);
+		goto out;
+	}
+	if (json_object_get(body, "cluster")) {
+		cl = store_cluster_get(c->st,
+				       api_ref(json_object_get(body, "cluster"),
+					       ref, sizeof(ref)));
+		if (!cl) {
+			httpd_reply_error(req, 400, "bad_request",
+					  "no cluster '%s'", ref);
+			goto out;
+		}
+		if (jid(cl) !=
+			json_integer_value(json_object_get(h, "cluster_id")) &&
+		    api_host_fits(req, jid(cl), h) < 0)
+			goto out;
+	}
+	if (store_host_update(c->st, jid(h), name, cl ? jid(cl) : 0, &e) < 0) {
+		httpd_reply_err(req, &e);
+		goto out;
+	}
+	center_event(c, "host.updated", cl ? jid(cl) : 0, jid(h), NULL, 0, body,
+		     "host '%s' updated%s%s%s%s", api_str(h, "name"),
+		     name ? ": name " : "", name ? name : "",
+		     cl ? ", cluster " : "", cl ? api_str(cl, "name") : "");
+	snprintf(ref, sizeof(ref), "%lld", (long long)jid(h));
+	httpd_reply_json(req, 200, store_host_get(c->st, ref, false));
+out:
+	json_decref(cl);
+	json_decref(h);
+}
+
+/* PUT /hosts/{host}/maintenance: enter or leave a mode, through hostd. */
+API_HANDLER(api_host_maintenance)
+{
+	struct center *c = api_center(req);
+	const char *mode = api_str(httpd_req_json(req), "mode");
+	struct seam_err e = {0};
+	json_t *h = api_host(req), *full, *reply = NULL;
+	long status = 0;
+	char ref[32];
+
+	if (!h)
+		return;
+	if (strcmp(mode, "none") && strcmp(mode, "partial") &&
+	    strcmp(mode, "full")) {
+		httpd_reply_error(req, 400, "bad_request",
+				  "mode '%s': one of none, partial, full",
+				  mode);
+		json_decref(h);
+		return;
+	}
+	snprintf(ref, sizeof(ref), "%lld", (long long)jid(h));
+	full = store_host_get(c->st, ref, true);
+	if (hostlink_call(full, "PUT", "/api/v1/maintenance",
+			  httpd_req_json(req), 60000, &status, &reply,
+			  &e) < 0) {
+		httpd_reply_error(req, 502, "unavailable", "%s", e.msg);
+	} else if (status != 200) {
+		const json_t *err = json_object_get(reply, "error");
+
+		httpd_reply_error(
+		    req, status >= 400 && status < 500 ? (unsigned)status : 502,
+		    api_str(err, "code") ? api_str(err, "code") : "unavailable",
+		    "host '%s': %s", api_str(h, "name"),
+		    api_str(err, "message") ? api_str(err, "message")
+					    : "no message");
+	} else {
+		hostlink_refresh(c, full, NULL, &e);
+		center_event(
+		    c, "host.maintenance_set",
+		    json_integer_value(json_object_get(h, "cluster_id")),
+		    jid(h), NULL, 0, NULL, "host '%s': maintenance mode %s",
+		    api_str(h, "name"), mode);
+		httpd_reply_json(req, 200, store_host_get(c->st, ref, false));
+	}
+	json_decref(reply);
+	json_decref(full);
 	json_decref(h);
 }
 
@@ -469,6 +613,7 @@ API_HANDLER(api_host_delete)
 	if (store_host_delete(c->st, jid(h), &e) < 0) {
 		httpd_reply_err(req, &e);
 	} else {
+		hostlink_pool_drop(jid(h));
 		center_event(
 		    c, "host.removed",
 		    json_integer_value(json_object_get(h, "cluster_id")), 0,

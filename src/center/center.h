@@ -118,6 +118,8 @@ int hostlink_poller_start(struct center *c, struct seam_err *e);
 void hostlink_poller_stop(struct center *c);
 /* Free the idle clients kept for reuse (at shutdown). */
 void hostlink_pool_clear(void);
+/* Forget the idle connections to one host (removed or reconnected). */
+void hostlink_pool_drop(int64_t host_id);
 /* A host reply that is not 2xx, as an error naming the host. */
 int hostlink_reply_err(const json_t *host, long status, const json_t *reply,
 		       struct seam_err *e);

@@ -144,6 +144,22 @@ static void hostlink_give(const json_t *host, struct http_client *cl,
 	pthread_mutex_unlock(&hl_pool_lock);
 }
 
+void hostlink_pool_drop(int64_t host_id)
+{
+	size_t i = 0;
+
+	pthread_mutex_lock(&hl_pool_lock);
+	while (i < hl_pool_n) {
+		if (hl_pool[i].id != host_id) {
+			i++;
+			continue;
+		}
+		http_client_free(hl_pool[i].cl);
+		hl_pool[i] = hl_pool[--hl_pool_n];
+	}
+	pthread_mutex_unlock(&hl_pool_lock);
+}
+
 void hostlink_pool_clear(void)
 {
 	size_t i;

@@ -1016,6 +1016,42 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+int store_host_update(struct store *st, int64_t id, const char *name,
+		      int64_t cluster_id, struct seam_err *e)
+{
+	int rc;
+
+	LOCK(st);
+	if ((rc = st_begin(st, e)) < 0)
+		goto out;
+	rc = st_exec(st, e,
+		     "UPDATE hosts SET name = coalesce(?, name) WHERE id = ?",
+		     "si", name, id);
+	if (rc == -EEXIST)
+		rc = err_set(e, EEXIST, "a host named '%s' exists", name);
+	if (rc >= 0 && cluster_id > 0 &&
+	    st_int(st, 0, "SELECT cluster_id FROM hosts WHERE id = ?", "i",
+		   id) != cluster_id) {
+		rc = st_exec(st, e,
+			     "UPDATE hosts SET cluster_id = ? WHERE id = ?",
+			     "ii", cluster_id, id);
+		if (rc >= 0)
+			rc = st_exec(
+			    st, e,
+			    "UPDATE compliance SET status = 'unknown',"
+			    " impact = 'none', reboot = 0, image = NULL,"
+			    " image_digest = NULL, details = NULL, reasons"
+			    " = '[{\"code\":\"image_changed\","
+			    "\"message\":\"the host moved to another "
+			    "cluster\"}]', checked = " NOW " WHERE host_id = ?",
+			    "i", id);
+	}
+	rc = st_end(st, rc, e);
+out:
+	UNLOCK(st);
+	return rc < 0 ? rc : 0;
+}
+
 int store_host_set_connection(struct store *st, int64_t id, const char *address,
 			      const char *thumbprint, const char *secret,
 			      struct seam_err *e)
@@ -1141,6 +1177,29 @@ static int st_depot_conflicts(struct store *st, const json_t *rel,
 				       "base image %s is already in the depot "
 				       "with different components",
 				       ver);
+		}
+		json_decref(row);
+	}
+	json_array_foreach(json_object_get(rel, "addons"), i, c)
+	{
+		row =
+		    st_row(st,
+			   "SELECT components AS \"components:json\","
+			   " base_versions AS \"base_versions:json\" FROM"
+			   " addons WHERE name = ? AND vkey = ?",
+			   "ss", json_string_value(json_object_get(c, "name")),
+			   json_string_value(json_object_get(c, "vkey")));
+		if (row && (!json_equal(json_object_get(row, "components"),
+					json_object_get(c, "components")) ||
+			    !json_equal(json_object_get(row, "base_versions"),
+					json_object_get(c, "base_versions")))) {
+			json_decref(row);
+			return err_set(
+			    e, EEXIST,
+			    "add-on '%s' %s is already in the depot "
+			    "with a different definition",
+			    json_string_value(json_object_get(c, "name")),
+			    json_string_value(json_object_get(c, "version")));
 		}
 		json_decref(row);
 	}

@@ -85,6 +85,9 @@ json_t *store_host_get(struct store *st, const char *ref, bool secret);
 /* Every host with inventory (and secret when asked): pollers, VM lists. */
 json_t *store_host_list_full(struct store *st, int64_t cluster_id, bool secret);
 int store_host_delete(struct store *st, int64_t id, struct seam_err *e);
+/* Rename (name not NULL) and/or move (cluster_id > 0; turns it unknown). */
+int store_host_update(struct store *st, int64_t id, const char *name,
+		      int64_t cluster_id, struct seam_err *e);
 int store_host_set_connection(struct store *st, int64_t id, const char *address,
 			      const char *thumbprint, const char *secret,
 			      struct seam_err *e);

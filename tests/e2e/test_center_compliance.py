@@ -173,3 +173,19 @@ def test_attribute_selector_and_ineligible_host(center, bundles,
            json={"live_patch_ineligible": ["dpu"]})
     res = check(center)
     assert res["secure"]["impact"] == "partial_maintenance_mode"
+
+
+def test_move_host_checked_against_target_images(center, cluster3):
+    api = center.api
+    api.ok("POST", "/clusters", json={"name": "c2"})
+    api.ok("PUT", "/clusters/c2/images", json={"images": [
+        {"name": "only-x", "base": "2.0.0.0",
+         "selector": {"hosts": ["x"]}}]})
+    r = api.patch("/hosts/h1", json={"cluster": "c2"})
+    assert r.status_code == 400
+    assert "host 'h1' is matched by no image" in r.text
+    api.ok("PUT", "/clusters/c2/image", json={"base": "2.0.0.0"})
+    moved = api.ok("PATCH", "/hosts/h1", json={"cluster": "c2"})
+    assert moved["cluster"] == "c2" and moved["compliance"] == "unknown"
+    res = check(center, "c2")
+    assert res["h1"]["impact"] == "maintenance_mode"

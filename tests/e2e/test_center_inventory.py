@@ -87,6 +87,18 @@ def test_add_host_pins_certificate(center, hosts_factory):
     inv = api.ok("GET", "/hosts/h1/inventory")["inventory"]
     assert {c["name"]: c["active"] for c in inv["components"]} == \
         {"vmx": "1.0.0.0", "hostd": "1.0.0.0", "guest-tools": "1.0.0.0"}
+    # Rename and move: the target's images must match the host once.
+    api.ok("POST", "/clusters", json={"name": "c2"})
+    api.ok("PATCH", "/hosts/h1", json={"name": "first"})
+    assert api.get("/hosts/h1").status_code == 404
+    api.ok("PUT", "/clusters/c2/images", json={"images": []})
+    r = api.ok("PATCH", "/hosts/first", json={"cluster": "c2"})
+    assert r["cluster"] == "c2"
+    assert api.ok("GET", "/clusters/c1")["hosts"] == 0
+    r = api.ok("PATCH", "/hosts/first", json={"cluster": "c1",
+                                               "name": "h1"})
+    assert r["cluster"] == "c1" and r["name"] == "h1"
+    api.ok("DELETE", "/clusters/c2", status=204)
     # A cluster with hosts cannot be deleted.
     r = api.delete("/clusters/c1")
     assert r.status_code == 409 and "remove them first" in r.text
@@ -165,10 +177,11 @@ def test_vms_placed_by_drs(center, hosts_factory):
     api.ok("POST", "/vms/big/power-on")
     hostd2 = hosts[1]
     # h2 in partial maintenance: never chosen.
-    assert hostd2.direct("PUT", "/maintenance",
-                         json={"mode": "partial"}).status_code == 200
-    wait_for(lambda: api.ok("GET", "/hosts/h2")["maintenance_mode"] ==
-             "partial", what="maintenance mode seen by the center")
+    r = api.put("/hosts/h2/maintenance", json={"mode": "sideways"})
+    assert r.status_code == 400
+    h2 = api.ok("PUT", "/hosts/h2/maintenance", json={"mode": "partial"})
+    assert h2["maintenance_mode"] == "partial"
+    assert hostd2.direct("GET", "/maintenance").json()["mode"] == "partial"
     vm = api.ok("POST", "/vms", status=201,
                 json={"name": "v2", "mem": 64, "vcpus": 1})
     assert vm["host"] == "h3"          # most free memory, not maintenance
@@ -184,11 +197,33 @@ def test_vms_placed_by_drs(center, hosts_factory):
     assert vms["v2"]["host"] == "h3" and vms["v2"]["cluster"] == "c1"
     assert [v["name"] for v in api.ok("GET", "/vms?host=h3")["vms"]] == \
         ["v2"]
+    # `full` is refused while a VM runs; the host says which.
+    r = api.put("/hosts/h1/maintenance", json={"mode": "full"})
+    assert r.status_code == 409 and "big" in r.text
+    api.ok("PUT", "/hosts/h2/maintenance", json={"mode": "none"})
     api.ok("POST", "/vms/big/power-off", json={"force": True})
     api.ok("DELETE", "/vms/big", status=204)
     api.ok("DELETE", "/vms/v2", status=204)
     assert api.ok("GET", "/vms")["vms"] == []
     assert api.get("/vms/big").status_code == 404
+
+
+def test_events_long_poll(center):
+    import threading
+    api = center.api
+    last = api.ok("GET", "/events")["last"]
+    t = threading.Timer(0.5, lambda: api.ok(
+        "POST", "/clusters", json={"name": "late"}))
+    t.start()
+    t0 = time.monotonic()
+    r = api.ok("GET", f"/events?after={last}&type=cluster&timeout=20")
+    t.join()
+    assert time.monotonic() - t0 < 15
+    assert [e["cluster"] for e in r["events"]] == ["late"]
+    assert r["cursor"] == r["events"][0]["cursor"]
+    r = api.ok("GET", f"/events?after={r['cursor']}&timeout=1")
+    assert r["events"] == []
+    assert api.get("/events?timeout=61").status_code == 400
 
 
 def test_events_stream_with_cursor(center):
