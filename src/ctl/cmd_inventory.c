@@ -490,6 +490,66 @@ static int cmd_host_reconnect(struct ctl *c, const struct ctl_args *a)
 	return CTL_OK;
 }
 
+/* PATCH /hosts/{host} with one field: rename or move. */
+static int host_patch(struct ctl *c, const char *host, const char *field,
+		      const char *value, const char *done)
+{
+	char path[300], name[200];
+	json_t *body = json_pack("{s:s}", field, value), *r = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "/api/v1/hosts/%s",
+		 ctl_esc(host, name, sizeof(name)));
+	rc = ctl_call(c, "PATCH", path, body, &r);
+	json_decref(body);
+	if (rc)
+		return rc;
+	if (c->json)
+		ctl_print_json(r);
+	else
+		printf("Host '%s' %s '%s'.\n", host, done, value);
+	json_decref(r);
+	return CTL_OK;
+}
+
+static int cmd_host_rename(struct ctl *c, const struct ctl_args *a)
+{
+	return host_patch(c, a->pos[0], "name", a->pos[1], "renamed to");
+}
+
+static int cmd_host_move(struct ctl *c, const struct ctl_args *a)
+{
+	return host_patch(c, a->pos[0], "cluster", a->pos[1],
+			  "moved to cluster");
+}
+
+static int cmd_host_maintenance(struct ctl *c, const struct ctl_args *a)
+{
+	char path[300], name[200], mb[64];
+	json_t *body, *r = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "/api/v1/hosts/%s",
+		 ctl_esc(a->pos[0], name, sizeof(name)));
+	if (a->npos == 1) {
+		rc = ctl_call(c, "GET", path, NULL, &r);
+	} else {
+		strcat(path, "/maintenance");
+		body = json_pack("{s:s}", "mode", a->pos[1]);
+		rc = ctl_call(c, "PUT", path, body, &r);
+		json_decref(body);
+	}
+	if (rc)
+		return rc;
+	if (c->json)
+		ctl_print_json(r);
+	else
+		printf("Host '%s': maintenance mode %s.\n", a->pos[0],
+		       host_maint(r, mb, sizeof(mb)));
+	json_decref(r);
+	return CTL_OK;
+}
+
 static void vm_table(const json_t *vms, const char *host);
 
 static void host_show(const json_t *h)
@@ -552,6 +612,16 @@ const struct ctl_cmd ctl_host_cmds[] = {
      NULL, host_reconnect_opts, cmd_host_reconnect, NULL, 1, 1, NULL},
     {"show", "HOST", "Show a host, its attributes and VMs", NULL, NULL,
      cmd_host_show, NULL, 1, 1, NULL},
+    {"rename", "HOST NEW-NAME", "Rename a host", NULL, NULL, cmd_host_rename,
+     NULL, 2, 2, "host rename"},
+    {"move", "HOST CLUSTER", "Move a host to another cluster",
+     "Refused when the target cluster's images do not cover the host.", NULL,
+     cmd_host_move, NULL, 2, 2, "host move"},
+    {"maintenance", "HOST [none|partial|full]",
+     "Show or set a host's maintenance mode",
+     "partial: running VMs stay (live patch); full: the host must have no "
+     "running VM.",
+     NULL, cmd_host_maintenance, NULL, 1, 2, "host maintenance"},
     END_CMD,
 };
 

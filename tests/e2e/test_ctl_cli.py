@@ -344,6 +344,21 @@ def test_hosts_and_vms(ctl, hosts_factory, bundles):  # noqa: F811
     ctl.run("compliance", "show", "c1", "--host", "h1", "--json")
     ctl.run("vm", "power-off", "vm1", "--force", "--json")
     ctl.run("vm", "delete", "vm1")
+    m = ctl.run("host", "maintenance", "h1", "partial", "--json").json
+    assert m["maintenance_mode"] == "partial"
+    rows = {r["NAME"]: r for r in table(ctl.run("host", "list").stdout)}
+    assert rows["h1"]["MAINTENANCE"] == "partial"
+    assert "maintenance mode none" in ctl.run("host", "maintenance",
+                                              "h2").stdout
+    ctl.run("host", "maintenance", "h1", "sideways", rc=1)
+    ctl.run("host", "maintenance", "h1", "none")
+    ctl.run("host", "rename", "h1", "h1b")
+    assert ctl.run("host", "show", "h1b", "--json").json["name"] == "h1b"
+    ctl.run("host", "rename", "h1b", "h1", "--json")
+    ctl.run("cluster", "create", "c2")
+    ctl.run("host", "move", "h2", "c2")
+    assert ctl.run("host", "list", "--cluster", "c2", "--json")\
+        .json["hosts"][0]["name"] == "h2"
     ctl.run("host", "reconnect", "h2", "--json")
     ctl.run("host", "remove", "h2")
     assert [h["name"] for h in ctl.run("host", "list", "--json")
