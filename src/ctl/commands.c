@@ -328,6 +328,7 @@ void ctl_completion_bash(FILE *f)
 /* `seamctl completion names KIND`: one name per line, for the shell. */
 static int cmd_completion_names(struct ctl *c, const struct ctl_args *a)
 {
+	json_t *names;
 	static const struct {
 		const char *kind, *path, *key, *field;
 	} src[] = {
@@ -352,17 +353,41 @@ static int cmd_completion_names(struct ctl *c, const struct ctl_args *a)
 	rc = ctl_call(c, "GET", src[i].path, NULL, &r);
 	if (rc)
 		return rc;
+	names = json_array();
 	json_array_foreach(json_object_get(r, src[i].key), j, x)
 	{
-		printf("%s\n", ctl_jfield(x, src[i].field, b, sizeof(b)));
+		if (c->json)
+			json_array_append(names,
+					  json_object_get(x, src[i].field));
+		else
+			printf("%s\n",
+			       ctl_jfield(x, src[i].field, b, sizeof(b)));
 	}
+	if (c->json)
+		ctl_print_json_new(json_pack("{s:O}", a->pos[0], names));
+	json_decref(names);
 	json_decref(r);
 	return CTL_OK;
 }
 
 static int cmd_completion_bash(struct ctl *c, const struct ctl_args *a)
 {
-	ctl_completion_bash(stdout);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!c->json) {
+		ctl_completion_bash(stdout);
+		return CTL_OK;
+	}
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return ctl_fail(CTL_FAILED, "no memory");
+	ctl_completion_bash(f);
+	fclose(f);
+	ctl_print_json_new(
+	    json_pack("{s:s,s:s#}", "shell", "bash", "script", buf, len));
+	free(buf);
 	return CTL_OK;
 }
 

@@ -442,6 +442,10 @@ def test_completion_asks_the_center_for_names(ctl):
         ctl.run("cluster", "create", c)
     assert ctl.run("completion", "names", "clusters").stdout.split() == \
         ["lab", "prod", "test"]
+    assert ctl.run("completion", "names", "clusters", "--json")\
+        .json == {"clusters": ["lab", "prod", "test"]}
+    assert ctl.run("completion", "bash", "--json").json["script"] == \
+        ctl.run("completion", "bash").stdout
     ctl.run("completion", "names", "widgets", rc=2)
     gen = ctl.run("completion", "bash").stdout
     complete = completer(gen, ctl.env)
