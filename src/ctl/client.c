@@ -90,8 +90,6 @@ bool ctl_confirm(struct ctl *c, const char *question)
 {
 	char line[64];
 
-	if (c->yes)
-		return true;
 	if (!c->in_tty)
 		return false;
 	fprintf(stderr, "%s [y/N] ", question);

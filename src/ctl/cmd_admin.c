@@ -81,7 +81,7 @@ static int login_thumbprint(struct ctl *c, const char *url, const char *given,
 		"thumbprint\n  %s\nCompare it with the one seam-center printed "
 		"when it started.\n",
 		url, fmt);
-	if (!c->in_tty && !c->yes)
+	if (!c->in_tty)
 		return ctl_fail(CTL_CONN,
 				"not a terminal: nobody confirmed the "
 				"certificate; pass --thumbprint %s after "

@@ -381,7 +381,7 @@ static int host_pinned_post(struct ctl *c, const char *path, json_t *body,
 		"The host at %s presents a certificate with SHA-256 "
 		"thumbprint\n  %s\n",
 		ctl_jstr(r, "address"), fmt);
-	if (!c->in_tty && !c->yes) {
+	if (!c->in_tty) {
 		rc = ctl_fail(CTL_FAILED,
 			      "not a terminal: nobody confirmed the host's "
 			      "certificate; nothing was changed. After "

@@ -15,7 +15,6 @@ const struct ctl_opt ctl_global_opts[] = {
     {"config", 0, "FILE",
      "config file (default $SEAMCTL_CONFIG or "
      "~/.config/seam/seamctl.json)"},
-    {"yes", 'y', NULL, "answer yes to confirmations"},
     {"no-wait", 0, NULL, "start a task and return without following it"},
     {"timeout", 0, "SECONDS", "give up following a task after SECONDS"},
     {"help", 'h', NULL, "show help"},
@@ -510,7 +509,6 @@ int ctl_main(int argc, char **argv)
 		return rc;
 	}
 	c.json = ctl_arg_has(&a, "json");
-	c.yes = ctl_arg_has(&a, "yes");
 	c.no_wait = ctl_arg_has(&a, "no-wait");
 	c.tty = isatty(1);
 	c.err_tty = isatty(2);

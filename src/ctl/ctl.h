@@ -35,7 +35,6 @@ struct ctl {
 	bool tty;     /* stdout is a terminal */
 	bool err_tty; /* stderr is a terminal */
 	bool in_tty;  /* stdin is a terminal (confirmations) */
-	bool yes;     /* --yes: confirmations answered yes */
 	bool no_wait; /* --no-wait: print the task and return */
 	const char *config_path;
 	struct ctl_config cfg;
@@ -77,7 +76,11 @@ int ctl_fail(int code, const char *fmt, ...)
 void ctl_bar_active(int fd);
 void ctl_signals_init(void);
 
-/* Ask a yes/no question on the terminal; false when not a terminal. */
+/*
+ * Ask a yes/no question on the terminal; false when stdin is not one.
+ * Certificates are only ever trusted this way or by --thumbprint: there is
+ * deliberately no "--yes" that would trust whatever answers.
+ */
 bool ctl_confirm(struct ctl *c, const char *question);
 
 /* Percent-encode a path segment into out. */

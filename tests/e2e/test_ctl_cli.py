@@ -36,9 +36,12 @@ def test_login_pins_the_certificate(ctl):
     ctl.run("login", "--server", ctl.url, "--token", "nope",
             "--thumbprint", ctl.thumbprint, rc=4)
     assert not ctl.config.exists()
-    # The right one, with --yes instead of a terminal, then --thumbprint.
-    p = ctl.run("login", "--server", ctl.url + "/", "--token",
-                ctl.center.token, "--yes")
+    # There is no --yes to trust blindly.
+    ctl.run("login", "--server", ctl.url, "--token", ctl.center.token,
+            "--yes", rc=2)
+    # The right one (a trailing slash and /api/v1 are tolerated).
+    p = ctl.run("login", "--server", ctl.url + "/api/v1/", "--token",
+                ctl.center.token, "--thumbprint", ctl.thumbprint)
     assert "as admin (admin)" in p.stdout
     p = ctl.run("login", "--server", ctl.url, "--token", ctl.center.token,
                 "--thumbprint", ctl.thumbprint.upper(), "--json")
@@ -319,7 +322,8 @@ def test_hosts_and_vms(ctl, hosts_factory, bundles):  # noqa: F811
     ctl.run("host", "add", h1.address, "--cluster", "c1", "--token",
             h1.token, "--name", "h1", "--thumbprint", h1.thumbprint)
     j = ctl.run("host", "add", h2.address, "--cluster", "c1", "--token",
-                h2.token, "--name", "h2", "--yes", "--json").json
+                h2.token, "--name", "h2", "--thumbprint",
+                h2.thumbprint.upper(), "--json").json
     assert j["name"] == "h2"
     rows = {r["NAME"]: r for r in table(ctl.run("host", "list").stdout)}
     assert rows["h1"]["STATE"] == "connected"
