@@ -14,6 +14,7 @@ libsqlite3-dev libpq-dev libarchive-dev libsodium-dev libcmocka-dev
 python3 python3-pytest python3-requests python3-yaml
 qemu-system-x86 busybox-static cpio xz-utils procps iproute2 hyperfine
 chromium nodejs npm
+tmux
 "
 
 missing=""

@@ -27,14 +27,14 @@ void web_serve(struct httpd_req *req);
 /* The routes, for the center's routing table (public, GET only; up to
  * four directory levels under /ui/). */
 #define WEB_ROUTES                                                             \
-	{"GET", "/", web_serve, NULL, HTTPD_ROUTE_PUBLIC},                     \
-	    {"GET", "/ui/{p1}", web_serve, NULL, HTTPD_ROUTE_PUBLIC},          \
-	    {"GET", "/ui/{p1}/{p2}", web_serve, NULL, HTTPD_ROUTE_PUBLIC},     \
+	{"GET", "/", web_serve, NULL, HTTPD_ROUTE_PUBLIC, 0},                     \
+	    {"GET", "/ui/{p1}", web_serve, NULL, HTTPD_ROUTE_PUBLIC, 0},          \
+	    {"GET", "/ui/{p1}/{p2}", web_serve, NULL, HTTPD_ROUTE_PUBLIC, 0},     \
 	    {"GET", "/ui/{p1}/{p2}/{p3}", web_serve, NULL,                     \
-	     HTTPD_ROUTE_PUBLIC},                                              \
+	     HTTPD_ROUTE_PUBLIC, 0},                                              \
 	{                                                                      \
 		"GET", "/ui/{p1}/{p2}/{p3}/{p4}", web_serve, NULL,             \
-		    HTTPD_ROUTE_PUBLIC                                         \
+		    HTTPD_ROUTE_PUBLIC, 0 \
 	}
 
 #endif
