@@ -45,7 +45,7 @@ bundles: build
 	bundles/make-bundles $(BUILD)
 
 bench: build
-	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done
+	@for b in bench/*; do [ -f "$$b" ] && [ -x "$$b" ] && "$$b"; done
 
 clean:
 	rm -rf $(BUILD) $(ASAN)
