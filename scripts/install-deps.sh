@@ -17,10 +17,23 @@ chromium nodejs npm
 tmux
 "
 
+# Node.js may come from elsewhere than Debian (a machine image's own
+# nodejs, whose package conflicts with Debian's npm): a working `node` and
+# `npm` on PATH satisfy those two.
+satisfied_by_command() {
+	case "$1" in
+	nodejs) command -v node >/dev/null 2>&1 ;;
+	npm) command -v npm >/dev/null 2>&1 ;;
+	*) return 1 ;;
+	esac
+}
+
 missing=""
 for p in $PACKAGES; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$status" = "installed" ] || missing="$missing $p"
+	[ "$status" = "installed" ] && continue
+	satisfied_by_command "$p" && continue
+	missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 
