@@ -218,18 +218,19 @@ static int fsr_expect(struct fsr_old *f, uint32_t type, struct fsr_msg *m,
 	return 0;
 }
 
-static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s)
+/* Write the state into fd (a memfd made before the pause). */
+static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s,
+			   int fd)
 {
 	struct seam_err e;
 	uint8_t *buf;
 	size_t len, off = 0;
-	int fd;
 
 	if (statefmt_write(s, &buf, &len, &e) < 0) {
 		fsr_reason(f, "%s", e.msg);
+		close(fd);
 		return -1;
 	}
-	fd = memfd_create("seam-state", MFD_CLOEXEC);
 	while (fd >= 0 && off < len) {
 		ssize_t n = write(fd, buf + off, len - off);
 		if (n <= 0) {
@@ -250,14 +251,18 @@ static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s)
 static int fsr_transfer(struct fsr_old *f, struct control_conn *conn,
 			const char *stage, uint64_t *stun_ns)
 {
-	uint64_t t0;
+	uint64_t t0, t_paused, t_saved;
 	int fds[VMX_PROTO_CLIENTS_MAX + 1], nconns, fd, r;
 	struct vmx_saved *s = calloc(1, sizeof(*s));
 	struct seam_err e;
 	struct fsr_msg m;
 
-	if (!s) {
+	fd = memfd_create("seam-state", MFD_CLOEXEC);
+	if (!s || fd < 0) {
 		fsr_reason(f, "out of memory");
+		free(s);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	t0 = vmx_now_ns();
@@ -265,15 +270,18 @@ static int fsr_transfer(struct fsr_old *f, struct control_conn *conn,
 		vm_pause(f->vm);
 		f->paused_here = 1;
 	}
+	t_paused = vmx_now_ns();
 	r = vmx_state_save(f->vm, s, &e);
+	t_saved = vmx_now_ns();
 	if (r < 0) {
 		fsr_reason(f, "saving the state: %s", e.msg);
 		free(s);
+		close(fd);
 		return -1;
 	}
 	s->test_unknown_section = strcmp(stage, "unknown_section") == 0;
 	nconns = control_export(f->c, conn, s, fds + 1, VMX_PROTO_CLIENTS_MAX);
-	fd = fsr_state_memfd(f, s);
+	fd = fsr_state_memfd(f, s, fd);
 	free(s);
 	if (fd < 0)
 		return -1;
@@ -282,6 +290,10 @@ static int fsr_transfer(struct fsr_old *f, struct control_conn *conn,
 	m.nconns = (uint32_t)nconns;
 	r = fsr_send(f->hv, FSR_MSG_STATE, &m, fds, nconns + 1);
 	close(fd);
+	log_debug("fsr: pause %llu us, save %llu us, write+send %llu us",
+		  (unsigned long long)(t_paused - t0) / 1000,
+		  (unsigned long long)(t_saved - t_paused) / 1000,
+		  (unsigned long long)(vmx_now_ns() - t_saved) / 1000);
 	if (r < 0) {
 		fsr_reason(f, "cannot send the state: %s", strerror(-r));
 		return -1;
@@ -418,6 +430,7 @@ static void fsr_new_restore(struct vm *vm, int hv, const char *stage,
 			    struct vmx_saved *s, int *conns, int *nconns)
 {
 	int fds[VMX_PROTO_CLIENTS_MAX + 1], nfds = 0;
+	uint64_t t_got, t_read;
 	struct seam_err e;
 	struct fsr_msg m;
 
@@ -427,8 +440,10 @@ static void fsr_new_restore(struct vm *vm, int hv, const char *stage,
 		fsr_fail(hv, "no state from the old binary");
 	if (strcmp(stage, "exit_before_restore") == 0)
 		_exit(VMX_EXIT_FAILURE);
+	t_got = vmx_now_ns();
 	if (fsr_read_state(fds[0], s, &e) < 0)
 		fsr_fail(hv, e.msg);
+	t_read = vmx_now_ns();
 	close(fds[0]);
 	if (s->nconns != (uint32_t)(nfds - 1))
 		fsr_fail(hv, "state and passed connections disagree");
@@ -437,6 +452,9 @@ static void fsr_new_restore(struct vm *vm, int hv, const char *stage,
 			     "from guest RAM");
 	if (vmx_state_restore(vm, s, stage, &e) < 0)
 		fsr_fail(hv, e.msg);
+	log_debug("fsr: read+check %llu us, restore %llu us",
+		  (unsigned long long)(t_read - t_got) / 1000,
+		  (unsigned long long)(vmx_now_ns() - t_read) / 1000);
 	vm->book = s->book;
 	for (int i = 1; i < nfds; i++)
 		conns[i - 1] = fds[i];

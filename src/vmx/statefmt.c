@@ -121,7 +121,8 @@ int statefmt_write(const struct vmx_saved *s, uint8_t **buf, size_t *len,
 					.tsc_khz = s->tsc_khz};
 	int r;
 
-	if (statefmt_reserve(&o, sizeof(h)) < 0)
+	/* one allocation for the usual size: nothing is copied twice */
+	if (statefmt_reserve(&o, sizeof(h) + sizeof(*s) / 2) < 0)
 		return err_set(e, ENOMEM, "state: out of memory");
 	o.len = sizeof(h);
 	r = statefmt_put(&o, STATEFMT_BOOK, 0, &book, sizeof(book), NULL, 0);
