@@ -74,9 +74,8 @@ struct fsr_msg {
 	struct vmx_book book;
 };
 
-static const char *const fsr_stages[] = {"exit_at_start",
-					 "exit_before_restore", "restore",
-					 "unknown_section"};
+static const char *const fsr_stages[] = {"exit_at_start", "exit_before_restore",
+					 "restore", "unknown_section"};
 
 /* The old worker keeps its handover socket until fsr_finish(). */
 static int fsr_done_fd = -1;
@@ -128,7 +127,7 @@ static json_t *fsr_rolled_back(struct fsr_old *f)
 }
 
 static void fsr_reason(struct fsr_old *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void fsr_reason(struct fsr_old *f, const char *fmt, ...)
 {
 	va_list ap;
@@ -174,8 +173,7 @@ static int fsr_spawn(struct fsr_old *f, const char *path)
 	}
 	if (m.error) {
 		close(sv[0]);
-		fsr_reason(f, "cannot execute %s: %s", path,
-			   strerror(m.error));
+		fsr_reason(f, "cannot execute %s: %s", path, strerror(m.error));
 		return -1;
 	}
 	f->spawned = 1;
@@ -188,23 +186,26 @@ static int fsr_spawn(struct fsr_old *f, const char *path)
 static int fsr_expect(struct fsr_old *f, uint32_t type, struct fsr_msg *m,
 		      const char *step)
 {
-	int r = fdpass_recv(f->hv, m, sizeof(*m), NULL, 0, NULL,
-			    fsr_timeout_ms());
+	int r =
+	    fdpass_recv(f->hv, m, sizeof(*m), NULL, 0, NULL, fsr_timeout_ms());
 
 	if (r == -ETIMEDOUT) {
-		fsr_reason(f, "the new binary did not answer within %d ms "
-			   "(%s)", fsr_timeout_ms(), step);
+		fsr_reason(f,
+			   "the new binary did not answer within %d ms "
+			   "(%s)",
+			   fsr_timeout_ms(), step);
 		return -1;
 	}
 	if (r < 0) {
-		fsr_reason(f, "the new binary exited or closed the handover "
-			   "(%s)", step);
+		fsr_reason(f,
+			   "the new binary exited or closed the handover "
+			   "(%s)",
+			   step);
 		return -1;
 	}
 	if (m->type == FSR_MSG_FAILED) {
 		m->error[sizeof(m->error) - 1] = '\0';
-		fsr_reason(f, "the new binary failed (%s): %s", step,
-			   m->error);
+		fsr_reason(f, "the new binary failed (%s): %s", step, m->error);
 		return -1;
 	}
 	if (m->type != type) {
@@ -213,14 +214,12 @@ static int fsr_expect(struct fsr_old *f, uint32_t type, struct fsr_msg *m,
 		return -1;
 	}
 	m->version[sizeof(m->version) - 1] = '\0';
-	snprintf(f->version_after, sizeof(f->version_after), "%s",
-		 m->version);
+	snprintf(f->version_after, sizeof(f->version_after), "%s", m->version);
 	return 0;
 }
 
 /* Write the state into fd (a memfd made before the pause). */
-static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s,
-			   int fd)
+static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s, int fd)
 {
 	struct seam_err e;
 	uint8_t *buf;
@@ -312,8 +311,10 @@ static int fsr_check_request(const struct vmx_request *req, char *err,
 	if (!req->fail_stage[0])
 		return 0;
 	if (!getenv(FSR_FAULTS_ENV) || strcmp(getenv(FSR_FAULTS_ENV), "1")) {
-		snprintf(err, cap, "fail_stage is for tests: start the VM "
-			 "with %s=1", FSR_FAULTS_ENV);
+		snprintf(err, cap,
+			 "fail_stage is for tests: start the VM "
+			 "with %s=1",
+			 FSR_FAULTS_ENV);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(fsr_stages) / sizeof(fsr_stages[0]); i++)
@@ -402,8 +403,8 @@ static int fsr_read_state(int fd, struct vmx_saved *s, struct seam_err *e)
 	if (!buf)
 		return err_set(e, ENOMEM, "out of memory for the state");
 	while (off < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + off, (size_t)st.st_size - off,
-				  (off_t)off);
+		ssize_t n =
+		    pread(fd, buf + off, (size_t)st.st_size - off, (off_t)off);
 		if (n <= 0) {
 			free(buf);
 			return err_set(e, EIO, "cannot read the state memfd");
@@ -474,8 +475,9 @@ int fsr_worker_main(void)
 
 	fsr_new_fds(&fds);
 	worker_block_signals();
-	if (!s || fdpass_recv(hv, &m, sizeof(m), NULL, 0, NULL,
-			      fsr_timeout_ms()) < 0 ||
+	if (!s ||
+	    fdpass_recv(hv, &m, sizeof(m), NULL, 0, NULL, fsr_timeout_ms()) <
+		0 ||
 	    m.type != FSR_MSG_BOOK)
 		fsr_fail(hv, "no configuration from the old binary");
 	snprintf(stage, sizeof(stage), "%s", m.fail_stage);
