@@ -58,8 +58,10 @@ enum vmx_cmd {
 
 /* Wire names, indexed by enum vmx_cmd. */
 #define VMX_PROTO_CMD_NAMES                                                    \
-	{"status", "pause", "resume", "stop", "fsr", "snapshot", "migrate",   \
-	 "regs"}
+	{                                                                      \
+		"status", "pause", "resume", "stop", "fsr", "snapshot",        \
+		    "migrate", "regs"                                          \
+	}
 
 struct vmx_request {
 	enum vmx_cmd cmd;

@@ -16,8 +16,10 @@
 
 int args_parse_size(const char *s, uint64_t *out, struct seam_err *e)
 {
+	static const char units[] = "KMGT";
 	unsigned long long v;
 	unsigned int shift = 0;
+	const char *suffix;
 	char *end;
 
 	if (!s || !isdigit((unsigned char)s[0]))
@@ -26,12 +28,10 @@ int args_parse_size(const char *s, uint64_t *out, struct seam_err *e)
 	v = strtoull(s, &end, 10);
 	if (errno)
 		return err_set(e, EINVAL, "'%s' is not a size", s);
-	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	default: break;
+	suffix = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+	if (suffix) {
+		shift = 10 * (unsigned int)(suffix - units + 1);
+		end++;
 	}
 	if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
 		end += strlen(end);
@@ -64,7 +64,8 @@ static int args_check_name(const char *name, struct seam_err *e)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
 			return err_set(e, EINVAL,
 				       "--name: '%s' may only hold letters, "
-				       "digits, '.', '_' and '-'", name);
+				       "digits, '.', '_' and '-'",
+				       name);
 	return 0;
 }
 
@@ -76,14 +77,20 @@ static int args_set_mem(struct vmx_config *cfg, const char *v,
 
 	r = args_parse_size(v, &m, NULL);
 	if (r < 0)
-		return err_set(e, -r, "--mem: '%s' is not a size (like 256M "
-			       "or 4G)", v);
+		return err_set(e, -r,
+			       "--mem: '%s' is not a size (like 256M "
+			       "or 4G)",
+			       v);
 	if (m < VMX_MEM_MIN)
-		return err_set(e, EINVAL, "--mem: %s is too small (at least "
-			       "%lluM)", v, VMX_MEM_MIN >> 20);
+		return err_set(e, EINVAL,
+			       "--mem: %s is too small (at least "
+			       "%lluM)",
+			       v, VMX_MEM_MIN >> 20);
 	if (m > VMX_MEM_MAX)
-		return err_set(e, EINVAL, "--mem: %s is too large (at most "
-			       "%lluM)", v, VMX_MEM_MAX >> 20);
+		return err_set(e, EINVAL,
+			       "--mem: %s is too large (at most "
+			       "%lluM)",
+			       v, VMX_MEM_MAX >> 20);
 	if (m % VMX_MEM_ALIGN)
 		return err_set(e, EINVAL, "--mem: %s is not a multiple of 2M",
 			       v);
@@ -100,8 +107,10 @@ static int args_set_vcpus(struct vmx_config *cfg, const char *v,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno || *end || end == v || n < 1 || n > VMX_VCPUS_MAX)
-		return err_set(e, EINVAL, "--vcpus: '%s' is not a number "
-			       "from 1 to %d", v, VMX_VCPUS_MAX);
+		return err_set(e, EINVAL,
+			       "--vcpus: '%s' is not a number "
+			       "from 1 to %d",
+			       v, VMX_VCPUS_MAX);
 	cfg->vcpus = (unsigned int)n;
 	return 0;
 }
@@ -117,8 +126,10 @@ static int args_set(struct vmx_config *cfg, const char *opt, const char *v,
 		return args_copy(cfg->kernel, sizeof(cfg->kernel), opt, v, e);
 	if (strcmp(opt, "--cmdline") == 0) {
 		if (strlen(v) >= sizeof(cfg->cmdline))
-			return err_set(e, E2BIG, "--cmdline: longer than %zu "
-				       "bytes", sizeof(cfg->cmdline) - 1);
+			return err_set(e, E2BIG,
+				       "--cmdline: longer than %zu "
+				       "bytes",
+				       sizeof(cfg->cmdline) - 1);
 		memcpy(cfg->cmdline, v, strlen(v) + 1);
 		return 0;
 	}
@@ -130,19 +141,18 @@ static int args_set(struct vmx_config *cfg, const char *opt, const char *v,
 		return args_copy(cfg->serial_log, sizeof(cfg->serial_log), opt,
 				 v, e);
 	if (strcmp(opt, "--control") == 0)
-		return args_copy(cfg->control, sizeof(cfg->control), opt, v,
-				 e);
+		return args_copy(cfg->control, sizeof(cfg->control), opt, v, e);
 	return err_set(e, EINVAL, "unknown option '%s'", opt);
 }
 
 static const char *const args_required[] = {"--name", "--kernel",
-					     "--serial-log", "--control"};
+					    "--serial-log", "--control"};
 
 static int args_known(const char *opt)
 {
-	static const char *const known[] = {"--name", "--kernel", "--cmdline",
-					    "--mem", "--vcpus", "--serial-log",
-					    "--control"};
+	static const char *const known[] = {
+	    "--name",  "--kernel",     "--cmdline", "--mem",
+	    "--vcpus", "--serial-log", "--control"};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(opt, known[i]) == 0)
@@ -150,8 +160,7 @@ static int args_known(const char *opt)
 	return 0;
 }
 
-static int args_check_required(const struct vmx_config *cfg,
-			       struct seam_err *e)
+static int args_check_required(const struct vmx_config *cfg, struct seam_err *e)
 {
 	const char *vals[] = {cfg->name, cfg->kernel, cfg->serial_log,
 			      cfg->control};
@@ -181,19 +190,19 @@ int args_parse_run(int argc, char **argv, struct vmx_config *cfg,
 		if (eq) {
 			size_t n = (size_t)(eq - argv[i]);
 			if (n >= sizeof(opt))
-				return err_set(e, EINVAL,
-					       "unknown option '%s'", argv[i]);
+				return err_set(e, EINVAL, "unknown option '%s'",
+					       argv[i]);
 			memcpy(opt, argv[i], n);
 			opt[n] = '\0';
 			v = eq + 1;
 		} else {
 			if (strlen(argv[i]) >= sizeof(opt))
-				return err_set(e, EINVAL,
-					       "unknown option '%s'", argv[i]);
+				return err_set(e, EINVAL, "unknown option '%s'",
+					       argv[i]);
 			strcpy(opt, argv[i]);
 			if (!args_known(opt))
-				return err_set(e, EINVAL,
-					       "unknown option '%s'", opt);
+				return err_set(e, EINVAL, "unknown option '%s'",
+					       opt);
 			if (i + 1 >= argc)
 				return err_set(e, EINVAL,
 					       "option %s needs a value", opt);

@@ -23,10 +23,10 @@
 #define MIB2 (2ULL << 20)
 
 static const uint64_t boot_gdt[BOOT_GDT_ENTRIES] = {
-	0x0000000000000000ULL, /* null */
-	0x00af9b000000ffffULL, /* 0x08: 64-bit code, DPL 0, accessed */
-	0x00cf93000000ffffULL, /* 0x10: data, DPL 0, accessed */
-	0x00cf9b000000ffffULL, /* 0x18: 32-bit code */
+    0x0000000000000000ULL, /* null */
+    0x00af9b000000ffffULL, /* 0x08: 64-bit code, DPL 0, accessed */
+    0x00cf93000000ffffULL, /* 0x10: data, DPL 0, accessed */
+    0x00cf9b000000ffffULL, /* 0x18: 32-bit code */
 };
 
 unsigned int boot_memmap(const struct gmem *gm,
@@ -38,18 +38,18 @@ unsigned int boot_memmap(const struct gmem *gm,
 		return 0;
 	memset(map, 0, sizeof(*map) * 4);
 	map[n++] = (struct hvm_memmap_table_entry){
-		.addr = 0, .size = 0xA0000, .type = HVM_MEMMAP_TYPE_RAM};
+	    .addr = 0, .size = 0xA0000, .type = HVM_MEMMAP_TYPE_RAM};
 	map[n++] = (struct hvm_memmap_table_entry){
-		.addr = 0xA0000, .size = 0x60000,
-		.type = HVM_MEMMAP_TYPE_RESERVED};
-	map[n++] = (struct hvm_memmap_table_entry){
-		.addr = 0x100000, .size = gm->low_size - 0x100000,
-		.type = HVM_MEMMAP_TYPE_RAM};
+	    .addr = 0xA0000, .size = 0x60000, .type = HVM_MEMMAP_TYPE_RESERVED};
+	map[n++] =
+	    (struct hvm_memmap_table_entry){.addr = 0x100000,
+					    .size = gm->low_size - 0x100000,
+					    .type = HVM_MEMMAP_TYPE_RAM};
 	if (gm->size > gm->low_size)
 		map[n++] = (struct hvm_memmap_table_entry){
-			.addr = SEAM_RAM_HIGH_BASE,
-			.size = gm->size - gm->low_size,
-			.type = HVM_MEMMAP_TYPE_RAM};
+		    .addr = SEAM_RAM_HIGH_BASE,
+		    .size = gm->size - gm->low_size,
+		    .type = HVM_MEMMAP_TYPE_RAM};
 	return n;
 }
 
@@ -60,7 +60,8 @@ static int boot_write_paging(const struct gmem *gm, struct seam_err *e)
 	uint64_t *pml4, *pdpt, *pd;
 
 	if (gibs > SEAM_BOOT_PD_PAGES)
-		return err_set(e, E2BIG, "guest RAM ends at %#llx, beyond the "
+		return err_set(e, E2BIG,
+			       "guest RAM ends at %#llx, beyond the "
 			       "%d GiB the boot page tables map",
 			       (unsigned long long)end, SEAM_BOOT_PD_PAGES);
 	pml4 = gmem_ptr(gm, SEAM_BOOT_PML4, 4096);

@@ -100,8 +100,7 @@ int control_adopt(struct control *c, int fd)
 static void control_accept(struct control *c)
 {
 	struct control_conn tmp = {0};
-	int fd = accept4(c->listener, NULL, NULL,
-			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = accept4(c->listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
@@ -146,8 +145,7 @@ static void control_after(struct control *c, enum cmd_after after)
 	}
 }
 
-static int control_handle_line(struct control *c, int i, char *line,
-			       size_t len)
+static int control_handle_line(struct control *c, int i, char *line, size_t len)
 {
 	struct vmx_request req;
 	struct seam_err e;

@@ -35,8 +35,8 @@ struct control {
 /* What a command asks the server to do once its reply is written. */
 enum cmd_after {
 	CMD_AFTER_NOTHING = 0,
-	CMD_AFTER_END,	 /* end the VM with status 0 (`stop`) */
-	CMD_AFTER_EXIT,	 /* this worker is done (FSR handed over) */
+	CMD_AFTER_END,	/* end the VM with status 0 (`stop`) */
+	CMD_AFTER_EXIT, /* this worker is done (FSR handed over) */
 };
 
 int control_start(struct control *c, struct vm *vm, int listener,
@@ -49,7 +49,8 @@ int control_export(struct control *c, struct control_conn *requester,
 int control_adopt_pending(struct control *c, int fd, const char *data,
 			  size_t len);
 int control_reply(struct control_conn *conn, json_t *reply);
-json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+json_t *control_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* commands.c: run one request; returns the reply (owned). */
 json_t *cmd_dispatch(struct control *c, struct control_conn *conn,

@@ -45,12 +45,10 @@ static json_t *ctl_build_fsr(int argc, char **argv)
 		if (strcmp(argv[i], "--binary") == 0) {
 			char *abs = realpath(argv[i + 1], NULL);
 			/* the VM resolves paths from its own directory */
-			json_object_set_new(o, "binary",
-					    json_string(abs ? abs
-							    : argv[i + 1]));
+			json_object_set_new(
+			    o, "binary", json_string(abs ? abs : argv[i + 1]));
 			free(abs);
-		}
-		else if (strcmp(argv[i], "--fail-stage") == 0)
+		} else if (strcmp(argv[i], "--fail-stage") == 0)
 			json_object_set_new(o, "fail_stage",
 					    json_string(argv[i + 1]));
 		else {
@@ -170,7 +168,8 @@ static int ctl_result(const char *line, const char *cmd)
 	int r = json_is_true(ok) ? 0 : 1;
 
 	if (r == 0 && strcmp(cmd, "fsr") == 0) {
-		const char *res = json_string_value(json_object_get(o, "result"));
+		const char *res =
+		    json_string_value(json_object_get(o, "result"));
 		if (!res || strcmp(res, "ok") != 0)
 			r = 1;
 	}

@@ -28,8 +28,10 @@ static int elf_check_header(const Elf64_Ehdr *eh, size_t len,
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
 		return err_set(e, ENOEXEC, "not a little-endian ELF file");
 	if (eh->e_machine != EM_X86_64)
-		return err_set(e, ENOEXEC, "not an x86-64 ELF file "
-			       "(e_machine %u)", eh->e_machine);
+		return err_set(e, ENOEXEC,
+			       "not an x86-64 ELF file "
+			       "(e_machine %u)",
+			       eh->e_machine);
 	if (eh->e_type != ET_EXEC)
 		return err_set(e, ENOEXEC, "not an ELF executable (e_type %u)",
 			       eh->e_type);
@@ -52,13 +54,15 @@ static int elf_check_segment(const Elf64_Phdr *ph, unsigned int i, size_t len,
 	if (ph->p_offset > len || ph->p_filesz > len - ph->p_offset)
 		return err_set(e, ENOEXEC, "ELF segment %u: truncated file", i);
 	if (ph->p_paddr < ELF_LOAD_MIN)
-		return err_set(e, ENOEXEC, "ELF segment %u: loads at %#llx, "
-			       "below 1 MiB", i,
-			       (unsigned long long)ph->p_paddr);
+		return err_set(e, ENOEXEC,
+			       "ELF segment %u: loads at %#llx, "
+			       "below 1 MiB",
+			       i, (unsigned long long)ph->p_paddr);
 	if (!gmem_contains(gm, ph->p_paddr, ph->p_memsz))
-		return err_set(e, ENOEXEC, "ELF segment %u: [%#llx, +%#llx) "
-			       "is outside guest RAM", i,
-			       (unsigned long long)ph->p_paddr,
+		return err_set(e, ENOEXEC,
+			       "ELF segment %u: [%#llx, +%#llx) "
+			       "is outside guest RAM",
+			       i, (unsigned long long)ph->p_paddr,
 			       (unsigned long long)ph->p_memsz);
 	return 0;
 }
@@ -103,7 +107,8 @@ int elf_load(const void *img, size_t len, const struct gmem *gm,
 	if (!loads)
 		return err_set(e, ENOEXEC, "ELF file has no PT_LOAD segment");
 	if (!entry_ok)
-		return err_set(e, ENOEXEC, "ELF entry point %#llx is not in "
+		return err_set(e, ENOEXEC,
+			       "ELF entry point %#llx is not in "
 			       "a loaded segment",
 			       (unsigned long long)eh->e_entry);
 	for (unsigned int i = 0; i < eh->e_phnum; i++)
@@ -126,13 +131,17 @@ int elf_read_file(const char *path, size_t max, void **img, size_t *len,
 		return err_sys(e, "--kernel: cannot open '%s'", path);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return err_set(e, EINVAL, "--kernel: '%s' is not a regular "
-			       "file", path);
+		return err_set(e, EINVAL,
+			       "--kernel: '%s' is not a regular "
+			       "file",
+			       path);
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		return err_set(e, EFBIG, "--kernel: '%s' is larger than %zu "
-			       "bytes", path, max);
+		return err_set(e, EFBIG,
+			       "--kernel: '%s' is larger than %zu "
+			       "bytes",
+			       path, max);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {

@@ -9,8 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int fdpass_send(int sock, const void *buf, size_t len, const int *fds,
-		int nfds)
+int fdpass_send(int sock, const void *buf, size_t len, const int *fds, int nfds)
 {
 	union {
 		struct cmsghdr h;
@@ -40,15 +39,15 @@ int fdpass_send(int sock, const void *buf, size_t len, const int *fds,
 
 static void fdpass_take(struct msghdr *mh, int *fds, int max_fds, int *nfds)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
-	     c = CMSG_NXTHDR(mh, c)) {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		size_t n;
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n; i++) {
 			int fd;
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
+			       sizeof(int));
 			if (fds && *nfds < max_fds)
 				fds[(*nfds)++] = fd;
 			else
@@ -65,7 +64,8 @@ int fdpass_recv(int sock, void *buf, size_t len, int *fds, int max_fds,
 		char buf[CMSG_SPACE(sizeof(int) * FDPASS_MAX)];
 	} u;
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
 			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf)};
 	int got = 0;

@@ -74,9 +74,8 @@ struct fsr_msg {
 	struct vmx_book book;
 };
 
-static const char *const fsr_stages[] = {"exit_at_start",
-					 "exit_before_restore", "restore",
-					 "unknown_section"};
+static const char *const fsr_stages[] = {"exit_at_start", "exit_before_restore",
+					 "restore", "unknown_section"};
 
 /* The old worker keeps its handover socket until fsr_finish(). */
 static int fsr_done_fd = -1;
@@ -128,7 +127,7 @@ static json_t *fsr_rolled_back(struct fsr_old *f)
 }
 
 static void fsr_reason(struct fsr_old *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void fsr_reason(struct fsr_old *f, const char *fmt, ...)
 {
 	va_list ap;
@@ -174,8 +173,7 @@ static int fsr_spawn(struct fsr_old *f, const char *path)
 	}
 	if (m.error) {
 		close(sv[0]);
-		fsr_reason(f, "cannot execute %s: %s", path,
-			   strerror(m.error));
+		fsr_reason(f, "cannot execute %s: %s", path, strerror(m.error));
 		return -1;
 	}
 	f->spawned = 1;
@@ -188,23 +186,26 @@ static int fsr_spawn(struct fsr_old *f, const char *path)
 static int fsr_expect(struct fsr_old *f, uint32_t type, struct fsr_msg *m,
 		      const char *step)
 {
-	int r = fdpass_recv(f->hv, m, sizeof(*m), NULL, 0, NULL,
-			    fsr_timeout_ms());
+	int r =
+	    fdpass_recv(f->hv, m, sizeof(*m), NULL, 0, NULL, fsr_timeout_ms());
 
 	if (r == -ETIMEDOUT) {
-		fsr_reason(f, "the new binary did not answer within %d ms "
-			   "(%s)", fsr_timeout_ms(), step);
+		fsr_reason(f,
+			   "the new binary did not answer within %d ms "
+			   "(%s)",
+			   fsr_timeout_ms(), step);
 		return -1;
 	}
 	if (r < 0) {
-		fsr_reason(f, "the new binary exited or closed the handover "
-			   "(%s)", step);
+		fsr_reason(f,
+			   "the new binary exited or closed the handover "
+			   "(%s)",
+			   step);
 		return -1;
 	}
 	if (m->type == FSR_MSG_FAILED) {
 		m->error[sizeof(m->error) - 1] = '\0';
-		fsr_reason(f, "the new binary failed (%s): %s", step,
-			   m->error);
+		fsr_reason(f, "the new binary failed (%s): %s", step, m->error);
 		return -1;
 	}
 	if (m->type != type) {
@@ -213,23 +214,22 @@ static int fsr_expect(struct fsr_old *f, uint32_t type, struct fsr_msg *m,
 		return -1;
 	}
 	m->version[sizeof(m->version) - 1] = '\0';
-	snprintf(f->version_after, sizeof(f->version_after), "%s",
-		 m->version);
+	snprintf(f->version_after, sizeof(f->version_after), "%s", m->version);
 	return 0;
 }
 
-static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s)
+/* Write the state into fd (a memfd made before the pause). */
+static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s, int fd)
 {
 	struct seam_err e;
 	uint8_t *buf;
 	size_t len, off = 0;
-	int fd;
 
 	if (statefmt_write(s, &buf, &len, &e) < 0) {
 		fsr_reason(f, "%s", e.msg);
+		close(fd);
 		return -1;
 	}
-	fd = memfd_create("seam-state", MFD_CLOEXEC);
 	while (fd >= 0 && off < len) {
 		ssize_t n = write(fd, buf + off, len - off);
 		if (n <= 0) {
@@ -250,14 +250,18 @@ static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s)
 static int fsr_transfer(struct fsr_old *f, struct control_conn *conn,
 			const char *stage, uint64_t *stun_ns)
 {
-	uint64_t t0;
+	uint64_t t0, t_paused, t_saved;
 	int fds[VMX_PROTO_CLIENTS_MAX + 1], nconns, fd, r;
 	struct vmx_saved *s = calloc(1, sizeof(*s));
 	struct seam_err e;
 	struct fsr_msg m;
 
-	if (!s) {
+	fd = memfd_create("seam-state", MFD_CLOEXEC);
+	if (!s || fd < 0) {
 		fsr_reason(f, "out of memory");
+		free(s);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	t0 = vmx_now_ns();
@@ -265,15 +269,18 @@ static int fsr_transfer(struct fsr_old *f, struct control_conn *conn,
 		vm_pause(f->vm);
 		f->paused_here = 1;
 	}
+	t_paused = vmx_now_ns();
 	r = vmx_state_save(f->vm, s, &e);
+	t_saved = vmx_now_ns();
 	if (r < 0) {
 		fsr_reason(f, "saving the state: %s", e.msg);
 		free(s);
+		close(fd);
 		return -1;
 	}
 	s->test_unknown_section = strcmp(stage, "unknown_section") == 0;
 	nconns = control_export(f->c, conn, s, fds + 1, VMX_PROTO_CLIENTS_MAX);
-	fd = fsr_state_memfd(f, s);
+	fd = fsr_state_memfd(f, s, fd);
 	free(s);
 	if (fd < 0)
 		return -1;
@@ -282,6 +289,10 @@ static int fsr_transfer(struct fsr_old *f, struct control_conn *conn,
 	m.nconns = (uint32_t)nconns;
 	r = fsr_send(f->hv, FSR_MSG_STATE, &m, fds, nconns + 1);
 	close(fd);
+	log_debug("fsr: pause %llu us, save %llu us, write+send %llu us",
+		  (unsigned long long)(t_paused - t0) / 1000,
+		  (unsigned long long)(t_saved - t_paused) / 1000,
+		  (unsigned long long)(vmx_now_ns() - t_saved) / 1000);
 	if (r < 0) {
 		fsr_reason(f, "cannot send the state: %s", strerror(-r));
 		return -1;
@@ -300,8 +311,10 @@ static int fsr_check_request(const struct vmx_request *req, char *err,
 	if (!req->fail_stage[0])
 		return 0;
 	if (!getenv(FSR_FAULTS_ENV) || strcmp(getenv(FSR_FAULTS_ENV), "1")) {
-		snprintf(err, cap, "fail_stage is for tests: start the VM "
-			 "with %s=1", FSR_FAULTS_ENV);
+		snprintf(err, cap,
+			 "fail_stage is for tests: start the VM "
+			 "with %s=1",
+			 FSR_FAULTS_ENV);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(fsr_stages) / sizeof(fsr_stages[0]); i++)
@@ -390,8 +403,8 @@ static int fsr_read_state(int fd, struct vmx_saved *s, struct seam_err *e)
 	if (!buf)
 		return err_set(e, ENOMEM, "out of memory for the state");
 	while (off < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + off, (size_t)st.st_size - off,
-				  (off_t)off);
+		ssize_t n =
+		    pread(fd, buf + off, (size_t)st.st_size - off, (off_t)off);
 		if (n <= 0) {
 			free(buf);
 			return err_set(e, EIO, "cannot read the state memfd");
@@ -418,6 +431,7 @@ static void fsr_new_restore(struct vm *vm, int hv, const char *stage,
 			    struct vmx_saved *s, int *conns, int *nconns)
 {
 	int fds[VMX_PROTO_CLIENTS_MAX + 1], nfds = 0;
+	uint64_t t_got, t_read;
 	struct seam_err e;
 	struct fsr_msg m;
 
@@ -427,8 +441,10 @@ static void fsr_new_restore(struct vm *vm, int hv, const char *stage,
 		fsr_fail(hv, "no state from the old binary");
 	if (strcmp(stage, "exit_before_restore") == 0)
 		_exit(VMX_EXIT_FAILURE);
+	t_got = vmx_now_ns();
 	if (fsr_read_state(fds[0], s, &e) < 0)
 		fsr_fail(hv, e.msg);
+	t_read = vmx_now_ns();
 	close(fds[0]);
 	if (s->nconns != (uint32_t)(nfds - 1))
 		fsr_fail(hv, "state and passed connections disagree");
@@ -437,6 +453,9 @@ static void fsr_new_restore(struct vm *vm, int hv, const char *stage,
 			     "from guest RAM");
 	if (vmx_state_restore(vm, s, stage, &e) < 0)
 		fsr_fail(hv, e.msg);
+	log_debug("fsr: read+check %llu us, restore %llu us",
+		  (unsigned long long)(t_read - t_got) / 1000,
+		  (unsigned long long)(vmx_now_ns() - t_read) / 1000);
 	vm->book = s->book;
 	for (int i = 1; i < nfds; i++)
 		conns[i - 1] = fds[i];
@@ -456,8 +475,9 @@ int fsr_worker_main(void)
 
 	fsr_new_fds(&fds);
 	worker_block_signals();
-	if (!s || fdpass_recv(hv, &m, sizeof(m), NULL, 0, NULL,
-			      fsr_timeout_ms()) < 0 ||
+	if (!s ||
+	    fdpass_recv(hv, &m, sizeof(m), NULL, 0, NULL, fsr_timeout_ms()) <
+		0 ||
 	    m.type != FSR_MSG_BOOK)
 		fsr_fail(hv, "no configuration from the old binary");
 	snprintf(stage, sizeof(stage), "%s", m.fail_stage);

@@ -42,10 +42,10 @@
 
 struct keeper {
 	struct vmx_book book;
-	struct vmx_fds fds;  /* the worker-side fds of the current worker */
+	struct vmx_fds fds; /* the worker-side fds of the current worker */
 	int sigfd;
-	pid_t current;	     /* the worker that owns the VM */
-	int current_sock;    /* keeper's end of its socketpair */
+	pid_t current;		   /* the worker that owns the VM */
+	int current_sock;	   /* keeper's end of its socketpair */
 	struct keeper_spawn spawn; /* a successor being started (FSR) */
 	int term_sent;
 };
@@ -91,8 +91,10 @@ static int keeper_check_socket(const char *path, struct seam_err *e)
 		return errno == ENOENT ? 0
 				       : err_sys(e, "--control: '%s'", path);
 	if (!S_ISSOCK(st.st_mode))
-		return err_set(e, EEXIST, "--control: '%s' exists and is not "
-			       "a socket", path);
+		return err_set(e, EEXIST,
+			       "--control: '%s' exists and is not "
+			       "a socket",
+			       path);
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -100,8 +102,10 @@ static int keeper_check_socket(const char *path, struct seam_err *e)
 	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	close(fd);
 	if (r == 0)
-		return err_set(e, EADDRINUSE, "--control: '%s' is in use by "
-			       "a running VM", path);
+		return err_set(e, EADDRINUSE,
+			       "--control: '%s' is in use by "
+			       "a running VM",
+			       path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_sys(e, "--control: cannot remove stale '%s'", path);
 	log_debug("removed stale control socket %s", path);
@@ -293,9 +297,8 @@ static int keeper_loop(struct keeper *k)
 
 	for (;;) {
 		struct pollfd p[2] = {
-			{.fd = k->sigfd, .events = POLLIN},
-			{.fd = sock_open ? k->current_sock : -1,
-			 .events = POLLIN},
+		    {.fd = k->sigfd, .events = POLLIN},
+		    {.fd = sock_open ? k->current_sock : -1, .events = POLLIN},
 		};
 		int code, cur = k->current_sock;
 
@@ -303,8 +306,8 @@ static int keeper_loop(struct keeper *k)
 			continue;
 		/* Messages first: a COMMIT precedes its sender's SIGCHLD. */
 		if (p[1].revents &&
-		    keeper_spawn_request(k->current_sock, &k->spawn,
-					 &k->book, &k->fds) < 0)
+		    keeper_spawn_request(k->current_sock, &k->spawn, &k->book,
+					 &k->fds) < 0)
 			sock_open = 0; /* the worker is going; see SIGCHLD */
 		if (p[0].revents) {
 			code = keeper_signal(k);
@@ -364,9 +367,9 @@ int keeper_main(int argc, char **argv)
 		free(img);
 		fprintf(stderr, "seam-vmx run: %s\n", e.msg);
 		return e.code == EADDRINUSE || e.code == ENAMETOOLONG ||
-				       e.code == EEXIST
-			       ? VMX_EXIT_USAGE
-			       : VMX_EXIT_FAILURE;
+			       e.code == EEXIST
+			   ? VMX_EXIT_USAGE
+			   : VMX_EXIT_FAILURE;
 	}
 	free(img);
 	code = keeper_loop(&k);

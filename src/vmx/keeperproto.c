@@ -42,8 +42,8 @@ void keeper_spawn_reset(struct keeper_spawn *s)
 
 void keeper_spawn_exited(struct keeper_spawn *s, int code)
 {
-	log_debug("successor %d exited with %d before taking over",
-		  (int)s->pid, code);
+	log_debug("successor %d exited with %d before taking over", (int)s->pid,
+		  code);
 	if (s->sock >= 0)
 		close(s->sock);
 	keeper_spawn_reset(s);
@@ -145,8 +145,7 @@ static void keeper_spawn_abort(struct keeper_spawn *s)
 }
 
 int keeper_spawn_request(int sock, struct keeper_spawn *s,
-			 const struct vmx_book *book,
-			 const struct vmx_fds *fds)
+			 const struct vmx_book *book, const struct vmx_fds *fds)
 {
 	struct keeper_msg m, reply = {.type = KEEPER_MSG_SPAWNED};
 	int fd = -1, r;

@@ -19,12 +19,13 @@ int fsr_worker_main(void);
 
 static int main_usage(void)
 {
-	fprintf(stderr,
-		"usage: seam-vmx run --name NAME --kernel PATH [--cmdline STR]\n"
-		"                    [--mem SIZE] [--vcpus N] --serial-log PATH\n"
-		"                    --control PATH\n"
-		"       seam-vmx ctl SOCKET COMMAND [ARGS]\n"
-		"       seam-vmx --version\n");
+	fprintf(
+	    stderr,
+	    "usage: seam-vmx run --name NAME --kernel PATH [--cmdline STR]\n"
+	    "                    [--mem SIZE] [--vcpus N] --serial-log PATH\n"
+	    "                    --control PATH\n"
+	    "       seam-vmx ctl SOCKET COMMAND [ARGS]\n"
+	    "       seam-vmx --version\n");
 	return 2;
 }
 

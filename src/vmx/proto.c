@@ -104,8 +104,7 @@ static void proto_buf_compact(struct proto_buf *b)
 {
 	if (!b->consumed)
 		return;
-	memmove(b->data, b->data + b->consumed,
-		b->len - b->consumed);
+	memmove(b->data, b->data + b->consumed, b->len - b->consumed);
 	b->len -= b->consumed;
 	b->consumed = 0;
 }

@@ -37,7 +37,6 @@ void proto_buf_commit(struct proto_buf *b, size_t n);
  * The next whole line (NUL-terminated, without '\n'), valid until the next
  * call. PROTO_TOO_LONG when VMX_PROTO_LINE_MAX bytes hold no newline.
  */
-enum proto_next proto_buf_next(struct proto_buf *b, char **line,
-			       size_t *len);
+enum proto_next proto_buf_next(struct proto_buf *b, char **line, size_t *len);
 
 #endif

@@ -88,8 +88,7 @@ enum pvport_action pvport_io(struct pvport_state *s,
 			     uint32_t *status)
 {
 	if (port >= SEAM_PORT_FIRST && port <= SEAM_PORT_LAST)
-		return pvport_seam(s, info, port, is_write, size, data,
-				   status);
+		return pvport_seam(s, info, port, is_write, size, data, status);
 	if (port == SEAM_I8042_PORT) {
 		if (is_write && data[0] == SEAM_I8042_RESET)
 			return PVPORT_RESET;

@@ -96,19 +96,21 @@ static int state_save_vcpu(struct vm *vm, struct vcpu *v,
 	STATE_GET(v->fd, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS", v->index);
 	STATE_GET(v->fd, KVM_GET_XSAVE, &s->xsave, "KVM_GET_XSAVE", v->index);
 	STATE_GET(v->fd, KVM_GET_XCRS, &s->xcrs, "KVM_GET_XCRS", v->index);
-	STATE_GET(v->fd, KVM_GET_DEBUGREGS, &s->debugregs,
-		  "KVM_GET_DEBUGREGS", v->index);
+	STATE_GET(v->fd, KVM_GET_DEBUGREGS, &s->debugregs, "KVM_GET_DEBUGREGS",
+		  v->index);
 	STATE_GET(v->fd, KVM_GET_LAPIC, &s->lapic, "KVM_GET_LAPIC", v->index);
 	s->msrs.hdr.nmsrs = vm->nmsrs;
 	for (uint32_t i = 0; i < vm->nmsrs; i++)
 		s->msrs.e[i].index = vm->msr_index[i];
 	n = ioctl(v->fd, KVM_GET_MSRS, &s->msrs);
 	if (n < 0 || (uint32_t)n != vm->nmsrs)
-		return err_set(e, EIO, "KVM_GET_MSRS on vCPU %u: read %d of "
-			       "%u (MSR %#x)", v->index, n, vm->nmsrs,
+		return err_set(e, EIO,
+			       "KVM_GET_MSRS on vCPU %u: read %d of "
+			       "%u (MSR %#x)",
+			       v->index, n, vm->nmsrs,
 			       n >= 0 ? vm->msr_index[n] : 0);
-	STATE_GET(v->fd, KVM_GET_VCPU_EVENTS, &s->events,
-		  "KVM_GET_VCPU_EVENTS", v->index);
+	STATE_GET(v->fd, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS",
+		  v->index);
 	return 0;
 }
 
@@ -161,8 +163,7 @@ int vmx_state_save(struct vm *vm, struct vmx_saved *s, struct seam_err *e)
 static uint64_t state_elapsed_tsc(const struct vmx_saved *s, uint32_t khz,
 				  uint64_t now)
 {
-	uint64_t ns = now > s->vm.saved_host_ns ? now - s->vm.saved_host_ns
-						: 0;
+	uint64_t ns = now > s->vm.saved_host_ns ? now - s->vm.saved_host_ns : 0;
 
 	return (uint64_t)((unsigned __int128)ns * khz / 1000000ULL);
 }
@@ -202,10 +203,12 @@ static int state_restore_msrs(struct vcpu *v, const struct vmx_msrs *saved,
 			m.e[i].data = tsc;
 	n = ioctl(v->fd, KVM_SET_MSRS, &m);
 	if (n < 0 || (uint32_t)n != m.hdr.nmsrs)
-		return err_set(e, EINVAL, "KVM_SET_MSRS on vCPU %u refused "
-			       "MSR %#x", v->index,
-			       n >= 0 && (uint32_t)n < m.hdr.nmsrs
-				       ? m.e[n].index : 0);
+		return err_set(
+		    e, EINVAL,
+		    "KVM_SET_MSRS on vCPU %u refused "
+		    "MSR %#x",
+		    v->index,
+		    n >= 0 && (uint32_t)n < m.hdr.nmsrs ? m.e[n].index : 0);
 	return 0;
 }
 
@@ -229,20 +232,21 @@ static int state_restore_vcpu(struct vm *vm, struct vcpu *v,
 		  v->index);
 	STATE_SET(v->fd, KVM_SET_REGS, &s->regs, "KVM_SET_REGS", v->index);
 	if (fail_stage && strcmp(fail_stage, "restore") == 0)
-		return err_set(e, EINTR, "fault injected in the middle of "
-			       "restoring vCPU %u", v->index);
+		return err_set(e, EINTR,
+			       "fault injected in the middle of "
+			       "restoring vCPU %u",
+			       v->index);
 	STATE_SET(v->fd, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS", v->index);
 	STATE_SET(v->fd, KVM_SET_XSAVE, &s->xsave, "KVM_SET_XSAVE", v->index);
 	xcrs.flags = 0;
 	STATE_SET(v->fd, KVM_SET_XCRS, &xcrs, "KVM_SET_XCRS", v->index);
 	dr.flags = 0;
-	STATE_SET(v->fd, KVM_SET_DEBUGREGS, &dr, "KVM_SET_DEBUGREGS",
-		  v->index);
+	STATE_SET(v->fd, KVM_SET_DEBUGREGS, &dr, "KVM_SET_DEBUGREGS", v->index);
 	STATE_SET(v->fd, KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC", v->index);
 	if (state_restore_msrs(v, &s->msrs, tsc, e) < 0)
 		return -EINVAL;
-	ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING |
-		    KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+	ev.flags |=
+	    KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
 	STATE_SET(v->fd, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS",
 		  v->index);
 	return 0;
@@ -262,8 +266,8 @@ int vmx_state_restore(struct vm *vm, const struct vmx_saved *s,
 		      const char *fail_stage, struct seam_err *e)
 {
 	uint64_t now = vmx_now_ns(), tsc;
-	uint64_t elapsed = now > s->vm.saved_host_ns
-				   ? now - s->vm.saved_host_ns : 0;
+	uint64_t elapsed =
+	    now > s->vm.saved_host_ns ? now - s->vm.saved_host_ns : 0;
 	int r;
 
 	if (s->book.cfg.vcpus != vm->nvcpus)

@@ -73,7 +73,7 @@ struct vmx_saved {
 	struct vmx_vm_state vm;
 	struct vmx_dev_state dev;
 	struct vmx_vcpu_state vcpu[VMX_VCPUS_MAX];
-	uint32_t nconns; /* connections passed with the state, in order */
+	uint32_t nconns;   /* connections passed with the state, in order */
 	int32_t requester; /* which of them asked for the FSR, or -1 */
 	struct vmx_saved_conn conn[VMX_PROTO_CLIENTS_MAX];
 	/* Tests only: add a mandatory section no binary knows. */

@@ -66,8 +66,10 @@ static int statefmt_reserve(struct statefmt_out *o, size_t n)
 static int statefmt_put(struct statefmt_out *o, uint32_t id, uint32_t index,
 			const void *a, size_t alen, const void *b, size_t blen)
 {
-	struct statefmt_shdr h = {.id = id, .version = 1,
-				  .flags = STATEFMT_MANDATORY, .index = index,
+	struct statefmt_shdr h = {.id = id,
+				  .version = 1,
+				  .flags = STATEFMT_MANDATORY,
+				  .index = index,
 				  .length = (uint32_t)(alen + blen)};
 	size_t pad = (8 - (alen + blen) % 8) % 8;
 
@@ -117,11 +119,12 @@ int statefmt_write(const struct vmx_saved *s, uint8_t **buf, size_t *len,
 {
 	struct statefmt_out o = {0};
 	struct statefmt_header h = {.version = STATEFMT_VERSION};
-	struct statefmt_book_v1 book = {.book = s->book, .paused = s->paused,
-					.tsc_khz = s->tsc_khz};
+	struct statefmt_book_v1 book = {
+	    .book = s->book, .paused = s->paused, .tsc_khz = s->tsc_khz};
 	int r;
 
-	if (statefmt_reserve(&o, sizeof(h)) < 0)
+	/* one allocation for the usual size: nothing is copied twice */
+	if (statefmt_reserve(&o, sizeof(h) + sizeof(*s) / 2) < 0)
 		return err_set(e, ENOMEM, "state: out of memory");
 	o.len = sizeof(h);
 	r = statefmt_put(&o, STATEFMT_BOOK, 0, &book, sizeof(book), NULL, 0);
@@ -163,7 +166,8 @@ struct statefmt_seen {
 	int vcpu[VMX_VCPUS_MAX];
 };
 
-#define BAD(sec, ...) err_set(e, EINVAL, "state section '" sec "': " __VA_ARGS__)
+#define BAD(sec, ...)                                                          \
+	err_set(e, EINVAL, "state section '" sec "': " __VA_ARGS__)
 
 static int statefmt_check_book(const struct vmx_saved *s, struct seam_err *e)
 {
@@ -196,8 +200,10 @@ static int statefmt_check_sregs(const struct kvm_sregs *r, unsigned int i,
 	if ((r->efer & (1ULL << 10)) &&
 	    (!(r->efer & (1ULL << 8)) || !(r->cr0 & 0x80000000ULL) ||
 	     !(r->cr4 & (1ULL << 5))))
-		return BAD("vcpu", "vCPU %u field 'sregs.efer': long mode "
-			   "active without LME, paging and PAE", i);
+		return BAD("vcpu",
+			   "vCPU %u field 'sregs.efer': long mode "
+			   "active without LME, paging and PAE",
+			   i);
 	if (r->cr0 >> 32)
 		return BAD("vcpu", "vCPU %u field 'sregs.cr0': reserved bits",
 			   i);
@@ -216,8 +222,7 @@ static int statefmt_check_vcpu(const struct vmx_vcpu_state *v, unsigned int i,
 	if (v->xcrs.nr_xcrs > KVM_MAX_XCRS)
 		return BAD("vcpu", "vCPU %u field 'xcrs.nr_xcrs' is %u", i,
 			   v->xcrs.nr_xcrs);
-	if (v->events.exception.injected > 1 ||
-	    v->events.exception.nr >= 32)
+	if (v->events.exception.injected > 1 || v->events.exception.nr >= 32)
 		return BAD("vcpu", "vCPU %u field 'events.exception'", i);
 	if (v->events.interrupt.injected > 1 || v->events.nmi.injected > 1 ||
 	    v->events.nmi.pending > 1)
@@ -246,8 +251,7 @@ static int statefmt_check_vm(const struct vmx_vm_state *v, struct seam_err *e)
 	return 0;
 }
 
-static int statefmt_check_dev(const struct vmx_dev_state *d,
-			      struct seam_err *e)
+static int statefmt_check_dev(const struct vmx_dev_state *d, struct seam_err *e)
 {
 	if (d->uart.line_len > UART_LINE_MAX)
 		return BAD("dev", "field 'uart.line_len' is %u",
@@ -312,9 +316,11 @@ static int statefmt_exact(const char *name, uint32_t len, size_t want,
 			  struct seam_err *e)
 {
 	if (len != want)
-		return err_set(e, EINVAL, "state section '%s': %s (%u bytes, "
-			       "want %zu)", name, len < want ? "short" :
-			       "oversized", len, want);
+		return err_set(e, EINVAL,
+			       "state section '%s': %s (%u bytes, "
+			       "want %zu)",
+			       name, len < want ? "short" : "oversized", len,
+			       want);
 	return 0;
 }
 
@@ -335,12 +341,15 @@ static int statefmt_section(const struct statefmt_shdr *h, const uint8_t *p,
 
 	if (h->version != 1 && h->id >= STATEFMT_BOOK &&
 	    h->id <= STATEFMT_CONTROL)
-		return err_set(e, EINVAL, "state section %u: version %u "
-			       "unknown", h->id, h->version);
+		return err_set(e, EINVAL,
+			       "state section %u: version %u "
+			       "unknown",
+			       h->id, h->version);
 	switch (h->id) {
 	case STATEFMT_BOOK:
 		if ((r = statefmt_dup(&seen->book, "book", e)) < 0 ||
-		    (r = statefmt_exact("book", h->length, sizeof(book), e)) < 0)
+		    (r = statefmt_exact("book", h->length, sizeof(book), e)) <
+			0)
 			return r;
 		memcpy(&book, p, sizeof(book));
 		s->book = book.book;
@@ -360,17 +369,19 @@ static int statefmt_section(const struct statefmt_shdr *h, const uint8_t *p,
 	case STATEFMT_DEV:
 		if ((r = statefmt_dup(&seen->dev, "dev", e)) < 0 ||
 		    (r = statefmt_exact("dev", h->length, sizeof(s->dev), e)) <
-			    0)
+			0)
 			return r;
 		memcpy(&s->dev, p, sizeof(s->dev));
 		return statefmt_check_dev(&s->dev, e);
 	case STATEFMT_VCPU:
 		if (h->index >= VMX_VCPUS_MAX)
-			return err_set(e, EINVAL, "state section 'vcpu': "
-				       "field 'index' is %u", h->index);
+			return err_set(e, EINVAL,
+				       "state section 'vcpu': "
+				       "field 'index' is %u",
+				       h->index);
 		if ((r = statefmt_dup(&seen->vcpu[h->index], "vcpu", e)) < 0 ||
-		    (r = statefmt_exact("vcpu", h->length,
-					sizeof(s->vcpu[0]), e)) < 0)
+		    (r = statefmt_exact("vcpu", h->length, sizeof(s->vcpu[0]),
+					e)) < 0)
 			return r;
 		memcpy(&s->vcpu[h->index], p, sizeof(s->vcpu[0]));
 		return statefmt_check_vcpu(&s->vcpu[h->index], h->index, e);
@@ -380,9 +391,10 @@ static int statefmt_section(const struct statefmt_shdr *h, const uint8_t *p,
 		return statefmt_read_control(p, h->length, s, e);
 	default:
 		if (h->flags & STATEFMT_MANDATORY)
-			return err_set(e, EINVAL, "state section %u (version "
-				       "%u) is unknown and mandatory", h->id,
-				       h->version);
+			return err_set(e, EINVAL,
+				       "state section %u (version "
+				       "%u) is unknown and mandatory",
+				       h->id, h->version);
 		return 0; /* optional and unknown: skipped */
 	}
 }
@@ -401,12 +413,15 @@ static int statefmt_complete(const struct vmx_saved *s,
 		return err_set(e, EINVAL, "state section 'dev' is missing");
 	for (unsigned int i = 0; i < VMX_VCPUS_MAX; i++) {
 		if (i < s->book.cfg.vcpus && !seen->vcpu[i])
-			return err_set(e, EINVAL, "state section 'vcpu' %u is "
-				       "missing", i);
+			return err_set(e, EINVAL,
+				       "state section 'vcpu' %u is "
+				       "missing",
+				       i);
 		if (i >= s->book.cfg.vcpus && seen->vcpu[i])
-			return err_set(e, EINVAL, "state section 'vcpu' %u is "
-				       "beyond the VM's %u vCPUs", i,
-				       s->book.cfg.vcpus);
+			return err_set(e, EINVAL,
+				       "state section 'vcpu' %u is "
+				       "beyond the VM's %u vCPUs",
+				       i, s->book.cfg.vcpus);
 	}
 	return 0;
 }
@@ -423,18 +438,23 @@ int statefmt_read(const uint8_t *buf, size_t len, struct vmx_saved *s,
 	memset(&seen, 0, sizeof(seen));
 	s->requester = -1;
 	if (len < sizeof(h))
-		return err_set(e, EINVAL, "state: truncated header (%zu "
-			       "bytes)", len);
+		return err_set(e, EINVAL,
+			       "state: truncated header (%zu "
+			       "bytes)",
+			       len);
 	memcpy(&h, buf, sizeof(h));
 	if (memcmp(h.magic, STATEFMT_MAGIC, 8) != 0)
-		return err_set(e, EINVAL, "state: bad magic (not a seam-vmx "
+		return err_set(e, EINVAL,
+			       "state: bad magic (not a seam-vmx "
 			       "state)");
 	if (h.version < 1 || h.version > STATEFMT_VERSION)
-		return err_set(e, EINVAL, "state: format version %u unknown "
-			       "(this binary reads 1 to %d)", h.version,
-			       STATEFMT_VERSION);
+		return err_set(e, EINVAL,
+			       "state: format version %u unknown "
+			       "(this binary reads 1 to %d)",
+			       h.version, STATEFMT_VERSION);
 	if (h.total != len)
-		return err_set(e, EINVAL, "state: header says %llu bytes, "
+		return err_set(e, EINVAL,
+			       "state: header says %llu bytes, "
 			       "have %zu (truncated?)",
 			       (unsigned long long)h.total, len);
 	for (uint32_t i = 0; i < h.nsections; i++) {
@@ -442,21 +462,27 @@ int statefmt_read(const uint8_t *buf, size_t len, struct vmx_saved *s,
 		size_t padded;
 
 		if (len - off < sizeof(sh))
-			return err_set(e, EINVAL, "state: section %u header "
-				       "truncated", i);
+			return err_set(e, EINVAL,
+				       "state: section %u header "
+				       "truncated",
+				       i);
 		memcpy(&sh, buf + off, sizeof(sh));
 		off += sizeof(sh);
 		padded = ((size_t)sh.length + 7) & ~(size_t)7;
 		if (len - off < padded)
-			return err_set(e, EINVAL, "state: section %u (id %u) "
-				       "runs past the end", i, sh.id);
+			return err_set(e, EINVAL,
+				       "state: section %u (id %u) "
+				       "runs past the end",
+				       i, sh.id);
 		r = statefmt_section(&sh, buf + off, s, &seen, e);
 		if (r < 0)
 			return r;
 		off += padded;
 	}
 	if (off != len)
-		return err_set(e, EINVAL, "state: %zu bytes after the last "
-			       "section", len - off);
+		return err_set(e, EINVAL,
+			       "state: %zu bytes after the last "
+			       "section",
+			       len - off);
 	return statefmt_complete(s, &seen, e);
 }

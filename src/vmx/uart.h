@@ -15,8 +15,14 @@
 
 /* Register offsets from the base port. */
 enum {
-	UART_RBR_THR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3,
-	UART_MCR = 4, UART_LSR = 5, UART_MSR = 6, UART_SCR = 7,
+	UART_RBR_THR = 0,
+	UART_IER = 1,
+	UART_IIR_FCR = 2,
+	UART_LCR = 3,
+	UART_MCR = 4,
+	UART_LSR = 5,
+	UART_MSR = 6,
+	UART_SCR = 7,
 };
 
 #define UART_IER_RDI 0x01
@@ -42,8 +48,7 @@ uint8_t uart_read(struct uart_state *s, unsigned int off);
 /* Returns 1 when s->line holds a finished line for uart_take_line(). */
 int uart_write(struct uart_state *s, unsigned int off, uint8_t v);
 /* Copy out the buffered line (with its '\n' when it had one); empties it. */
-unsigned int uart_take_line(struct uart_state *s, char *buf,
-			    unsigned int cap);
+unsigned int uart_take_line(struct uart_state *s, char *buf, unsigned int cap);
 int uart_irq_level(const struct uart_state *s);
 
 #endif

@@ -76,9 +76,9 @@ static void vcpu_dump(struct vcpu *v)
 		  v->index, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
 		  r.rsi, r.rdi);
 	log_debug("vCPU %u: cr0=%#llx cr2=%#llx cr3=%#llx cr4=%#llx "
-		  "efer=%#llx cs=%#x ss=%#x idt=%#llx+%#x", v->index, s.cr0,
-		  s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.ss.selector,
-		  s.idt.base, s.idt.limit);
+		  "efer=%#llx cs=%#x ss=%#x idt=%#llx+%#x",
+		  v->index, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector,
+		  s.ss.selector, s.idt.base, s.idt.limit);
 }
 
 static int vcpu_internal_error(struct vcpu *v)
@@ -134,8 +134,9 @@ static int vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_FAIL_ENTRY:
 		vcpu_dump(v);
 		log_warnx("vCPU %u: VM entry failed (reason %#llx); VM ends",
-			  v->index, (unsigned long long)run->fail_entry
-					    .hardware_entry_failure_reason);
+			  v->index,
+			  (unsigned long long)
+			      run->fail_entry.hardware_entry_failure_reason);
 		return VMX_EXIT_KVM_ERROR;
 	case KVM_EXIT_INTERNAL_ERROR:
 		return vcpu_internal_error(v);

@@ -49,8 +49,8 @@ static int parse(struct vmx_config *cfg, struct seam_err *e, ...)
 	return args_parse_run(argc, argv, cfg, e);
 }
 
-#define BASE "--name", "t", "--kernel", "/k", "--serial-log", "/l", \
-	"--control", "/s"
+#define BASE                                                                   \
+	"--name", "t", "--kernel", "/k", "--serial-log", "/l", "--control", "/s"
 
 static void test_run_ok(void **state)
 {
@@ -86,7 +86,8 @@ static void test_run_errors(void **state)
 	(void)state;
 	expect_error("missing option --kernel",
 		     parse(&cfg, &e, "--name", "t", "--serial-log", "/l",
-			   "--control", "/s", NULL), &e);
+			   "--control", "/s", NULL),
+		     &e);
 	expect_error("unknown option '--bogus'",
 		     parse(&cfg, &e, BASE, "--bogus", "1", NULL), &e);
 	expect_error("unknown option '--bogus'",
@@ -99,18 +100,17 @@ static void test_run_errors(void **state)
 		     parse(&cfg, &e, BASE, "--mem", "64G", NULL), &e);
 	expect_error("not a multiple of 2M",
 		     parse(&cfg, &e, BASE, "--mem", "33M", NULL), &e);
-	expect_error("--vcpus",
-		     parse(&cfg, &e, BASE, "--vcpus", "0", NULL), &e);
-	expect_error("--vcpus",
-		     parse(&cfg, &e, BASE, "--vcpus", "9", NULL), &e);
-	expect_error("--vcpus",
-		     parse(&cfg, &e, BASE, "--vcpus", "2x", NULL), &e);
-	expect_error("needs a value",
-		     parse(&cfg, &e, BASE, "--mem", NULL), &e);
+	expect_error("--vcpus", parse(&cfg, &e, BASE, "--vcpus", "0", NULL),
+		     &e);
+	expect_error("--vcpus", parse(&cfg, &e, BASE, "--vcpus", "9", NULL),
+		     &e);
+	expect_error("--vcpus", parse(&cfg, &e, BASE, "--vcpus", "2x", NULL),
+		     &e);
+	expect_error("needs a value", parse(&cfg, &e, BASE, "--mem", NULL), &e);
 	expect_error("unexpected argument",
 		     parse(&cfg, &e, BASE, "extra", NULL), &e);
-	expect_error("--name",
-		     parse(&cfg, &e, BASE, "--name", "a/b", NULL), &e);
+	expect_error("--name", parse(&cfg, &e, BASE, "--name", "a/b", NULL),
+		     &e);
 }
 
 static void test_long_values(void **state)
@@ -134,10 +134,10 @@ static void test_long_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_run_ok),
-		cmocka_unit_test(test_run_errors),
-		cmocka_unit_test(test_long_values),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_run_ok),
+	    cmocka_unit_test(test_run_errors),
+	    cmocka_unit_test(test_long_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

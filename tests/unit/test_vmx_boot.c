@@ -133,7 +133,8 @@ static void test_sregs_regs(void **state)
 	assert_int_equal(s.cr3, SEAM_BOOT_PML4);
 	assert_true(s.cr4 & BOOT_CR4_PAE);
 	assert_true(s.cr4 & BOOT_CR4_OSXSAVE);
-	assert_int_equal(s.efer & (BOOT_EFER_LME | BOOT_EFER_LMA | BOOT_EFER_NXE),
+	assert_int_equal(s.efer &
+			     (BOOT_EFER_LME | BOOT_EFER_LMA | BOOT_EFER_NXE),
 			 BOOT_EFER_LME | BOOT_EFER_LMA | BOOT_EFER_NXE);
 	assert_int_equal(s.cs.selector, 0x08);
 	assert_int_equal(s.cs.l, 1);
@@ -158,12 +159,14 @@ static void test_cpuid(void **state)
 	(void)state;
 	memset(&t, 0, sizeof(t));
 	t.hdr.nent = 3;
-	t.e[0] = (struct kvm_cpuid_entry2){.function = 1, .ebx = 0xff00aa55,
-					   .ecx = 1U << 26};
-	t.e[1] = (struct kvm_cpuid_entry2){.function = 0xb, .edx = 7,
-		.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
-	t.e[2] = (struct kvm_cpuid_entry2){.function = 0x80000001,
-					   .edx = 1U << 20};
+	t.e[0] = (struct kvm_cpuid_entry2){
+	    .function = 1, .ebx = 0xff00aa55, .ecx = 1U << 26};
+	t.e[1] =
+	    (struct kvm_cpuid_entry2){.function = 0xb,
+				      .edx = 7,
+				      .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
+	t.e[2] =
+	    (struct kvm_cpuid_entry2){.function = 0x80000001, .edx = 1U << 20};
 	cpuid_fixup(&t, 1, 2);
 	assert_int_equal(t.e[0].ebx, 0x0102aa55);
 	assert_true(t.e[0].ecx & (1U << 31));
@@ -179,11 +182,11 @@ static void test_cpuid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tables_256m),
-		cmocka_unit_test(test_tables_6g),
-		cmocka_unit_test(test_cmdline_too_long),
-		cmocka_unit_test(test_sregs_regs),
-		cmocka_unit_test(test_cpuid),
+	    cmocka_unit_test(test_tables_256m),
+	    cmocka_unit_test(test_tables_6g),
+	    cmocka_unit_test(test_cmdline_too_long),
+	    cmocka_unit_test(test_sregs_regs),
+	    cmocka_unit_test(test_cpuid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

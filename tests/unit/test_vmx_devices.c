@@ -95,8 +95,8 @@ static enum pvport_action io(struct pvport_state *s, uint16_t port,
 			     int is_write, unsigned int size, uint32_t *val,
 			     uint32_t *status)
 {
-	const struct pvport_info info = {.version = "1.0.0.0100",
-					 .ncpus = 2, .tsc_khz = 2500000};
+	const struct pvport_info info = {
+	    .version = "1.0.0.0100", .ncpus = 2, .tsc_khz = 2500000};
 	uint8_t data[4];
 	enum pvport_action a;
 
@@ -139,8 +139,7 @@ static void test_pvport(void **state)
 			 PVPORT_SHUTDOWN);
 	assert_int_equal(st, 3);
 	v = SEAM_I8042_RESET;
-	assert_int_equal(io(&s, SEAM_I8042_PORT, 1, 1, &v, &st),
-			 PVPORT_RESET);
+	assert_int_equal(io(&s, SEAM_I8042_PORT, 1, 1, &v, &st), PVPORT_RESET);
 	v = 0x10;
 	assert_int_equal(io(&s, SEAM_I8042_PORT, 1, 1, &v, &st), PVPORT_NONE);
 	assert_int_equal(io(&s, 0x80, 1, 1, &v, &st), PVPORT_NONE);
@@ -190,11 +189,11 @@ static void test_pvport_version_across_fsr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uart_lines),
-		cmocka_unit_test(test_uart_registers),
-		cmocka_unit_test(test_uart_irq),
-		cmocka_unit_test(test_pvport),
-		cmocka_unit_test(test_pvport_version_across_fsr),
+	    cmocka_unit_test(test_uart_lines),
+	    cmocka_unit_test(test_uart_registers),
+	    cmocka_unit_test(test_uart_irq),
+	    cmocka_unit_test(test_pvport),
+	    cmocka_unit_test(test_pvport_version_across_fsr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,8 +106,7 @@ static void test_check_only(void **state)
 	uint64_t entry;
 
 	gmem_layout(&gm, NULL, RAM);
-	assert_int_equal(elf_load(&f->im, sizeof(f->im), &gm, &entry, NULL),
-			 0);
+	assert_int_equal(elf_load(&f->im, sizeof(f->im), &gm, &entry, NULL), 0);
 }
 
 static void test_not_elf(void **state)
@@ -211,19 +210,15 @@ static void test_high_ram(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_only, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_not_elf, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_machine, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_outside_ram, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_bad_segments, setup,
-						teardown),
-		cmocka_unit_test(test_high_ram),
+	    cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_elf, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_machine, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_outside_ram, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_segments, setup, teardown),
+	    cmocka_unit_test(test_high_ram),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

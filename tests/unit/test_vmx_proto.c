@@ -26,15 +26,17 @@ static void test_parse_ok(void **state)
 	assert_int_equal(req.cmd, VMX_CMD_STATUS);
 	assert_int_equal(parse(" {\"cmd\":\"pause\", \"x\":1} ", &req, &e), 0);
 	assert_int_equal(req.cmd, VMX_CMD_PAUSE);
-	assert_int_equal(parse("{\"cmd\":\"fsr\",\"binary\":\"/b/seam-vmx\"}",
-			       &req, &e), 0);
+	assert_int_equal(
+	    parse("{\"cmd\":\"fsr\",\"binary\":\"/b/seam-vmx\"}", &req, &e), 0);
 	assert_int_equal(req.cmd, VMX_CMD_FSR);
 	assert_string_equal(req.path, "/b/seam-vmx");
 	assert_int_equal(parse("{\"cmd\":\"fsr\",\"binary\":\"/b\","
-			       "\"fail_stage\":\"restore\"}", &req, &e), 0);
+			       "\"fail_stage\":\"restore\"}",
+			       &req, &e),
+			 0);
 	assert_string_equal(req.fail_stage, "restore");
-	assert_int_equal(parse("{\"cmd\":\"snapshot\",\"path\":\"/s\"}", &req,
-			       &e), 0);
+	assert_int_equal(
+	    parse("{\"cmd\":\"snapshot\",\"path\":\"/s\"}", &req, &e), 0);
 	assert_string_equal(req.path, "/s");
 	for (int c = 0; c < VMX_CMD_COUNT; c++)
 		assert_int_equal(proto_cmd_from_name(proto_cmd_name(c)), c);
@@ -124,10 +126,10 @@ static void test_too_long(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_ok),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_framing),
-		cmocka_unit_test(test_too_long),
+	    cmocka_unit_test(test_parse_ok),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_framing),
+	    cmocka_unit_test(test_too_long),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,11 +258,11 @@ static void test_missing_vcpu(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_truncated_and_corrupt),
-		cmocka_unit_test(test_section_errors),
-		cmocka_unit_test(test_field_errors),
-		cmocka_unit_test(test_missing_vcpu),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_truncated_and_corrupt),
+	    cmocka_unit_test(test_section_errors),
+	    cmocka_unit_test(test_field_errors),
+	    cmocka_unit_test(test_missing_vcpu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
