@@ -249,6 +249,13 @@ static json_t *apply_interrupted(struct hostd *h, const char *version)
 	return NULL;
 }
 
+static int apply_comp_cmp(const void *a, const void *b)
+{
+	const struct apply_comp *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
 /* Which components change, with their from/to versions. */
 static int apply_plan(struct apply_run *r, struct seam_err *e)
 {
@@ -301,6 +308,7 @@ static int apply_plan(struct apply_run *r, struct seam_err *e)
 		ac->scripts = json_object_get(c, "scripts");
 		r->ncomps++;
 	}
+	qsort(r->comps, r->ncomps, sizeof(r->comps[0]), apply_comp_cmp);
 	if (prev)
 		json_object_set_new(r->journal, "resumes",
 				    json_copy(json_object_get(prev, "id")));
