@@ -56,7 +56,7 @@ struct hostd {
 	struct httpd *httpd;
 	pthread_t monitor;
 	bool monitor_running;
-	int lock_fd; /* STATE/hostd.lock, flock'ed; -1 when not held */
+	int lock_fd;	  /* STATE/hostd.lock, flock'ed; -1 when not held */
 	char version[64]; /* the hostd revision this process runs */
 	/* apply.c: one stage or apply at a time; the apply runs in a thread */
 	bool busy;
@@ -142,8 +142,8 @@ void hostd_apply_join(struct hostd *h);
  * Ask the VM what it runs (`status`) and record it; the vmx path follows
  * the version when the store holds that revision. Caller holds h->lock.
  */
-int hostd_vm_refresh_version(struct hostd *h, const char *name,
-			     long timeout_ms, struct seam_err *e);
+int hostd_vm_refresh_version(struct hostd *h, const char *name, long timeout_ms,
+			     struct seam_err *e);
 
 /* Migration (migrate.c). */
 int hostd_vm_incoming(struct hostd *h, const char *name, const json_t *req,

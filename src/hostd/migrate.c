@@ -180,13 +180,14 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 	    vm_proc_state(&rt) != VM_POWER_RUNNING)
 		return err_set(e, EBUSY, "VM '%s' is not running", name);
 	snprintf(dest, sizeof(dest), "%s:%d", to, (int)port);
-	evlog_emit(h->events, "vm.migrating", name,
-		   "VM %s migrates to %s", name, dest);
+	evlog_emit(h->events, "vm.migrating", name, "VM %s migrates to %s",
+		   name, dest);
 	pthread_mutex_unlock(&h->lock);
 	rc = migrate_run_ctl(&rt, dest, token, &reply, e);
-	for (waited = 0; rc == 0 && json_is_true(json_object_get(reply, "ok")) &&
-			 waited < MIGRATE_EXIT_WAIT_MS &&
-			 vm_proc_state(&rt) == VM_POWER_RUNNING;
+	for (waited = 0;
+	     rc == 0 && json_is_true(json_object_get(reply, "ok")) &&
+	     waited < MIGRATE_EXIT_WAIT_MS &&
+	     vm_proc_state(&rt) == VM_POWER_RUNNING;
 	     waited += 50)
 		usleep(50000);
 	pthread_mutex_lock(&h->lock);
@@ -197,9 +198,9 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 		return rc;
 	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
-		const char *why = json_string_value(json_object_get(reply, "error"))
-				      ?: json_string_value(
-					     json_object_get(reply, "reason"));
+		const char *why =
+		    json_string_value(json_object_get(reply, "error"))
+			?: json_string_value(json_object_get(reply, "reason"));
 
 		rc = err_set(e, EIO, "migration of VM %s to %s failed: %s",
 			     name, dest, why ? why : "no reason given");
@@ -210,8 +211,8 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 	}
 	if (vm_proc_state(&rt) != VM_POWER_RUNNING)
 		vm_runtime_remove(dir);
-	evlog_emit(h->events, "vm.migrated", name,
-		   "VM %s migrated to %s", name, dest);
+	evlog_emit(h->events, "vm.migrated", name, "VM %s migrated to %s", name,
+		   dest);
 	*out = reply;
 	return 0;
 }

@@ -252,8 +252,8 @@ int hostd_vm_record_vmx(struct hostd *h, const char *name, const char *vmx,
 	return vm_runtime_save(dir, &rt, e);
 }
 
-int hostd_vm_refresh_version(struct hostd *h, const char *name,
-			     long timeout_ms, struct seam_err *e)
+int hostd_vm_refresh_version(struct hostd *h, const char *name, long timeout_ms,
+			     struct seam_err *e)
 {
 	char dir[PATH_MAX], ver[64], path[PATH_MAX];
 	struct vm_runtime rt;
@@ -323,8 +323,8 @@ void hostd_vm_scan(struct hostd *h, bool at_start)
 		enum vm_power p = hostd_vm_power(h, name, &rt);
 
 		vmstore_dir(h->state, name, dir, sizeof(dir));
-		if (p == VM_POWER_RUNNING && (at_start || !rt.version_checked) &&
-		    !h->applying &&
+		if (p == VM_POWER_RUNNING &&
+		    (at_start || !rt.version_checked) && !h->applying &&
 		    hostd_vm_refresh_version(h, name, at_start ? 2000 : 300,
 					     NULL) == 0)
 			hostd_vm_power(h, name, &rt);

@@ -7,9 +7,9 @@ marked `kvm` and run inside tests/kvmbox on machines without one:
     tests/kvmbox/run --mem 6G -- /usr/bin/python3 -m pytest -q -m kvm \\
         tests/e2e/test_hostd_live.py
 
-Bundles: the real ones `make bundles` made (build/bundles, or
-$SEAM_BUNDLES), built from build/seam-vmx (1.0.0.0), seam-vmx-next
-(1.0.0.0100), seam-hostd and seam-guest, signed with the development key.
+Bundles: real ones, made by bundles/make-bundles for this run (or taken
+from $SEAM_BUNDLES) from build/seam-vmx (1.0.0.0), seam-vmx-next
+(1.0.0.0100), seam-hostd and seam-guest, signed with a development key.
 Everything is slow in the box (TCG): waits scale with SEAM_TIME_SCALE.
 """
 import json
@@ -35,15 +35,22 @@ V_OLD, V_NEW = "1.0.0.0", "1.0.0.0100"
 SCALE = float(os.environ.get("SEAM_TIME_SCALE", "1"))
 NVMS = int(os.environ.get("SEAM_HOSTD_LIVE_VMS", "4"))
 HB_RE = re.compile(r"^hb seq=(\d+) t_us=(\d+) vmx=(\S+)$")
-BUNDLES = Path(os.environ.get("SEAM_BUNDLES", BUILD / "bundles"))
+BUNDLES = None
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bundles():
+def bundles(tmp_path_factory):
+    global BUNDLES
     if not os.path.exists("/dev/kvm"):
         pytest.skip("no /dev/kvm (run in tests/kvmbox)")
-    if not (BUNDLES / f"seam-{V_NEW}.zip").exists():
-        pytest.skip(f"{BUNDLES} has no bundles: run `make bundles`")
+    if os.environ.get("SEAM_BUNDLES"):
+        BUNDLES = Path(os.environ["SEAM_BUNDLES"])
+    else:
+        BUNDLES = tmp_path_factory.mktemp("bundles")
+        subprocess.run([str(REPO / "bundles" / "make-bundles"), str(BUILD),
+                        str(BUNDLES)], check=True, capture_output=True,
+                       timeout=600 * SCALE)
     return BUNDLES
 
 

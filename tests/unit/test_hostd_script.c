@@ -41,21 +41,22 @@ static void test_lines(void **state)
 	struct script_result r;
 	struct seam_err e = {0};
 	const char *p = script(
-	    "ok", "echo '{\"type\":\"message\",\"level\":\"info\",\"text\":"
-		  "\"hi\"}'\n"
-		  "echo '{\"type\":\"tag_vm\",\"vm\":\"vm1\",\"action\":\"fsr\","
-		  "\"reason\":\"old\"}'\n"
-		  "echo 'not json'\necho '{\"type\":\"colour\"}'\n"
-		  "echo oops >&2\nprintf '{\"type\":\"message\",\"text\":\"x\"}'\n");
+	    "ok",
+	    "echo '{\"type\":\"message\",\"level\":\"info\",\"text\":"
+	    "\"hi\"}'\n"
+	    "echo '{\"type\":\"tag_vm\",\"vm\":\"vm1\",\"action\":\"fsr\","
+	    "\"reason\":\"old\"}'\n"
+	    "echo 'not json'\necho '{\"type\":\"colour\"}'\n"
+	    "echo oops >&2\nprintf '{\"type\":\"message\",\"text\":\"x\"}'\n");
 
 	(void)state;
 	assert_int_equal(script_run(p, dir, env, 5000, &r, &e), 0);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(json_array_size(r.messages), 2);
 	assert_int_equal(json_array_size(r.tags), 1);
-	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(r.tags, 0), "vm")),
-			    "vm1");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(r.tags, 0), "vm")),
+	    "vm1");
 	assert_int_equal(json_array_size(r.warnings), 2);
 	assert_string_equal(r.stderr_text, "oops\n");
 	assert_false(script_failed(&r, "ok", &e));
@@ -67,7 +68,8 @@ static void test_error_line_fails(void **state)
 	struct script_result r;
 	struct seam_err e = {0};
 	const char *p = script(
-	    "err", "echo '{\"type\":\"error\",\"vm\":\"vm3\",\"text\":\"pod\"}'\n");
+	    "err",
+	    "echo '{\"type\":\"error\",\"vm\":\"vm3\",\"text\":\"pod\"}'\n");
 
 	(void)state;
 	assert_int_equal(script_run(p, dir, env, 5000, &r, &e), 0);
@@ -81,11 +83,11 @@ static void test_exit_status_and_env(void **state)
 {
 	struct script_result r;
 	struct seam_err e = {0};
-	const char *p = script(
-	    "env", "[ \"$SEAM_PHASE\" = scan ] || exit 9\n"
-		   "[ -z \"${HOME:-}\" ] || exit 8\n"
-		   "[ \"$(pwd)\" = \"$1$(pwd)\" ] || exit 7\n"
-		   "read x && exit 6\nexit 3\n");
+	const char *p =
+	    script("env", "[ \"$SEAM_PHASE\" = scan ] || exit 9\n"
+			  "[ -z \"${HOME:-}\" ] || exit 8\n"
+			  "[ \"$(pwd)\" = \"$1$(pwd)\" ] || exit 7\n"
+			  "read x && exit 6\nexit 3\n");
 
 	(void)state;
 	assert_int_equal(script_run(p, dir, env, 5000, &r, &e), 0);
