@@ -14,7 +14,11 @@
  *   events.jsonl        the event log (evlog.h)
  *   vms/NAME/           one VM (vmstore.h, vm_proc.h)
  *   components/         the component store (compstore.h); a revision
- *                       holds bin/ and scripts/ as its payload unpacks
+ *                       holds bin/ and scripts/ as its payload unpacks,
+ *                       and release.json when staged by POST /stage
+ *   staged/VERSION.json a staged target image (stage.c)
+ *   apply.json          the journal of the last apply (apply.c)
+ *   apply-vms.tsv       the VM list the scripts read (SEAM_VM_LIST)
  *
  * One mutex (`lock`) serialises everything that reads or changes VMs,
  * maintenance mode and components: requests that change state are rare and
