@@ -40,7 +40,12 @@
 #include "hostd.h"
 #include "log.h"
 
-#define HOSTD_REEXEC_GRACE_MS 5000
+/*
+ * How long requests in flight get to finish before a re-exec; the wait ends
+ * as soon as none is left. Long enough for a TLS handshake on a slow
+ * (emulated, loaded) machine; SEAM_HOSTD_REEXEC_GRACE_MS overrides it.
+ */
+#define HOSTD_REEXEC_GRACE_MS 30000
 
 struct hostd_opts {
 	const char *state;
@@ -203,6 +208,14 @@ static void hostd_print_listen(const struct hostd_opts *o, uint16_t port)
 	printf("port=%u\n", port);
 }
 
+static long hostd_reexec_grace_ms(void)
+{
+	const char *s = getenv("SEAM_HOSTD_REEXEC_GRACE_MS");
+	long v = s ? strtol(s, NULL, 10) : 0;
+
+	return v > 0 ? v : HOSTD_REEXEC_GRACE_MS;
+}
+
 /* What to re-exec: the active `hostd` component, else this binary. */
 static void hostd_reexec_binary(struct hostd *h, const struct hostd_opts *o,
 				char *buf, size_t len)
@@ -238,7 +251,7 @@ static void hostd_reexec(struct hostd *h, const struct hostd_opts *o)
 	evlog_emit(h->events, "host.reexec", NULL, "seam-hostd re-execs %s",
 		   bin);
 	evlog_shutdown(h->events);
-	fd = httpd_stop_keep_socket(h->httpd, HOSTD_REEXEC_GRACE_MS);
+	fd = httpd_stop_keep_socket(h->httpd, hostd_reexec_grace_ms());
 	h->httpd = NULL;
 	hostd_monitor_stop(h);
 	if (fd < 0 || fcntl(fd, F_SETFD, 0) < 0)
