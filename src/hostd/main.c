@@ -40,7 +40,12 @@
 #include "hostd.h"
 #include "log.h"
 
-#define HOSTD_REEXEC_GRACE_MS 5000
+/*
+ * How long requests in flight get to finish before a re-exec; the wait ends
+ * as soon as none is left. Long enough for a TLS handshake on a slow
+ * (emulated, loaded) machine; SEAM_HOSTD_REEXEC_GRACE_MS overrides it.
+ */
+#define HOSTD_REEXEC_GRACE_MS 30000
 
 struct hostd_opts {
 	const char *state;
@@ -203,6 +208,14 @@ static void hostd_print_listen(const struct hostd_opts *o, uint16_t port)
 	printf("port=%u\n", port);
 }
 
+static long hostd_reexec_grace_ms(void)
+{
+	const char *s = getenv("SEAM_HOSTD_REEXEC_GRACE_MS");
+	long v = s ? strtol(s, NULL, 10) : 0;
+
+	return v > 0 ? v : HOSTD_REEXEC_GRACE_MS;
+}
+
 /* What to re-exec: the active `hostd` component, else this binary. */
 static void hostd_reexec_binary(struct hostd *h, const struct hostd_opts *o,
 				char *buf, size_t len)
@@ -228,6 +241,7 @@ static void hostd_reexec(struct hostd *h, const struct hostd_opts *o)
 	const char *argv[16];
 	int fd, n = 0;
 
+	hostd_apply_join(h);
 	hostd_reexec_binary(h, o, bin, sizeof(bin));
 	if (access(bin, X_OK) < 0) {
 		log_warn("SIGHUP: cannot re-exec %s", bin);
@@ -237,7 +251,7 @@ static void hostd_reexec(struct hostd *h, const struct hostd_opts *o)
 	evlog_emit(h->events, "host.reexec", NULL, "seam-hostd re-execs %s",
 		   bin);
 	evlog_shutdown(h->events);
-	fd = httpd_stop_keep_socket(h->httpd, HOSTD_REEXEC_GRACE_MS);
+	fd = httpd_stop_keep_socket(h->httpd, hostd_reexec_grace_ms());
 	h->httpd = NULL;
 	hostd_monitor_stop(h);
 	if (fd < 0 || fcntl(fd, F_SETFD, 0) < 0)
@@ -264,6 +278,31 @@ static void hostd_reexec(struct hostd *h, const struct hostd_opts *o)
 	fatal("re-exec %s", bin);
 }
 
+/*
+ * The version this process runs: the revision when the binary is a hostd
+ * revision of the component store (a live-patched hostd), else the one
+ * compiled in.
+ */
+static void hostd_self_version(struct hostd *h, const char *self)
+{
+	char root[PATH_MAX], prefix[PATH_MAX + 16];
+	const char *rest, *slash;
+	size_t n;
+
+	snprintf(h->version, sizeof(h->version), "%s", HOSTD_VERSION);
+	if (!realpath(h->comp_root, root))
+		return;
+	n = (size_t)snprintf(prefix, sizeof(prefix), "%s/hostd/", root);
+	if (strncmp(self, prefix, n))
+		return;
+	rest = self + n;
+	slash = strchr(rest, '/');
+	if (slash && !strcmp(slash, "/bin/seam-hostd") &&
+	    (size_t)(slash - rest) < sizeof(h->version))
+		snprintf(h->version, sizeof(h->version), "%.*s",
+			 (int)(slash - rest), rest);
+}
+
 static int hostd_cmd_serve(const struct hostd_opts *o)
 {
 	struct seam_err e = {0};
@@ -278,12 +317,14 @@ static int hostd_cmd_serve(const struct hostd_opts *o)
 		fatalx("%s", e.msg);
 	if (o->vmx)
 		snprintf(h.vmx_path, sizeof(h.vmx_path), "%s", o->vmx);
+	hostd_self_version(&h, o->self);
 	if (hostd_serve_socket(o, &fd, &port, &e) < 0)
 		fatalx("%s", e.msg);
 	evlog_emit(h.events, "host.started", NULL,
-		   "seam-hostd %s started (maintenance mode %s)", HOSTD_VERSION,
+		   "seam-hostd %s started (maintenance mode %s)", h.version,
 		   maint_mode_name(h.maint));
 	pthread_mutex_lock(&h.lock);
+	hostd_apply_recover(&h);
 	hostd_vm_scan(&h, true);
 	pthread_mutex_unlock(&h.lock);
 	if (hostd_monitor_start(&h) < 0)
@@ -306,6 +347,7 @@ static int hostd_cmd_serve(const struct hostd_opts *o)
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 		hostd_reexec(&h, o);
 	log_info("signal %d: stopping (VMs keep running)", sig);
+	hostd_apply_join(&h);
 	evlog_emit(h.events, "host.stopping", NULL, "seam-hostd stopping");
 	evlog_shutdown(h.events);
 	httpd_stop(h.httpd);

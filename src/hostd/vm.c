@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "compstore.h"
 #include "fsutil.h"
 #include "log.h"
 #include "vm_proc.h"
 #include "vmstore.h"
+#include "vmxctl.h"
 
 #define HOSTD_STOP_TIMEOUT_MS 10000
 #define HOSTD_MONITOR_PERIOD_MS 1000
@@ -158,6 +160,12 @@ int hostd_vm_delete(struct hostd *h, const char *name, struct seam_err *e)
 
 int hostd_vm_power_on(struct hostd *h, const char *name, struct seam_err *e)
 {
+	return hostd_vm_start(h, name, NULL, NULL, e);
+}
+
+int hostd_vm_start(struct hostd *h, const char *name, const char *incoming,
+		   const char *token, struct seam_err *e)
+{
 	char dir[PATH_MAX], vmx[PATH_MAX], ver[256], kernel[PATH_MAX];
 	struct vm_proc_spec spec;
 	struct vm_config c;
@@ -184,12 +192,21 @@ int hostd_vm_power_on(struct hostd *h, const char *name, struct seam_err *e)
 	    .cmdline = c.cmdline,
 	    .mem_mib = c.mem_mib,
 	    .vcpus = c.vcpus,
+	    .incoming = incoming,
+	    .token = token,
 	};
 	rc = vm_proc_start(&spec, &rt, e);
 	if (rc < 0)
 		return rc;
-	evlog_emit(h->events, "vm.powered_on", name,
-		   "VM %s powered on (vmx %s, pid %d)", name, ver, (int)rt.pid);
+	if (incoming)
+		evlog_emit(h->events, "vm.incoming", name,
+			   "VM %s waits for an incoming migration on %s (vmx "
+			   "%s, pid %d)",
+			   name, incoming, ver, (int)rt.pid);
+	else
+		evlog_emit(h->events, "vm.powered_on", name,
+			   "VM %s powered on (vmx %s, pid %d)", name, ver,
+			   (int)rt.pid);
 	return 0;
 }
 
@@ -230,6 +247,32 @@ int hostd_vm_record_vmx(struct hostd *h, const char *name, const char *vmx,
 	if (fs_path(rt.vmx, sizeof(rt.vmx), "%s", vmx) < 0 ||
 	    fs_path(rt.vmx_version, sizeof(rt.vmx_version), "%s", version) < 0)
 		return err_set(e, ENAMETOOLONG, "vmx path or version too long");
+	rt.version_checked = true;
+	vmstore_dir(h->state, name, dir, sizeof(dir));
+	return vm_runtime_save(dir, &rt, e);
+}
+
+int hostd_vm_refresh_version(struct hostd *h, const char *name, long timeout_ms,
+			     struct seam_err *e)
+{
+	char dir[PATH_MAX], ver[64], path[PATH_MAX];
+	struct vm_runtime rt;
+	int rc;
+
+	if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
+		return 0;
+	rc = vmxctl_version(rt.control, timeout_ms, ver, sizeof(ver), e);
+	if (rc < 0)
+		return rc;
+	if (rt.version_checked && !strcmp(ver, rt.vmx_version))
+		return 0;
+	if (strcmp(ver, rt.vmx_version) &&
+	    fs_path(path, sizeof(path), "%s/vmx/%s/bin/seam-vmx", h->comp_root,
+		    ver) == 0 &&
+	    access(path, X_OK) == 0)
+		snprintf(rt.vmx, sizeof(rt.vmx), "%s", path);
+	snprintf(rt.vmx_version, sizeof(rt.vmx_version), "%s", ver);
+	rt.version_checked = true;
 	vmstore_dir(h->state, name, dir, sizeof(dir));
 	return vm_runtime_save(dir, &rt, e);
 }
@@ -280,6 +323,11 @@ void hostd_vm_scan(struct hostd *h, bool at_start)
 		enum vm_power p = hostd_vm_power(h, name, &rt);
 
 		vmstore_dir(h->state, name, dir, sizeof(dir));
+		if (p == VM_POWER_RUNNING &&
+		    (at_start || !rt.version_checked) && !h->applying &&
+		    hostd_vm_refresh_version(h, name, at_start ? 2000 : 300,
+					     NULL) == 0)
+			hostd_vm_power(h, name, &rt);
 		if (p == VM_POWER_RUNNING && at_start) {
 			evlog_emit(h->events, "vm.adopted", name,
 				   "VM %s still runs (vmx %s, pid %d)", name,

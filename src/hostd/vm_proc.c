@@ -107,6 +107,12 @@ static void vm_proc_exec(const struct vm_proc_spec *s, const char *sock,
 	if (null < 0 || out < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
 	    dup2(out, 2) < 0)
 		goto fail;
+	if (s->incoming)
+		execl(s->vmx, s->vmx, "run", "--name", s->name, "--kernel",
+		      s->kernel, "--cmdline", s->cmdline, "--mem", a->mem,
+		      "--vcpus", a->vcpus, "--serial-log", a->serial,
+		      "--control", sock, "--incoming", s->incoming, "--token",
+		      s->token, (char *)NULL);
 	execl(s->vmx, s->vmx, "run", "--name", s->name, "--kernel", s->kernel,
 	      "--cmdline", s->cmdline, "--mem", a->mem, "--vcpus", a->vcpus,
 	      "--serial-log", a->serial, "--control", sock, (char *)NULL);
@@ -290,6 +296,8 @@ int vm_runtime_load(const char *dir, struct vm_runtime *rt, struct seam_err *e)
 	vm_copy_str(rt->control, sizeof(rt->control), j, "control");
 	vm_copy_str(rt->vmx, sizeof(rt->vmx), j, "vmx");
 	vm_copy_str(rt->vmx_version, sizeof(rt->vmx_version), j, "vmx_version");
+	rt->version_checked =
+	    json_is_true(json_object_get(j, "version_checked"));
 	vm_copy_str(rt->started, sizeof(rt->started), j, "started");
 	vm_copy_str(rt->crashed, sizeof(rt->crashed), j, "crashed");
 	json_decref(j);
@@ -310,6 +318,8 @@ int vm_runtime_save(const char *dir, const struct vm_runtime *rt,
 		      "starttime", (json_int_t)rt->starttime, "control",
 		      rt->control, "vmx", rt->vmx, "vmx_version",
 		      rt->vmx_version, "started", rt->started);
+	json_object_set_new(j, "version_checked",
+			    json_boolean(rt->version_checked));
 	if (rt->crashed[0])
 		json_object_set_new(j, "crashed", json_string(rt->crashed));
 	rc = jsonio_save_file(path, j, 0644, e);

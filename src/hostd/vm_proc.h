@@ -37,6 +37,8 @@ struct vm_runtime {
 	char vmx_version[64];
 	char started[40];
 	char crashed[40]; /* when hostd first saw it dead, "" = not seen */
+	/* vmx_version was read from the VM itself (`status`), not assumed */
+	bool version_checked;
 };
 
 struct vm_proc_spec {
@@ -48,6 +50,9 @@ struct vm_proc_spec {
 	const char *cmdline;
 	uint64_t mem_mib;
 	unsigned vcpus;
+	/* migration target: `run --incoming ADDR:PORT --token T`; NULL = no */
+	const char *incoming;
+	const char *token;
 };
 
 const char *vm_power_name(enum vm_power p);
