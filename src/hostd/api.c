@@ -31,6 +31,23 @@ static const struct jsonio_field api_activate_fields[] = {
     {NULL, 0, false},
 };
 
+/* Both forms of a stage request; stage.c checks which is used, and how. */
+static const struct jsonio_field api_stage_fields[] = {
+    {"image", JSONIO_OBJECT, false},
+    {"depot", JSONIO_OBJECT, false},
+    {"bundle_path", JSONIO_STRING, false},
+    {"base", JSONIO_STRING, false},
+    {NULL, 0, false},
+};
+
+static const struct jsonio_field api_apply_fields[] = {
+    {"image", JSONIO_STRING, true},
+    {"mode", JSONIO_STRING, true},
+    {"fsr_concurrency", JSONIO_INTEGER, false},
+    {"script_timeout_ms", JSONIO_INTEGER, false},
+    {NULL, 0, false},
+};
+
 static const struct jsonio_field api_no_fields[] = {
     {NULL, 0, false},
 };
@@ -63,7 +80,7 @@ static void api_reply_maint(struct httpd_req *req, const struct seam_err *e)
 static json_t *api_host_summary(struct hostd *h)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:I}", "id", h->host_id, "version",
-			 HOSTD_VERSION, "thumbprint", h->tls->thumbprint,
+			 h->version, "thumbprint", h->tls->thumbprint,
 			 "maintenance_mode", maint_mode_name(h->maint),
 			 "event_cursor", (json_int_t)evlog_last(h->events));
 }
@@ -229,6 +246,14 @@ static void api_maint_put(struct httpd_req *req)
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
+	if (h->busy) {
+		httpd_reply_error(req, 409, "conflict",
+				  "an apply is under way; the maintenance mode "
+				  "stays %s until it ends",
+				  maint_mode_name(h->maint));
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
 	prev = h->maint;
 	running = hostd_vm_running(h, names, sizeof(names));
 	if (maint_check_enter(h->maint, next, running, names, &e) < 0) {
@@ -300,6 +325,65 @@ static void api_component_rollback(struct httpd_req *req)
 	pthread_mutex_unlock(&h->lock);
 }
 
+static void api_stage_post(struct httpd_req *req)
+{
+	struct hostd *h = httpd_req_ctx(req);
+	struct seam_err e = {0};
+	json_t *out = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->busy) {
+		err_set(&e, EALREADY, "an apply is under way on this host");
+		httpd_reply_err(req, &e);
+	} else if (hostd_stage(h, httpd_req_json(req), &out, &e) < 0) {
+		httpd_reply_err(req, &e);
+	} else {
+		httpd_reply_json(req, 200, out);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void api_stage_get(struct httpd_req *req)
+{
+	struct hostd *h = httpd_req_ctx(req);
+	json_t *l;
+
+	pthread_mutex_lock(&h->lock);
+	l = hostd_staged_list(h);
+	pthread_mutex_unlock(&h->lock);
+	httpd_reply_json(req, 200, json_pack("{s:o}", "images", l));
+}
+
+static void api_apply_post(struct httpd_req *req)
+{
+	struct hostd *h = httpd_req_ctx(req);
+	struct seam_err e = {0};
+	json_t *out = NULL;
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = hostd_apply_start(h, httpd_req_json(req), &out, &e);
+	pthread_mutex_unlock(&h->lock);
+	if (rc == -EBUSY)
+		api_reply_maint(req, &e);
+	else if (rc < 0)
+		httpd_reply_err(req, &e);
+	else
+		httpd_reply_json(req, 202, out);
+}
+
+static void api_apply_get(struct httpd_req *req)
+{
+	struct hostd *h = httpd_req_ctx(req);
+	json_t *j;
+
+	pthread_mutex_lock(&h->lock);
+	j = hostd_apply_describe(h);
+	json_object_set_new(j, "running", json_boolean(h->applying));
+	pthread_mutex_unlock(&h->lock);
+	httpd_reply_json(req, 200, j);
+}
+
 #define API "/api/v1"
 /* One row of the table: method, path under /api/v1, handler, body fields. */
 #define ROUTE(m, p, fn, f)                                                     \
@@ -325,6 +409,10 @@ const struct httpd_route hostd_routes[] = {
 	  api_activate_fields),
     ROUTE("POST", "/components/{name}/rollback", api_component_rollback,
 	  api_no_fields),
+    ROUTE("POST", "/stage", api_stage_post, api_stage_fields),
+    ROUTE("GET", "/stage", api_stage_get, NULL),
+    ROUTE("POST", "/apply", api_apply_post, api_apply_fields),
+    ROUTE("GET", "/apply", api_apply_get, NULL),
     ROUTE("GET", "/events", api_events_poll, NULL),
     ROUTE("GET", "/events/stream", api_events_stream, NULL),
 };

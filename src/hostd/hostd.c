@@ -27,6 +27,7 @@ static const struct jsonio_field hostd_config_fields[] = {
     {"attributes", JSONIO_OBJECT, false},
     {"vmx_path", JSONIO_STRING, false},
     {"default_kernel", JSONIO_STRING, false},
+    {"trust_dir", JSONIO_STRING, false},
     {NULL, 0, false},
 };
 

@@ -57,6 +57,13 @@ struct hostd {
 	pthread_t monitor;
 	bool monitor_running;
 	int lock_fd; /* STATE/hostd.lock, flock'ed; -1 when not held */
+	char version[64]; /* the hostd revision this process runs */
+	/* apply.c: one stage or apply at a time; the apply runs in a thread */
+	bool busy;
+	bool applying;
+	bool apply_thread_started;
+	pthread_t apply_thread;
+	bool reexec_pending; /* hostd's own live patch: re-exec when asked */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
@@ -108,6 +115,32 @@ struct hostd_image_opts {
 int hostd_image_install(struct hostd *h, const struct hostd_image_opts *o,
 			struct seam_err *e);
 json_t *hostd_image_describe(struct hostd *h);
+
+/* The trust store bundles are checked against (config, env, defaults). */
+void hostd_trust_dir(struct hostd *h, char *buf, size_t len);
+
+/* Staging (stage.c). Callers hold h->lock. */
+int hostd_stage(struct hostd *h, const json_t *req, json_t **out,
+		struct seam_err *e);
+int hostd_stage_check_image(const json_t *img, struct seam_err *e);
+json_t *hostd_staged_load(struct hostd *h, const char *version,
+			  struct seam_err *e);
+json_t *hostd_staged_list(struct hostd *h);
+
+/* Apply (apply.c). hostd_apply_start: caller holds h->lock. */
+int hostd_apply_start(struct hostd *h, const json_t *req, json_t **out,
+		      struct seam_err *e);
+json_t *hostd_apply_describe(struct hostd *h);
+/* At start: an apply the journal says was under way is interrupted. */
+void hostd_apply_recover(struct hostd *h);
+/* Wait for a running apply thread to end (before re-exec, at stop). */
+void hostd_apply_join(struct hostd *h);
+/*
+ * Ask the VM what it runs (`status`) and record it; the vmx path follows
+ * the version when the store holds that revision. Caller holds h->lock.
+ */
+int hostd_vm_refresh_version(struct hostd *h, const char *name,
+			     long timeout_ms, struct seam_err *e);
 
 /* The HTTPS API (api.c, api_events.c). */
 extern const struct httpd_route hostd_routes[];

@@ -186,6 +186,17 @@ int hostd_image_install(struct hostd *h, const struct hostd_image_opts *o,
 	return rc;
 }
 
+void hostd_trust_dir(struct hostd *h, char *buf, size_t len)
+{
+	const char *cfg =
+	    json_string_value(json_object_get(h->config, "trust_dir"));
+
+	if (cfg)
+		snprintf(buf, len, "%s", cfg);
+	else
+		image_default_trust(buf, len);
+}
+
 json_t *hostd_image_describe(struct hostd *h)
 {
 	char path[PATH_MAX];

@@ -228,6 +228,7 @@ static void hostd_reexec(struct hostd *h, const struct hostd_opts *o)
 	const char *argv[16];
 	int fd, n = 0;
 
+	hostd_apply_join(h);
 	hostd_reexec_binary(h, o, bin, sizeof(bin));
 	if (access(bin, X_OK) < 0) {
 		log_warn("SIGHUP: cannot re-exec %s", bin);
@@ -264,6 +265,31 @@ static void hostd_reexec(struct hostd *h, const struct hostd_opts *o)
 	fatal("re-exec %s", bin);
 }
 
+/*
+ * The version this process runs: the revision when the binary is a hostd
+ * revision of the component store (a live-patched hostd), else the one
+ * compiled in.
+ */
+static void hostd_self_version(struct hostd *h, const char *self)
+{
+	char root[PATH_MAX], prefix[PATH_MAX + 16];
+	const char *rest, *slash;
+	size_t n;
+
+	snprintf(h->version, sizeof(h->version), "%s", HOSTD_VERSION);
+	if (!realpath(h->comp_root, root))
+		return;
+	n = (size_t)snprintf(prefix, sizeof(prefix), "%s/hostd/", root);
+	if (strncmp(self, prefix, n))
+		return;
+	rest = self + n;
+	slash = strchr(rest, '/');
+	if (slash && !strcmp(slash, "/bin/seam-hostd") &&
+	    (size_t)(slash - rest) < sizeof(h->version))
+		snprintf(h->version, sizeof(h->version), "%.*s",
+			 (int)(slash - rest), rest);
+}
+
 static int hostd_cmd_serve(const struct hostd_opts *o)
 {
 	struct seam_err e = {0};
@@ -278,12 +304,14 @@ static int hostd_cmd_serve(const struct hostd_opts *o)
 		fatalx("%s", e.msg);
 	if (o->vmx)
 		snprintf(h.vmx_path, sizeof(h.vmx_path), "%s", o->vmx);
+	hostd_self_version(&h, o->self);
 	if (hostd_serve_socket(o, &fd, &port, &e) < 0)
 		fatalx("%s", e.msg);
 	evlog_emit(h.events, "host.started", NULL,
-		   "seam-hostd %s started (maintenance mode %s)", HOSTD_VERSION,
+		   "seam-hostd %s started (maintenance mode %s)", h.version,
 		   maint_mode_name(h.maint));
 	pthread_mutex_lock(&h.lock);
+	hostd_apply_recover(&h);
 	hostd_vm_scan(&h, true);
 	pthread_mutex_unlock(&h.lock);
 	if (hostd_monitor_start(&h) < 0)
@@ -306,6 +334,7 @@ static int hostd_cmd_serve(const struct hostd_opts *o)
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 		hostd_reexec(&h, o);
 	log_info("signal %d: stopping (VMs keep running)", sig);
+	hostd_apply_join(&h);
 	evlog_emit(h.events, "host.stopping", NULL, "seam-hostd stopping");
 	evlog_shutdown(h.events);
 	httpd_stop(h.httpd);

@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "compstore.h"
 #include "fsutil.h"
 #include "log.h"
 #include "vm_proc.h"
 #include "vmstore.h"
+#include "vmxctl.h"
 
 #define HOSTD_STOP_TIMEOUT_MS 10000
 #define HOSTD_MONITOR_PERIOD_MS 1000
@@ -230,6 +232,32 @@ int hostd_vm_record_vmx(struct hostd *h, const char *name, const char *vmx,
 	if (fs_path(rt.vmx, sizeof(rt.vmx), "%s", vmx) < 0 ||
 	    fs_path(rt.vmx_version, sizeof(rt.vmx_version), "%s", version) < 0)
 		return err_set(e, ENAMETOOLONG, "vmx path or version too long");
+	rt.version_checked = true;
+	vmstore_dir(h->state, name, dir, sizeof(dir));
+	return vm_runtime_save(dir, &rt, e);
+}
+
+int hostd_vm_refresh_version(struct hostd *h, const char *name,
+			     long timeout_ms, struct seam_err *e)
+{
+	char dir[PATH_MAX], ver[64], path[PATH_MAX];
+	struct vm_runtime rt;
+	int rc;
+
+	if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
+		return 0;
+	rc = vmxctl_version(rt.control, timeout_ms, ver, sizeof(ver), e);
+	if (rc < 0)
+		return rc;
+	if (rt.version_checked && !strcmp(ver, rt.vmx_version))
+		return 0;
+	if (strcmp(ver, rt.vmx_version) &&
+	    fs_path(path, sizeof(path), "%s/vmx/%s/bin/seam-vmx", h->comp_root,
+		    ver) == 0 &&
+	    access(path, X_OK) == 0)
+		snprintf(rt.vmx, sizeof(rt.vmx), "%s", path);
+	snprintf(rt.vmx_version, sizeof(rt.vmx_version), "%s", ver);
+	rt.version_checked = true;
 	vmstore_dir(h->state, name, dir, sizeof(dir));
 	return vm_runtime_save(dir, &rt, e);
 }
@@ -280,6 +308,11 @@ void hostd_vm_scan(struct hostd *h, bool at_start)
 		enum vm_power p = hostd_vm_power(h, name, &rt);
 
 		vmstore_dir(h->state, name, dir, sizeof(dir));
+		if (p == VM_POWER_RUNNING && (at_start || !rt.version_checked) &&
+		    !h->applying &&
+		    hostd_vm_refresh_version(h, name, at_start ? 2000 : 300,
+					     NULL) == 0)
+			hostd_vm_power(h, name, &rt);
 		if (p == VM_POWER_RUNNING && at_start) {
 			evlog_emit(h->events, "vm.adopted", name,
 				   "VM %s still runs (vmx %s, pid %d)", name,

@@ -290,6 +290,8 @@ int vm_runtime_load(const char *dir, struct vm_runtime *rt, struct seam_err *e)
 	vm_copy_str(rt->control, sizeof(rt->control), j, "control");
 	vm_copy_str(rt->vmx, sizeof(rt->vmx), j, "vmx");
 	vm_copy_str(rt->vmx_version, sizeof(rt->vmx_version), j, "vmx_version");
+	rt->version_checked =
+	    json_is_true(json_object_get(j, "version_checked"));
 	vm_copy_str(rt->started, sizeof(rt->started), j, "started");
 	vm_copy_str(rt->crashed, sizeof(rt->crashed), j, "crashed");
 	json_decref(j);
@@ -310,6 +312,8 @@ int vm_runtime_save(const char *dir, const struct vm_runtime *rt,
 		      "starttime", (json_int_t)rt->starttime, "control",
 		      rt->control, "vmx", rt->vmx, "vmx_version",
 		      rt->vmx_version, "started", rt->started);
+	json_object_set_new(j, "version_checked",
+			    json_boolean(rt->version_checked));
 	if (rt->crashed[0])
 		json_object_set_new(j, "crashed", json_string(rt->crashed));
 	rc = jsonio_save_file(path, j, 0644, e);

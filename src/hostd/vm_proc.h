@@ -37,6 +37,8 @@ struct vm_runtime {
 	char vmx_version[64];
 	char started[40];
 	char crashed[40]; /* when hostd first saw it dead, "" = not seen */
+	/* vmx_version was read from the VM itself (`status`), not assumed */
+	bool version_checked;
 };
 
 struct vm_proc_spec {
