@@ -234,6 +234,16 @@ const char *lcm_step_next(enum lcm_path p, const char *step)
 	return NULL;
 }
 
+const char *lcm_step_prev(enum lcm_path p, const char *step)
+{
+	const char *const *s = lcm_steps(p);
+
+	for (size_t i = 1; s && s[i]; i++)
+		if (streq(s[i], step))
+			return s[i - 1];
+	return NULL;
+}
+
 bool lcm_step_in_path(enum lcm_path p, const char *step)
 {
 	const char *const *s = lcm_steps(p);

@@ -56,6 +56,8 @@ void lcm_evac_plan(const json_t *vms, const json_t *targets, json_t **plan,
 
 /* The steps of a path, in order; NULL after the last (or for skip). */
 const char *lcm_step_next(enum lcm_path p, const char *step);
+/* The step before (NULL for the first); lcm_step_next(p, prev) == step. */
+const char *lcm_step_prev(enum lcm_path p, const char *step);
 bool lcm_step_in_path(enum lcm_path p, const char *step);
 
 /* What the host says now, for the resume decision. */

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,27 @@ static void lcm_sleep_ms(long ms)
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
+}
+
+/* An event; data (may be NULL) is taken. */
+static void lcm_event(struct center *c, const char *type, int64_t cid,
+		      int64_t hid, const char *vm, int64_t task, json_t *data,
+		      const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static void lcm_event(struct center *c, const char *type, int64_t cid,
+		      int64_t hid, const char *vm, int64_t task, json_t *data,
+		      const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *ev;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ev = center_event_make(type, cid, hid, vm, task, data, msg);
+	center_event_notify(c, store_event_add(c->st, ev));
+	json_decref(ev);
+	json_decref(data);
 }
 
 /* The test-only crash hook (see the note at the top). */
@@ -352,8 +374,8 @@ static int lcm_precheck_task(struct center *c, int64_t task_id, void *arg,
 	(void)e;
 	json_array_foreach(json_object_get(res, "results"), i, l)
 	    nerr += streq(jstr(l, "status"), "error");
-	center_event(c, "precheck.done", job->cluster_id, 0, NULL, task_id,
-		     res, "pre-check of cluster '%s': %s (%zu error(s))",
+	lcm_event(c, "precheck.done", job->cluster_id, 0, NULL, task_id,
+		     json_incref(res), "pre-check of cluster '%s': %s (%zu error(s))",
 		     job->cluster, jstr(res, "status"), nerr);
 	*result = res;
 	return 0;
@@ -412,7 +434,7 @@ static void *lcm_stage_worker(void *p)
 		pthread_mutex_unlock(&s->lock);
 		if (!row)
 			return NULL;
-		center_event(s->c, "stage.host_started", s->cluster_id,
+		lcm_event(s->c, "stage.host_started", s->cluster_id,
 			     jint(row, "id"), NULL, s->task_id, NULL,
 			     "staging on host '%s' starts", jstr(row, "name"));
 		t0 = lcm_now_ms();
@@ -431,12 +453,12 @@ static void *lcm_stage_worker(void *p)
 					  (json_array_size(s->rows) + 1)));
 		pthread_mutex_unlock(&s->lock);
 		if (rc < 0)
-			center_event(s->c, "stage.host_failed", s->cluster_id,
+			lcm_event(s->c, "stage.host_failed", s->cluster_id,
 				     jint(row, "id"), NULL, s->task_id, NULL,
 				     "staging on host '%s' failed: %s",
 				     jstr(row, "name"), e.msg);
 		else
-			center_event(s->c, "stage.host_done", s->cluster_id,
+			lcm_event(s->c, "stage.host_done", s->cluster_id,
 				     jint(row, "id"), NULL, s->task_id,
 				     json_pack("{s:s,s:I}", "image", ver, "ms",
 					       (json_int_t)(lcm_now_ms() - t0)),
@@ -674,7 +696,7 @@ static void lcm_fsr_events(struct lcm_run *r, struct lcm_host *hh,
 		json_array_append_new(vms, json_pack("{s:s,s:I}", "vm",
 						     vm ? vm : "?", "stun_us",
 						     (json_int_t)stun));
-		center_event(r->c, "remediation.vm_fsr", r->cluster_id, hh->id,
+		lcm_event(r->c, "remediation.vm_fsr", r->cluster_id, hh->id,
 			     vm, r->task_id,
 			     json_pack("{s:I,s:I,s:s}", "remediation_id",
 				       (json_int_t)r->rem_id, "stun_us",
@@ -822,7 +844,7 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 			      json_pack("{s:s,s:s,s:I,s:I}", "vm", vm, "target",
 					target, "downtime_us", (json_int_t)down,
 					"ms", (json_int_t)(lcm_now_ms() - t0)));
-	center_event(r->c, "remediation.vm_migrated", r->cluster_id, hh->id,
+	lcm_event(r->c, "remediation.vm_migrated", r->cluster_id, hh->id,
 		     vm, r->task_id,
 		     json_pack("{s:I,s:s,s:s,s:I}", "remediation_id",
 			       (json_int_t)r->rem_id, "from", hh->name, "to",
@@ -861,7 +883,7 @@ static int lcm_power_policy(struct lcm_run *r, struct lcm_host *hh,
 		return rc;
 	json_array_append_new(json_object_get(result, "powered_off"),
 			      json_string(vm));
-	center_event(r->c, "remediation.vm_powered_off", r->cluster_id, hh->id,
+	lcm_event(r->c, "remediation.vm_powered_off", r->cluster_id, hh->id,
 		     vm, r->task_id, NULL,
 		     "VM %s on host '%s' powered off (power policy): it fits "
 		     "on no other host",
@@ -896,7 +918,7 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 	json_object_set(result, "unplaced", unplaced);
 	json_object_set_new(result, "migrated", json_array());
 	json_object_set_new(result, "powered_off", json_array());
-	center_event(r->c, "remediation.evacuation_plan", r->cluster_id,
+	lcm_event(r->c, "remediation.evacuation_plan", r->cluster_id,
 		     hh->id, NULL, r->task_id,
 		     json_pack("{s:I,s:O,s:O}", "remediation_id",
 			       (json_int_t)r->rem_id, "plan", plan, "unplaced",
@@ -1039,17 +1061,18 @@ static void lcm_host_settle(struct lcm_run *r, struct lcm_host *hh)
 		return;
 	if (lcm_observe(row, &o, &e) == 0 && !o.apply_running &&
 	    !streq(o.maint, "none")) {
+		json_t *d = json_pack("{s:b}", "cleanup", 1);
+
 		sid = store_remediation_step_plan(r->c->st, r->rem_id, hh->id,
-						  "exit_maintenance",
-						  json_pack("{s:b}", "cleanup",
-							    1));
+						  "exit_maintenance", d);
+		json_decref(d);
 		if (lcm_maint_set(row, "none", &e) < 0)
 			log_warnx("remediation %lld: host %s stays in %s: %s",
 				  (long long)r->rem_id, hh->name, o.maint,
 				  e.msg);
 		store_remediation_step_end(r->c->st, sid,
 					   e.msg[0] ? "failed" : "done", NULL);
-		center_event(r->c, "remediation.host_settled", r->cluster_id,
+		lcm_event(r->c, "remediation.host_settled", r->cluster_id,
 			     hh->id, NULL, r->task_id, NULL,
 			     "host '%s' leaves maintenance mode %s%s%s",
 			     hh->name, o.maint, e.msg[0] ? ": " : "", e.msg);
@@ -1065,10 +1088,15 @@ static int lcm_host_steps(struct lcm_run *r, struct lcm_host *hh,
 	bool resume = hh->resume_step[0] != 0;
 	int rc = 0;
 
+	/* Steps are the path's own strings, never hh->resume_step itself. */
+	if (resume && !lcm_step_in_path(hh->path, hh->resume_step))
+		resume = false;
 	if (resume)
 		step = hh->resume_after
 			   ? lcm_step_next(hh->path, hh->resume_step)
-			   : hh->resume_step;
+			   : lcm_step_next(hh->path,
+					   lcm_step_prev(hh->path,
+							 hh->resume_step));
 	else
 		step = lcm_step_next(hh->path, NULL);
 	hh->resume_step[0] = 0;
@@ -1093,7 +1121,7 @@ static int lcm_host_steps(struct lcm_run *r, struct lcm_host *hh,
 		json_decref(data);
 		store_remediation_host_set(r->c->st, r->rem_id, hh->id,
 					   "running", step, NULL);
-		center_event(r->c, "remediation.step", r->cluster_id, hh->id,
+		lcm_event(r->c, "remediation.step", r->cluster_id, hh->id,
 			     NULL, r->task_id,
 			     json_pack("{s:I,s:s,s:s,s:s}", "remediation_id",
 				       (json_int_t)r->rem_id, "step", step,
@@ -1112,7 +1140,7 @@ static int lcm_host_steps(struct lcm_run *r, struct lcm_host *hh,
 					    json_string(e->msg));
 		store_remediation_step_end(r->c->st, sid,
 					   rc < 0 ? "failed" : "done", result);
-		center_event(r->c,
+		lcm_event(r->c,
 			     rc < 0 ? "remediation.step_failed"
 				    : "remediation.step_done",
 			     r->cluster_id, hh->id, NULL, r->task_id,
@@ -1160,7 +1188,7 @@ static void lcm_host_run(struct lcm_run *r, struct lcm_host *hh)
 	}
 	pthread_mutex_unlock(&r->lock);
 	lcm_host_status(r, hh, st, NULL, rc < 0 ? e.msg : NULL);
-	center_event(r->c, "remediation.host_done", r->cluster_id, hh->id,
+	lcm_event(r->c, "remediation.host_done", r->cluster_id, hh->id,
 		     NULL, r->task_id,
 		     json_pack("{s:I,s:s,s:s,s:s,s:f,s:i}", "remediation_id",
 			       (json_int_t)r->rem_id, "host", hh->name, "path",
@@ -1278,7 +1306,7 @@ static void *lcm_worker(void *p)
 			r->classic_busy = true;
 		r->in_flight++;
 		pthread_mutex_unlock(&r->lock);
-		center_event(r->c, "remediation.host_selected", r->cluster_id,
+		lcm_event(r->c, "remediation.host_selected", r->cluster_id,
 			     hh->id, NULL, r->task_id,
 			     json_pack("{s:I,s:s,s:s,s:s}", "remediation_id",
 				       (json_int_t)r->rem_id, "host", hh->name,
@@ -1343,6 +1371,18 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 	r->power_policy = jstr(s, "power_policy");
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
+	/* Steps a stopped center left planned: looked at again below. */
+	json_array_foreach(json_object_get(rem, "steps"), i, hr)
+	    if (streq(jstr(hr, "state"), "planned"))
+	{
+		json_t *why = json_pack("{s:s}", "why",
+					"the center stopped during this "
+					"step; the host is asked again");
+
+		store_remediation_step_end(c->st, jint(hr, "id"), "abandoned",
+					   why);
+		json_decref(why);
+	}
 	r->n = json_array_size(json_object_get(rem, "hosts"));
 	r->h = calloc(r->n ? r->n : 1, sizeof(*r->h));
 	json_array_foreach(json_object_get(rem, "hosts"), i, hr)
@@ -1540,7 +1580,7 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl,
 	json_array_foreach(hosts, i, row) if (streq(jstr(row, "path"), "skip"))
 	    store_remediation_host_set(c->st, id, jint(row, "host_id"),
 				       "skipped", NULL, "compliant");
-	center_event(c, "remediation.started", cid, 0, NULL, 0,
+	lcm_event(c, "remediation.started", cid, 0, NULL, 0,
 		     json_pack("{s:I,s:O}", "remediation_id", (json_int_t)id,
 			       "paths", json_object_get(pc, "paths")),
 		     "remediation %lld of cluster '%s' starts (%zu host(s))",
@@ -1622,7 +1662,7 @@ void lcm_resume_all(struct center *c)
 		}
 		job->rem_id = jint(u, "id");
 		job->resume = true;
-		center_event(c, "remediation.resumed", job->cluster_id, 0,
+		lcm_event(c, "remediation.resumed", job->cluster_id, 0,
 			     NULL, 0,
 			     json_pack("{s:I}", "remediation_id",
 				       (json_int_t)job->rem_id),
