@@ -198,3 +198,40 @@ def test_center_killed_at_step_resumes(cluster_factory, step):
         assert inv["image"]["base"]["version"] == "1.0.0.0100"
     res = cl.compliance()
     assert {x["status"] for x in res.values()} == {"compliant"}
+
+
+def test_cancel_leaves_hosts_consistent(cluster_factory):
+    cl = cluster_factory()
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    rem, _ = remediate(cl)
+    r = cl.api.post("/clusters/c1/cancel")
+    assert r.status_code in (202, 404), r.text  # 404: already over
+    run = cl.wait_remediation(rem)
+    assert run["state"] in ("cancelled", "done"), run
+    if r.status_code == 202:
+        assert run["state"] == "cancelled"
+    for h in run["hosts"]:
+        assert h["status"] in ("ok", "skipped"), h
+    for i in range(3):
+        assert cl.host_direct(i, "/inventory")["maintenance_mode"] == "none"
+    # nothing runs: a second cancel has nothing to stop
+    assert cl.api.post("/clusters/c1/cancel").status_code == 404
+    # and a new run completes what the cancelled one left
+    rem2, _ = remediate(cl)
+    assert cl.wait_remediation(rem2)["state"] == "done"
+    res = cl.compliance()
+    assert {x["status"] for x in res.values()} == {"compliant"}
+
+
+def test_one_remediation_per_cluster(cluster_factory):
+    cl = cluster_factory()
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    cl.start_center_with({"SEAM_CENTER_CRASH_AT": "apply_live"})
+    rem, _ = remediate(cl)
+    cl.center.proc.wait(timeout=120)
+    # restarted, the unfinished run resumes; a second one is refused
+    cl.restart_center()
+    r = cl.api.post("/clusters/c1/remediate")
+    assert r.status_code == 409 or cl.api.ok(
+        "GET", f"/remediations/{rem}")["state"] == "done", r.text
+    assert cl.wait_remediation(rem)["state"] == "done"
