@@ -48,6 +48,25 @@ static const struct jsonio_field api_apply_fields[] = {
     {NULL, 0, false},
 };
 
+static const struct jsonio_field api_incoming_fields[] = {
+    {"mem", JSONIO_STRING_OR_INTEGER, false},
+    {"vcpus", JSONIO_INTEGER, false},
+    {"cmdline", JSONIO_STRING, false},
+    {"kernel", JSONIO_STRING, false},
+    {"fault_tolerance", JSONIO_BOOL, false},
+    {"passthrough", JSONIO_BOOL, false},
+    {"pod", JSONIO_BOOL, false},
+    {"address", JSONIO_STRING, false},
+    {NULL, 0, false},
+};
+
+static const struct jsonio_field api_migrate_fields[] = {
+    {"to_host", JSONIO_STRING, true},
+    {"port", JSONIO_INTEGER, true},
+    {"token", JSONIO_STRING, true},
+    {NULL, 0, false},
+};
+
 static const struct jsonio_field api_no_fields[] = {
     {NULL, 0, false},
 };
@@ -384,6 +403,42 @@ static void api_apply_get(struct httpd_req *req)
 	httpd_reply_json(req, 200, j);
 }
 
+static void api_vm_incoming(struct httpd_req *req)
+{
+	struct hostd *h = httpd_req_ctx(req);
+	struct seam_err e = {0};
+	json_t *out = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (maint_check_op(h->maint, MAINT_OP_MIGRATE_IN, &e) < 0)
+		api_reply_maint(req, &e);
+	else if (hostd_vm_incoming(h, httpd_req_param(req, "name"),
+				   httpd_req_json(req), &out, &e) < 0)
+		httpd_reply_err(req, &e);
+	else
+		httpd_reply_json(req, 200, out);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void api_vm_migrate(struct httpd_req *req)
+{
+	struct hostd *h = httpd_req_ctx(req);
+	const char *name = httpd_req_param(req, "name");
+	struct seam_err e = {0};
+	json_t *out = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (vmstore_load(h->state, name, &(struct vm_config){0}, &e) < 0)
+		httpd_reply_err(req, &e);
+	else if (maint_check_op(h->maint, MAINT_OP_MIGRATE_OUT, &e) < 0)
+		api_reply_maint(req, &e);
+	else if (hostd_vm_migrate(h, name, httpd_req_json(req), &out, &e) < 0)
+		httpd_reply_err(req, &e);
+	else
+		httpd_reply_json(req, 200, out);
+	pthread_mutex_unlock(&h->lock);
+}
+
 #define API "/api/v1"
 /* One row of the table: method, path under /api/v1, handler, body fields. */
 #define ROUTE(m, p, fn, f)                                                     \
@@ -402,6 +457,8 @@ const struct httpd_route hostd_routes[] = {
     ROUTE("POST", "/vms/{name}/power-on", api_vm_power_on, api_no_fields),
     ROUTE("POST", "/vms/{name}/power-off", api_vm_power_off,
 	  api_power_off_fields),
+    ROUTE("POST", "/vms/{name}/incoming", api_vm_incoming, api_incoming_fields),
+    ROUTE("POST", "/vms/{name}/migrate", api_vm_migrate, api_migrate_fields),
     ROUTE("GET", "/maintenance", api_maint_get, NULL),
     ROUTE("PUT", "/maintenance", api_maint_put, api_maint_fields),
     ROUTE("GET", "/components", api_components_list, NULL),

@@ -249,6 +249,13 @@ static json_t *apply_interrupted(struct hostd *h, const char *version)
 	return NULL;
 }
 
+static int apply_comp_cmp(const void *a, const void *b)
+{
+	const struct apply_comp *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
 /* Which components change, with their from/to versions. */
 static int apply_plan(struct apply_run *r, struct seam_err *e)
 {
@@ -259,8 +266,10 @@ static int apply_plan(struct apply_run *r, struct seam_err *e)
 
 	json_array_foreach(comps, i, c)
 	{
-		const char *name = json_string_value(json_object_get(c, "name"));
-		const char *to = json_string_value(json_object_get(c, "version"));
+		const char *name =
+		    json_string_value(json_object_get(c, "name"));
+		const char *to =
+		    json_string_value(json_object_get(c, "version"));
 		struct apply_comp *ac = &r->comps[r->ncomps];
 		char active[64] = "";
 		json_t *pc, *pj;
@@ -277,8 +286,9 @@ static int apply_plan(struct apply_run *r, struct seam_err *e)
 		compstore_active(h->comp_root, name, active, sizeof(active));
 		json_array_foreach(json_object_get(prev, "components"), k, pj)
 		{
-			if (!strcmp(json_string_value(json_object_get(pj, "name")),
-				    name)) {
+			if (!strcmp(
+				json_string_value(json_object_get(pj, "name")),
+				name)) {
 				pc = json_object_get(pj, "from");
 				snprintf(active, sizeof(active), "%s",
 					 json_string_value(pc));
@@ -294,13 +304,14 @@ static int apply_plan(struct apply_run *r, struct seam_err *e)
 		snprintf(ac->to, sizeof(ac->to), "%s", to);
 		ac->fsr_required =
 		    json_is_true(json_object_get(c, "fsr_required"));
-		ac->live_patchable = !strcmp(active, to) ||
-				     apply_version_in(
-					 json_object_get(c, "live_patch_from"),
-					 active);
+		ac->live_patchable =
+		    !strcmp(active, to) ||
+		    apply_version_in(json_object_get(c, "live_patch_from"),
+				     active);
 		ac->scripts = json_object_get(c, "scripts");
 		r->ncomps++;
 	}
+	qsort(r->comps, r->ncomps, sizeof(r->comps[0]), apply_comp_cmp);
 	if (prev)
 		json_object_set_new(r->journal, "resumes",
 				    json_copy(json_object_get(prev, "id")));
@@ -408,28 +419,28 @@ static void *apply_fsr_worker(void *arg)
 			   !(res = json_string_value(
 				 json_object_get(reply, "result"))) ||
 			   strcmp(res, "ok")) {
-			const char *why = json_string_value(
-			    json_object_get(reply, "reason"));
+			const char *why =
+			    json_string_value(json_object_get(reply, "reason"));
 
 			if (!why)
 				why = json_string_value(
 				    json_object_get(reply, "error"));
-			snprintf(m->error, sizeof(m->error), "FSR %s: %s",
-				 json_string_value(
-				     json_object_get(reply, "result"))
-				     ?: "failed",
-				 why ? why : "no reason given");
+			snprintf(
+			    m->error, sizeof(m->error), "FSR %s: %s",
+			    json_string_value(json_object_get(reply, "result"))
+				?: "failed",
+			    why ? why : "no reason given");
 		} else {
 			m->ok = true;
 			m->stun_us = json_integer_value(
 			    json_object_get(reply, "stun_us"));
 			snprintf(m->got_before, sizeof(m->got_before), "%s",
-				 json_string_value(json_object_get(
-				     reply, "version_before"))
+				 json_string_value(
+				     json_object_get(reply, "version_before"))
 				     ?: "");
 			snprintf(m->got_after, sizeof(m->got_after), "%s",
-				 json_string_value(json_object_get(
-				     reply, "version_after"))
+				 json_string_value(
+				     json_object_get(reply, "version_after"))
 				     ?: m->to_version);
 		}
 		json_decref(req);
@@ -442,15 +453,15 @@ static void *apply_fsr_worker(void *arg)
 		pthread_mutex_unlock(&r->h->lock);
 		pthread_mutex_lock(&r->jlock);
 		{
-			json_t *jm = json_pack(
-			    "{s:s,s:s,s:s,s:s}", "vm", m->vm, "from_vmx",
-			    m->from_vmx, "to_vmx", m->to_vmx, "state",
-			    m->ok ? "moved" : "failed");
+			json_t *jm = json_pack("{s:s,s:s,s:s,s:s}", "vm", m->vm,
+					       "from_vmx", m->from_vmx,
+					       "to_vmx", m->to_vmx, "state",
+					       m->ok ? "moved" : "failed");
 
 			json_array_append_new(
-			    json_object_get(r->journal,
-					    r->moves_back ? "moved_back"
-							  : "moved"),
+			    json_object_get(r->journal, r->moves_back
+							    ? "moved_back"
+							    : "moved"),
 			    jm);
 			apply_journal_write(r);
 		}
@@ -671,7 +682,8 @@ static void apply_env(struct apply_run *r, const struct apply_comp *c,
 {
 	int n = 0;
 
-	snprintf(env[n++], sizeof(env[0]), "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+	snprintf(env[n++], sizeof(env[0]),
+		 "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
 	snprintf(env[n++], sizeof(env[0]), "SEAM_COMPONENT=%s", c->name);
 	snprintf(env[n++], sizeof(env[0]), "SEAM_PHASE=%s", phase);
 	snprintf(env[n++], sizeof(env[0]), "SEAM_MODE=%s",
@@ -721,8 +733,8 @@ static int apply_phase(struct apply_run *r, const char *phase,
 
 		snprintf(step, steplen, "%s %s", phase, s[i].name);
 		apply_journal_step(r, step);
-		snprintf(cwd, sizeof(cwd), "%s/%s/%s", r->h->comp_root,
-			 c->name, c->to);
+		snprintf(cwd, sizeof(cwd), "%s/%s/%s", r->h->comp_root, c->name,
+			 c->to);
 		snprintf(path, sizeof(path), "%s/scripts/%s", cwd, s[i].name);
 		apply_env(r, c, phase, vmlist, env, envp);
 		rc = script_run(path, cwd, envp, r->script_timeout_ms, &res,
@@ -733,16 +745,16 @@ static int apply_phase(struct apply_run *r, const char *phase,
 				       se.msg);
 		}
 		failed = script_failed(&res, s[i].name, &se);
-		apply_event(
-		    r, event, NULL,
-		    json_pack("{s:s,s:s,s:i,s:O,s:O,s:O,s:O,s:b}", "script",
-			      s[i].name, "component", c->name, "status",
-			      res.status, "messages", res.messages, "tags",
-			      res.tags, "errors", res.errors, "warnings",
-			      res.warnings, "ok", !failed),
-		    "%s script %s of %s %s -> %s: %s", phase, s[i].name,
-		    c->name, c->from[0] ? c->from : "none", c->to,
-		    failed ? se.msg : "ok");
+		apply_event(r, event, NULL,
+			    json_pack("{s:s,s:s,s:i,s:O,s:O,s:O,s:O,s:b}",
+				      "script", s[i].name, "component", c->name,
+				      "status", res.status, "messages",
+				      res.messages, "tags", res.tags, "errors",
+				      res.errors, "warnings", res.warnings,
+				      "ok", !failed),
+			    "%s script %s of %s %s -> %s: %s", phase, s[i].name,
+			    c->name, c->from[0] ? c->from : "none", c->to,
+			    failed ? se.msg : "ok");
 		if (!strcmp(phase, "apply"))
 			json_array_foreach(res.tags, k, t)
 			{
@@ -808,8 +820,8 @@ static void apply_switch_back(struct apply_run *r)
 		compstore_active(r->h->comp_root, c->name, active,
 				 sizeof(active));
 		rc = strcmp(active, c->from)
-			 ? compstore_activate(r->h->comp_root, c->name,
-					      c->from, &e)
+			 ? compstore_activate(r->h->comp_root, c->name, c->from,
+					      &e)
 			 : 1;
 		pthread_mutex_unlock(&r->h->lock);
 		if (rc == 1)
@@ -833,9 +845,9 @@ static void apply_fail(struct apply_run *r, const char *step,
 {
 	pthread_mutex_lock(&r->jlock);
 	json_object_set_new(r->journal, "state", json_string("rolling_back"));
-	json_object_set_new(r->journal, "error",
-			    json_pack("{s:s,s:s}", "step", step, "reason",
-				      why->msg));
+	json_object_set_new(
+	    r->journal, "error",
+	    json_pack("{s:s,s:s}", "step", step, "reason", why->msg));
 	apply_journal_write(r);
 	pthread_mutex_unlock(&r->jlock);
 	apply_fsr_back(r);
@@ -860,14 +872,13 @@ static void apply_done(struct apply_run *r)
 
 	apply_crash_point("done");
 	json_array_foreach(json_object_get(r->image, "components"), i, c)
-		json_object_set(comps,
-				json_string_value(json_object_get(c, "name")),
-				json_object_get(c, "version"));
-	img = json_pack("{s:{s:s,s:s},s:n,s:o}", "base", "version", r->version,
-			"bundle",
-			json_string_value(json_object_get(r->image, "source"))
-			    ?: "",
-			"addon", "components", comps);
+	    json_object_set(comps,
+			    json_string_value(json_object_get(c, "name")),
+			    json_object_get(c, "version"));
+	img = json_pack(
+	    "{s:{s:s,s:s},s:n,s:o}", "base", "version", r->version, "bundle",
+	    json_string_value(json_object_get(r->image, "source")) ?: "",
+	    "addon", "components", comps);
 	snprintf(path, sizeof(path), "%s/image.json", r->h->state);
 	pthread_mutex_lock(&r->h->lock);
 	jsonio_save_file(path, img, 0644, NULL);
@@ -911,11 +922,9 @@ static void *apply_main(void *arg)
 	apply_crash_point("apply_script");
 	if (apply_switch(r, step, sizeof(step), &e) < 0)
 		goto fail;
-	json_object_foreach(r->tags, name, why)
-		apply_event(r, "vm.tagged", name,
-			    json_pack("{s:O}", "reason", why),
-			    "VM %s tagged for FSR: %s", name,
-			    json_string_value(why));
+	json_object_foreach(r->tags, name, why) apply_event(
+	    r, "vm.tagged", name, json_pack("{s:O}", "reason", why),
+	    "VM %s tagged for FSR: %s", name, json_string_value(why));
 	if (r->live) {
 		snprintf(step, sizeof(step), "fsr");
 		apply_journal_step(r, step);
@@ -924,8 +933,7 @@ static void *apply_main(void *arg)
 			for (i = 0; i < r->nmoves; i++)
 				if (!r->moves[i].ok)
 					break;
-			snprintf(step, sizeof(step), "fsr %s",
-				 r->moves[i].vm);
+			snprintf(step, sizeof(step), "fsr %s", r->moves[i].vm);
 			err_set(&e, EIO, "%zu of %zu FSR(s) failed; VM %s: %s",
 				failed, r->nmoves, r->moves[i].vm,
 				r->moves[i].error);
@@ -974,9 +982,8 @@ static json_t *apply_comps_json(struct apply_run *r)
 	for (i = 0; i < r->ncomps; i++)
 		json_array_append_new(
 		    a, json_pack("{s:s,s:s,s:s,s:b}", "name", r->comps[i].name,
-				 "from", r->comps[i].from, "to",
-				 r->comps[i].to, "fsr_required",
-				 r->comps[i].fsr_required));
+				 "from", r->comps[i].from, "to", r->comps[i].to,
+				 "fsr_required", r->comps[i].fsr_required));
 	return a;
 }
 
@@ -986,10 +993,10 @@ static int apply_prepare(struct hostd *h, const json_t *req,
 {
 	const char *version = json_string_value(json_object_get(req, "image"));
 	const char *mode = json_string_value(json_object_get(req, "mode"));
-	json_int_t conc = json_integer_value(
-	    json_object_get(req, "fsr_concurrency"));
-	json_int_t sto = json_integer_value(
-	    json_object_get(req, "script_timeout_ms"));
+	json_int_t conc =
+	    json_integer_value(json_object_get(req, "fsr_concurrency"));
+	json_int_t sto =
+	    json_integer_value(json_object_get(req, "script_timeout_ms"));
 	int rc;
 
 	if (!strcmp(mode, "live"))
@@ -1003,8 +1010,7 @@ static int apply_prepare(struct hostd *h, const json_t *req,
 			       APPLY_CONCURRENCY_MAX);
 	if (json_object_get(req, "script_timeout_ms") &&
 	    (sto < 100 || sto > 3600000))
-		return err_set(e, EINVAL,
-			       "script_timeout_ms: 100 to 3600000");
+		return err_set(e, EINVAL, "script_timeout_ms: 100 to 3600000");
 	if (h->busy)
 		return err_set(e, EALREADY,
 			       "an apply is already under way on this host");
@@ -1147,14 +1153,13 @@ void hostd_apply_recover(struct hostd *h)
 	json_object_set_new(j, "interrupted_in", json_string(st));
 	apply_journal_path(h, path, sizeof(path));
 	jsonio_save_file(path, j, 0600, NULL);
-	ev = json_pack("{s:s,s:s,s:O,s:O,s:O,s:O}", "type", "apply.interrupted",
-		      "message",
-		      "an apply was interrupted (hostd stopped); issue it again "
-		      "to complete it",
-		      "apply_id", json_object_get(j, "id"), "image",
-		      json_object_get(j, "image"), "step",
-		      json_object_get(j, "step"), "switched",
-		      json_object_get(j, "switched"));
+	ev = json_pack(
+	    "{s:s,s:s,s:O,s:O,s:O,s:O}", "type", "apply.interrupted", "message",
+	    "an apply was interrupted (hostd stopped); issue it again "
+	    "to complete it",
+	    "apply_id", json_object_get(j, "id"), "image",
+	    json_object_get(j, "image"), "step", json_object_get(j, "step"),
+	    "switched", json_object_get(j, "switched"));
 	evlog_append(h->events, ev, NULL);
 	json_decref(ev);
 	json_decref(j);

@@ -56,7 +56,7 @@ struct hostd {
 	struct httpd *httpd;
 	pthread_t monitor;
 	bool monitor_running;
-	int lock_fd; /* STATE/hostd.lock, flock'ed; -1 when not held */
+	int lock_fd;	  /* STATE/hostd.lock, flock'ed; -1 when not held */
 	char version[64]; /* the hostd revision this process runs */
 	/* apply.c: one stage or apply at a time; the apply runs in a thread */
 	bool busy;
@@ -88,6 +88,9 @@ json_t *hostd_vm_list(struct hostd *h);
 int hostd_vm_create(struct hostd *h, const json_t *req, struct seam_err *e);
 int hostd_vm_delete(struct hostd *h, const char *name, struct seam_err *e);
 int hostd_vm_power_on(struct hostd *h, const char *name, struct seam_err *e);
+/* Power on; with incoming ("ADDR:PORT") + token, as a migration target. */
+int hostd_vm_start(struct hostd *h, const char *name, const char *incoming,
+		   const char *token, struct seam_err *e);
 int hostd_vm_power_off(struct hostd *h, const char *name, bool force,
 		       struct seam_err *e);
 /*
@@ -139,8 +142,14 @@ void hostd_apply_join(struct hostd *h);
  * Ask the VM what it runs (`status`) and record it; the vmx path follows
  * the version when the store holds that revision. Caller holds h->lock.
  */
-int hostd_vm_refresh_version(struct hostd *h, const char *name,
-			     long timeout_ms, struct seam_err *e);
+int hostd_vm_refresh_version(struct hostd *h, const char *name, long timeout_ms,
+			     struct seam_err *e);
+
+/* Migration (migrate.c). */
+int hostd_vm_incoming(struct hostd *h, const char *name, const json_t *req,
+		      json_t **out, struct seam_err *e);
+int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
+		     json_t **out, struct seam_err *e);
 
 /* The HTTPS API (api.c, api_events.c). */
 extern const struct httpd_route hostd_routes[];

@@ -71,13 +71,13 @@ void script_parse_line(struct script_result *r, const char *line)
 		const char *why =
 		    json_string_value(json_object_get(j, "reason"));
 
-		json_array_append_new(
-		    r->tags, json_pack("{s:s,s:s,s:s}", "vm", vm, "action",
-				       act ? act : "fsr", "reason",
-				       why ? why : ""));
+		json_array_append_new(r->tags,
+				      json_pack("{s:s,s:s,s:s}", "vm", vm,
+						"action", act ? act : "fsr",
+						"reason", why ? why : ""));
 	} else if (type && !strcmp(type, "error")) {
-		json_t *err = json_pack("{s:s}", "text",
-					text ? text : "(no text)");
+		json_t *err =
+		    json_pack("{s:s}", "text", text ? text : "(no text)");
 
 		if (vm)
 			json_object_set_new(err, "vm", json_string(vm));
@@ -125,8 +125,8 @@ static void script_child(const char *path, const char *cwd, char *const env[],
 	_exit(127);
 }
 
-static void script_collect(struct script_result *r, int out, int err,
-			   pid_t pid, long timeout_ms)
+static void script_collect(struct script_result *r, int out, int err, pid_t pid,
+			   long timeout_ms)
 {
 	long deadline = script_now_ms() + timeout_ms;
 	char obuf[SCRIPT_LINE_MAX + 1], ebuf[SCRIPT_STDERR_MAX + 1];
@@ -227,7 +227,8 @@ bool script_failed(const struct script_result *r, const char *name,
 		return true;
 	}
 	if (first) {
-		const char *vm = json_string_value(json_object_get(first, "vm"));
+		const char *vm =
+		    json_string_value(json_object_get(first, "vm"));
 
 		err_set(e, EPERM, "script %s failed: %s%s%s%s", name,
 			json_string_value(json_object_get(first, "text")),
@@ -239,8 +240,9 @@ bool script_failed(const struct script_result *r, const char *name,
 			err_set(e, EPERM, "script %s was killed by signal %d",
 				name, -r->status);
 		else
-			err_set(e, EPERM, "script %s exited with status %d%s%.200s",
-				name, r->status,
+			err_set(e, EPERM,
+				"script %s exited with status %d%s%.200s", name,
+				r->status,
 				r->stderr_text && *r->stderr_text ? ": " : "",
 				r->stderr_text ? r->stderr_text : "");
 		return true;

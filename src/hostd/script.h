@@ -18,12 +18,12 @@
 #include "err.h"
 
 struct script_result {
-	int status;	/* exit status; -SIG when killed by a signal */
+	int status; /* exit status; -SIG when killed by a signal */
 	bool timed_out;
-	json_t *messages; /* [{"level","text"}] */
-	json_t *tags;	  /* [{"vm","action","reason"}] */
-	json_t *errors;	  /* [{"vm"?,"text"}] */
-	json_t *warnings; /* ["what was wrong with a line"] */
+	json_t *messages;  /* [{"level","text"}] */
+	json_t *tags;	   /* [{"vm","action","reason"}] */
+	json_t *errors;	   /* [{"vm"?,"text"}] */
+	json_t *warnings;  /* ["what was wrong with a line"] */
 	char *stderr_text; /* up to 4 KiB of stderr */
 };
 

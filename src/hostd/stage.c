@@ -98,7 +98,8 @@ static bool stage_hex64(const char *s)
 	size_t i;
 
 	for (i = 0; s[i]; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+		if (!isxdigit((unsigned char)s[i]) ||
+		    isupper((unsigned char)s[i]))
 			return false;
 	return i == 64;
 }
@@ -224,9 +225,9 @@ static json_t *stage_image_from_bundle(const struct bundle *b,
 	size_t i, k;
 
 	for (i = 0; i < bi->bi_ncomponents; i++) {
-		const struct bundle_component *c = bundle_find_component(
-		    b, bi->bi_components[i].r_name,
-		    &bi->bi_components[i].r_version);
+		const struct bundle_component *c =
+		    bundle_find_component(b, bi->bi_components[i].r_name,
+					  &bi->bi_components[i].r_version);
 		struct seam_version plain;
 		json_t *scripts = json_array(), *jc;
 
@@ -262,9 +263,10 @@ static json_t *stage_image_from_bundle(const struct bundle *b,
 	}
 	img = json_pack("{s:s,s:o}", "version", ver, "components", comps);
 	if (bi->bi_live_patchable)
-		json_object_set_new(img, "live_patch_from",
-				    stage_versions_json(bi->bi_live_patch_from,
-							bi->bi_nlive_patch_from));
+		json_object_set_new(
+		    img, "live_patch_from",
+		    stage_versions_json(bi->bi_live_patch_from,
+					bi->bi_nlive_patch_from));
 	return img;
 }
 
@@ -288,15 +290,14 @@ static int stage_fetch(struct stage_source *src, json_t *c, const char *dest,
 	if (src->bundle) {
 		rc = bundle_extract_payload(src->bundle, sha, dest, &fe);
 	} else {
-		snprintf(path, sizeof(path), "%s/payloads/%s",
-			 src->path_prefix, sha);
+		snprintf(path, sizeof(path), "%s/payloads/%s", src->path_prefix,
+			 sha);
 		rc = http_client_download(src->client, path, dest, sha,
 					  (int64_t)size, &fe);
 	}
 	if (rc < 0)
-		return err_set(e, EINVAL,
-			       "payload %s of component '%s': %s", sha, name,
-			       fe.msg);
+		return err_set(e, EINVAL, "payload %s of component '%s': %s",
+			       sha, name, fe.msg);
 	return 0;
 }
 

@@ -160,6 +160,12 @@ int hostd_vm_delete(struct hostd *h, const char *name, struct seam_err *e)
 
 int hostd_vm_power_on(struct hostd *h, const char *name, struct seam_err *e)
 {
+	return hostd_vm_start(h, name, NULL, NULL, e);
+}
+
+int hostd_vm_start(struct hostd *h, const char *name, const char *incoming,
+		   const char *token, struct seam_err *e)
+{
 	char dir[PATH_MAX], vmx[PATH_MAX], ver[256], kernel[PATH_MAX];
 	struct vm_proc_spec spec;
 	struct vm_config c;
@@ -186,12 +192,21 @@ int hostd_vm_power_on(struct hostd *h, const char *name, struct seam_err *e)
 	    .cmdline = c.cmdline,
 	    .mem_mib = c.mem_mib,
 	    .vcpus = c.vcpus,
+	    .incoming = incoming,
+	    .token = token,
 	};
 	rc = vm_proc_start(&spec, &rt, e);
 	if (rc < 0)
 		return rc;
-	evlog_emit(h->events, "vm.powered_on", name,
-		   "VM %s powered on (vmx %s, pid %d)", name, ver, (int)rt.pid);
+	if (incoming)
+		evlog_emit(h->events, "vm.incoming", name,
+			   "VM %s waits for an incoming migration on %s (vmx "
+			   "%s, pid %d)",
+			   name, incoming, ver, (int)rt.pid);
+	else
+		evlog_emit(h->events, "vm.powered_on", name,
+			   "VM %s powered on (vmx %s, pid %d)", name, ver,
+			   (int)rt.pid);
 	return 0;
 }
 
@@ -237,8 +252,8 @@ int hostd_vm_record_vmx(struct hostd *h, const char *name, const char *vmx,
 	return vm_runtime_save(dir, &rt, e);
 }
 
-int hostd_vm_refresh_version(struct hostd *h, const char *name,
-			     long timeout_ms, struct seam_err *e)
+int hostd_vm_refresh_version(struct hostd *h, const char *name, long timeout_ms,
+			     struct seam_err *e)
 {
 	char dir[PATH_MAX], ver[64], path[PATH_MAX];
 	struct vm_runtime rt;
@@ -308,8 +323,8 @@ void hostd_vm_scan(struct hostd *h, bool at_start)
 		enum vm_power p = hostd_vm_power(h, name, &rt);
 
 		vmstore_dir(h->state, name, dir, sizeof(dir));
-		if (p == VM_POWER_RUNNING && (at_start || !rt.version_checked) &&
-		    !h->applying &&
+		if (p == VM_POWER_RUNNING &&
+		    (at_start || !rt.version_checked) && !h->applying &&
 		    hostd_vm_refresh_version(h, name, at_start ? 2000 : 300,
 					     NULL) == 0)
 			hostd_vm_power(h, name, &rt);

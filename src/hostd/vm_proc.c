@@ -107,6 +107,12 @@ static void vm_proc_exec(const struct vm_proc_spec *s, const char *sock,
 	if (null < 0 || out < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
 	    dup2(out, 2) < 0)
 		goto fail;
+	if (s->incoming)
+		execl(s->vmx, s->vmx, "run", "--name", s->name, "--kernel",
+		      s->kernel, "--cmdline", s->cmdline, "--mem", a->mem,
+		      "--vcpus", a->vcpus, "--serial-log", a->serial,
+		      "--control", sock, "--incoming", s->incoming, "--token",
+		      s->token, (char *)NULL);
 	execl(s->vmx, s->vmx, "run", "--name", s->name, "--kernel", s->kernel,
 	      "--cmdline", s->cmdline, "--mem", a->mem, "--vcpus", a->vcpus,
 	      "--serial-log", a->serial, "--control", sock, (char *)NULL);

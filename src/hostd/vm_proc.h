@@ -50,6 +50,9 @@ struct vm_proc_spec {
 	const char *cmdline;
 	uint64_t mem_mib;
 	unsigned vcpus;
+	/* migration target: `run --incoming ADDR:PORT --token T`; NULL = no */
+	const char *incoming;
+	const char *token;
 };
 
 const char *vm_power_name(enum vm_power p);

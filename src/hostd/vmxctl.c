@@ -34,8 +34,8 @@ static int vmxctl_connect(const char *sock, struct seam_err *e)
 	int fd;
 
 	if (strlen(sock) >= sizeof(sa.sun_path))
-		return err_set(e, ENAMETOOLONG, "control socket path %s too long",
-			       sock);
+		return err_set(e, ENAMETOOLONG,
+			       "control socket path %s too long", sock);
 	memcpy(sa.sun_path, sock, strlen(sock) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -76,7 +76,8 @@ static int vmxctl_send(int fd, const char *line, size_t len, long deadline,
 		rc = vmxctl_wait(fd, POLLOUT, deadline, e);
 		if (rc < 0)
 			return rc;
-		n = send(fd, line + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = send(fd, line + off, len - off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return err_sys(e, "send to VM");
 		if (n > 0)
@@ -144,7 +145,8 @@ int vmxctl_request(const char *sock, const json_t *req, long timeout_ms,
 	if (!*reply || !json_is_object(*reply)) {
 		json_decref(*reply);
 		*reply = NULL;
-		return err_set(e, EPROTO, "VM replied with something not JSON: %.200s",
+		return err_set(e, EPROTO,
+			       "VM replied with something not JSON: %.200s",
 			       buf);
 	}
 	return 0;
