@@ -791,8 +791,10 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 			  const char *target, json_t *result,
 			  struct seam_err *e)
 {
-	char ref[32], path[256];
+	char ref[32], path[256], addr[256];
 	json_t *dst = NULL, *rows, *row, *inc = NULL, *rep = NULL, *body;
+	json_t *cfg = NULL;
+	struct seam_err de = {0};
 	long status = 0;
 	size_t i;
 	int64_t t0 = lcm_now_ms(), down;
@@ -808,8 +810,45 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 	if (!dst)
 		return err_set(e, ENOENT, "migration target '%s' is gone",
 			       target);
+	/* The VM's configuration travels with it (its kernel stays the
+	 * target's own default unless the VM names one). */
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
+	if (lcm_call(src, "GET", path, NULL, LCM_CALL_MS, &cfg, NULL, e) < 0) {
+		json_decref(dst);
+		return -EIO;
+	}
+	body = json_object();
+	{
+		static const char *const keys[] = {
+		    "mem", "vcpus", "cmdline", "kernel", "fault_tolerance",
+		    "passthrough", "pod"};
+		const json_t *c = json_object_get(cfg, "config")
+				      ? json_object_get(cfg, "config")
+				      : cfg;
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			const json_t *v = json_object_get(c, keys[k]);
+
+			if (!v || json_is_null(v) ||
+			    (json_is_string(v) && !json_string_value(v)[0]))
+				continue;
+			json_object_set(body, keys[k], (json_t *)v);
+		}
+		if (!json_object_get(body, "mem") &&
+		    json_object_get(c, "mem_mib"))
+			json_object_set_new(
+			    body, "mem",
+			    json_sprintf("%lldM",
+					 (long long)jint(c, "mem_mib")));
+	}
+	json_decref(cfg);
+	snprintf(addr, sizeof(addr), "%s", jstr(dst, "address"));
+	if (strrchr(addr, ':'))
+		*strrchr(addr, ':') = 0;
+	json_object_set_new(body, "address", json_string(addr));
 	snprintf(path, sizeof(path), "/api/v1/vms/%s/incoming", vm);
-	rc = lcm_call(dst, "POST", path, NULL, LCM_CALL_MS, &inc, &status, e);
+	rc = lcm_call(dst, "POST", path, body, LCM_CALL_MS, &inc, &status, e);
+	json_decref(body);
 	if (rc < 0 && (status == 404 || status == 405 || status == 501)) {
 		json_decref(dst);
 		return err_set(e, ENOTSUP,
@@ -822,8 +861,8 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 		return rc;
 	}
 	snprintf(path, sizeof(path), "/api/v1/vms/%s/migrate", vm);
-	body = json_pack("{s:s,s:s,s:O,s:O}", "target", target, "address",
-			 jstr(dst, "address"), "port",
+	body = json_pack("{s:O,s:O,s:O}", "to_host",
+			 json_object_get(inc, "address"), "port",
 			 json_object_get(inc, "port"), "token",
 			 json_object_get(inc, "token"));
 	rc = lcm_call(src, "POST", path, body,
@@ -838,8 +877,22 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 			       hh->name, path, status);
 	if (rc < 0)
 		return rc;
-	down = jint(rep, "downtime_us") ? jint(rep, "downtime_us")
-					: jint(rep, "downtime_ms") * 1000;
+	/* The VM lives on the target now: the source forgets it. */
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
+	if (lcm_call(src, "DELETE", path, NULL, LCM_CALL_MS, NULL, NULL,
+		     &de) < 0)
+		log_warnx("VM %s migrated; host %s keeps its stopped "
+			  "configuration: %s",
+			  vm, hh->name, de.msg);
+	{
+		const json_t *res = json_object_get(rep, "result")
+					? json_object_get(rep, "result")
+					: rep;
+
+		down = jint(res, "downtime_us");
+		if (!down)
+			down = jint(res, "downtime_ms") * 1000;
+	}
 	json_array_append_new(json_object_get(result, "migrated"),
 			      json_pack("{s:s,s:s,s:I,s:I}", "vm", vm, "target",
 					target, "downtime_us", (json_int_t)down,
