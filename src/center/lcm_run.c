@@ -949,7 +949,7 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 			     struct seam_err *e)
 {
 	json_t *inv = NULL, *vms = json_array(), *targets, *plan, *unplaced;
-	json_t *vm;
+	json_t *vm, *pinned;
 	size_t i;
 	int rc;
 
@@ -959,14 +959,32 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 		json_decref(vms);
 		return rc;
 	}
+	pinned = json_array();
 	json_array_foreach(json_object_get(inv, "vms"), i, vm)
-	    if (streq(jstr(vm, "state"), "running"))
+	{
+		json_t *one;
+
+		if (!streq(jstr(vm, "state"), "running"))
+			continue;
+		one = json_pack("{s:s,s:I}", "name", jstr(vm, "name"),
+				"mem_mib", (json_int_t)jint(vm, "mem_mib"));
+		/* A passthrough device does not move: the power policy. */
 		json_array_append_new(
-		    vms, json_pack("{s:s,s:I}", "name", jstr(vm, "name"),
-				   "mem_mib", (json_int_t)jint(vm, "mem_mib")));
+		    json_is_true(json_object_get(vm, "passthrough")) ? pinned
+								     : vms,
+		    one);
+	}
 	json_decref(inv);
 	targets = lcm_evac_targets(r, hh);
 	lcm_evac_plan(vms, targets, &plan, &unplaced);
+	json_array_foreach(pinned, i, vm)
+	    json_array_append_new(unplaced,
+				  json_pack("{s:O,s:O,s:s}", "vm",
+					    json_object_get(vm, "name"),
+					    "mem_mib",
+					    json_object_get(vm, "mem_mib"),
+					    "why", "passthrough"));
+	json_decref(pinned);
 	json_object_set(result, "plan", plan);
 	json_object_set(result, "unplaced", unplaced);
 	json_object_set_new(result, "migrated", json_array());
