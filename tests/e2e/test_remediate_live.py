@@ -138,3 +138,32 @@ def test_live_patch_enforce_three_hosts(cluster_factory):
     total = [e for e in evs if e["type"] == "remediation.done"]
     assert len(total) == 1 and total[0]["data"]["total_seconds"] > 0
     assert evs[-1]["type"] == "remediation.done"
+
+
+@pytest.mark.parametrize("step", ["apply_live:after", "enter_partial",
+                                  "exit_maintenance"])
+def test_center_killed_with_running_vms(cluster_factory, step):
+    """Killed while the hosts FSR (apply_live:after: the host was just
+    asked to apply), or at other steps: restarted, the run completes; no
+    host stays in maintenance; guest logs continuous."""
+    cl = cluster_factory(settings={"live_patch": "enforce"})
+    vms = start_vms(cl, per_host=1)
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": V_NEW})
+    cl.start_center_with({"SEAM_CENTER_CRASH_AT": step})
+    rem = cl.api.ok("POST", "/clusters/c1/remediate",
+                    status=202)["remediation_id"]
+    cl.center.proc.wait(timeout=600 * SCALE)
+    assert cl.center.proc.returncode == -9
+    cl.restart_center()
+    run = cl.wait_remediation(rem, timeout=900)
+    assert run["state"] == "done", run
+    for i in range(3):
+        inv = cl.host_direct(i, "/inventory")
+        assert inv["maintenance_mode"] == "none"
+        assert {v["vmx_version"] for v in inv["vms"]} == {V_NEW}
+    for name, i in vms.items():
+        hbs, _ = heartbeats(serial(cl, i, name))
+        seqs = [h[0] for h in hbs]
+        assert not [(a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1]
+    res = cl.compliance()
+    assert {x["status"] for x in res.values()} == {"compliant"}
