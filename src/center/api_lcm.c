@@ -117,8 +117,8 @@ API_HANDLER(api_lcm_remediation_get)
 	json_t *r = id ? store_remediation_get(c->st, atoll(id)) : NULL;
 
 	if (!r) {
-		httpd_reply_error(req, 404, "not_found",
-				  "no remediation %s", id ? id : "");
+		httpd_reply_error(req, 404, "not_found", "no remediation %s",
+				  id ? id : "");
 		return;
 	}
 	httpd_reply_json(req, 200, r);

@@ -18,8 +18,7 @@ static bool streq(const char *a, const char *b)
 	return a && b && !strcmp(a, b);
 }
 
-static const char *const lcm_paths[] = {"skip", "live", "classic",
-					"blocked"};
+static const char *const lcm_paths[] = {"skip", "live", "classic", "blocked"};
 
 const char *lcm_path_name(enum lcm_path p)
 {
@@ -116,8 +115,7 @@ static bool lcm_better(const json_t *a, const json_t *b)
 	return strcmp(js(a, "name"), js(b, "name")) < 0;
 }
 
-int lcm_next_host(const json_t *cands, bool classic_busy, char *why,
-		  size_t len)
+int lcm_next_host(const json_t *cands, bool classic_busy, char *why, size_t len)
 {
 	const json_t *c, *best = NULL;
 	int besti = -1;
@@ -181,35 +179,34 @@ void lcm_evac_plan(const json_t *vms, const json_t *targets, json_t **plan,
 		    json_object_get(json_array_get(targets, t), "free_mib"));
 	qsort(v, n, sizeof(*v), lcm_vm_cmp);
 	for (i = 0; i < n; i++) {
-		json_int_t m = json_integer_value(
-		    json_object_get(v[i], "mem_mib"));
+		json_int_t m =
+		    json_integer_value(json_object_get(v[i], "mem_mib"));
 
 		for (t = 0; t < nt && free_mib[t] < m; t++)
 			;
 		if (t == nt) {
-			json_array_append_new(
-			    *unplaced, json_pack("{s:s,s:I}", "vm",
-						 js(v[i], "name"), "mem_mib",
-						 m));
+			json_array_append_new(*unplaced,
+					      json_pack("{s:s,s:I}", "vm",
+							js(v[i], "name"),
+							"mem_mib", m));
 			continue;
 		}
 		free_mib[t] -= m;
 		json_array_append_new(
-		    *plan,
-		    json_pack("{s:s,s:I,s:s}", "vm", js(v[i], "name"),
-			      "mem_mib", m, "target",
-			      js(json_array_get(targets, t), "name")));
+		    *plan, json_pack("{s:s,s:I,s:s}", "vm", js(v[i], "name"),
+				     "mem_mib", m, "target",
+				     js(json_array_get(targets, t), "name")));
 	}
 	free(v);
 	free(free_mib);
 }
 
-static const char *const lcm_live_steps[] = {
-    "stage", "enter_partial", "apply_live", "exit_maintenance",
-    "compliance", NULL};
+static const char *const lcm_live_steps[] = {"stage",	   "enter_partial",
+					     "apply_live", "exit_maintenance",
+					     "compliance", NULL};
 static const char *const lcm_classic_steps[] = {
-    "stage",	    "evacuate",		"enter_full", "apply_classic",
-    "exit_maintenance", "compliance",	"restore",    NULL};
+    "stage",	  "evacuate", "enter_full", "apply_classic", "exit_maintenance",
+    "compliance", "restore",  NULL};
 
 static const char *const *lcm_steps(enum lcm_path p)
 {
@@ -292,8 +289,8 @@ enum lcm_resume lcm_resume_decide(const char *step,
 }
 
 static const char *const lcm_statuses[] = {
-    "pending", "running",  "ok", "skipped", "timed_out", "error",
-    "retry_pending", NULL};
+    "pending", "running",	"ok", "skipped", "timed_out",
+    "error",   "retry_pending", NULL};
 
 bool lcm_status_valid(const char *s)
 {
@@ -305,8 +302,8 @@ bool lcm_status_valid(const char *s)
 
 bool lcm_status_final(const char *s)
 {
-	return streq(s, "ok") || streq(s, "skipped") ||
-	       streq(s, "timed_out") || streq(s, "error");
+	return streq(s, "ok") || streq(s, "skipped") || streq(s, "timed_out") ||
+	       streq(s, "error");
 }
 
 bool lcm_status_transition_ok(const char *from, const char *to)
@@ -318,7 +315,7 @@ bool lcm_status_transition_ok(const char *from, const char *to)
 	if (streq(from, "running"))
 		return lcm_status_final(to) || streq(to, "retry_pending") ||
 		       streq(to, "running"); /* resumed after a restart */
-	return false; /* final */
+	return false;			     /* final */
 }
 
 /* ---- pre-check ---- */
@@ -328,14 +325,14 @@ struct lcm_pc {
 	int worst; /* 0 ok, 1 warning, 2 error */
 };
 
-static void lcm_pc_add(struct lcm_pc *pc, const char *check,
-		       const char *host, const char *vm, const char *status,
-		       const char *remedy, const char *fmt, ...)
+static void lcm_pc_add(struct lcm_pc *pc, const char *check, const char *host,
+		       const char *vm, const char *status, const char *remedy,
+		       const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 
-static void lcm_pc_add(struct lcm_pc *pc, const char *check,
-		       const char *host, const char *vm, const char *status,
-		       const char *remedy, const char *fmt, ...)
+static void lcm_pc_add(struct lcm_pc *pc, const char *check, const char *host,
+		       const char *vm, const char *status, const char *remedy,
+		       const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -513,10 +510,10 @@ static json_t *lcm_running_vms(const json_t *h)
 		if (!streq(js(vm, "state"), "running"))
 			continue;
 		json_array_append_new(
-		    out, json_pack("{s:s,s:I}", "name", js(vm, "name"),
-				   "mem_mib",
-				   json_integer_value(
-				       json_object_get(vm, "mem_mib"))));
+		    out,
+		    json_pack(
+			"{s:s,s:I}", "name", js(vm, "name"), "mem_mib",
+			json_integer_value(json_object_get(vm, "mem_mib"))));
 	}
 	return out;
 }
@@ -528,9 +525,9 @@ static json_int_t lcm_free_mib(const json_t *h)
 	    json_object_get(json_object_get(inv, "host"), "memory_mib"));
 	size_t i;
 
-	json_array_foreach(json_object_get(inv, "vms"), i, vm)
-	    if (streq(js(vm, "state"), "running")) f -=
-		json_integer_value(json_object_get(vm, "mem_mib"));
+	json_array_foreach(json_object_get(inv, "vms"), i,
+			   vm) if (streq(js(vm, "state"), "running")) f -=
+	    json_integer_value(json_object_get(vm, "mem_mib"));
 	return f;
 }
 
@@ -559,9 +556,9 @@ static void lcm_pc_capacity(struct lcm_pc *pc, const json_t *settings,
 			    (mm && !streq(mm, "none")))
 				continue;
 			json_array_append_new(
-			    targets, json_pack("{s:s,s:I}", "name",
-					       js(o, "name"), "free_mib",
-					       lcm_free_mib(o)));
+			    targets,
+			    json_pack("{s:s,s:I}", "name", js(o, "name"),
+				      "free_mib", lcm_free_mib(o)));
 		}
 		lcm_evac_plan(vms, targets, &plan, &unplaced);
 		if (json_array_size(unplaced) &&
@@ -614,10 +611,9 @@ json_t *lcm_precheck(const json_t *settings, const char *image_error,
 			   "the cluster image is valid");
 	json_array_foreach((json_t *)hosts, i, h)
 	    lcm_pc_host(&pc, settings, h, paths);
-	json_object_foreach(paths, k, v) if (streq(json_string_value(v),
-						   "live")) live = true;
-	if (live &&
-	    !streq(js(settings, "drs_automation"), "fully_automated"))
+	json_object_foreach(
+	    paths, k, v) if (streq(json_string_value(v), "live")) live = true;
+	if (live && !streq(js(settings, "drs_automation"), "fully_automated"))
 		lcm_pc_add(&pc, "drs_automation", NULL, NULL, "error",
 			   "set drs_automation to fully_automated",
 			   "live patch will be used and DRS automation is %s",
@@ -627,7 +623,7 @@ json_t *lcm_precheck(const json_t *settings, const char *image_error,
 			   "DRS automation is %s",
 			   js(settings, "drs_automation"));
 	lcm_pc_capacity(&pc, settings, hosts, paths);
-	out = json_pack("{s:s,s:o,s:o}", "status", worst[pc.worst],
-			"results", pc.results, "paths", paths);
+	out = json_pack("{s:s,s:o,s:o}", "status", worst[pc.worst], "results",
+			pc.results, "paths", paths);
 	return out;
 }

@@ -30,8 +30,8 @@ enum lcm_path lcm_path_parse(const char *s);
  * compliance: compliance_compute()'s result for the host; live_patch:
  * disable | auto | enforce. why gets the reason of the choice.
  */
-enum lcm_path lcm_path_choose(const json_t *compliance,
-			      const char *live_patch, char *why, size_t len);
+enum lcm_path lcm_path_choose(const json_t *compliance, const char *live_patch,
+			      char *why, size_t len);
 
 /*
  * DRS: the next host. cands: [{name, path, status, ready (bool),
@@ -62,11 +62,11 @@ bool lcm_step_in_path(enum lcm_path p, const char *step);
 
 /* What the host says now, for the resume decision. */
 struct lcm_observed {
-	const char *maint;	   /* none | partial | full */
-	const char *base;	   /* the host's base image version */
-	const char *target;	   /* the run's target version */
-	const char *apply_state;   /* hostd GET /apply: none|running|done|... */
-	const char *apply_image;   /* the image that apply is about */
+	const char *maint;	 /* none | partial | full */
+	const char *base;	 /* the host's base image version */
+	const char *target;	 /* the run's target version */
+	const char *apply_state; /* hostd GET /apply: none|running|done|... */
+	const char *apply_image; /* the image that apply is about */
 	bool apply_running;
 };
 

@@ -84,7 +84,8 @@ static void lcm_sleep_ms(long ms)
 /* An event; data (may be NULL) is taken. */
 static void lcm_event(struct center *c, const char *type, int64_t cid,
 		      int64_t hid, const char *vm, int64_t task, json_t *data,
-		      const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+		      const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 static void lcm_event(struct center *c, const char *type, int64_t cid,
 		      int64_t hid, const char *vm, int64_t task, json_t *data,
 		      const char *fmt, ...)
@@ -134,8 +135,8 @@ static int lcm_call(const json_t *row, const char *method, const char *path,
 {
 	long status = 0;
 	json_t *r = NULL;
-	int rc = hostlink_call(row, method, path, body, timeout_ms, &status,
-			       &r, e);
+	int rc =
+	    hostlink_call(row, method, path, body, timeout_ms, &status, &r, e);
 
 	if (status_out)
 		*status_out = status;
@@ -179,8 +180,7 @@ struct lcm_obs {
 	int64_t apply_id;
 };
 
-static int lcm_observe(const json_t *row, struct lcm_obs *o,
-		       struct seam_err *e)
+static int lcm_observe(const json_t *row, struct lcm_obs *o, struct seam_err *e)
 {
 	json_t *inv = NULL, *ap = NULL;
 	int rc;
@@ -193,13 +193,13 @@ static int lcm_observe(const json_t *row, struct lcm_obs *o,
 	snprintf(o->maint, sizeof(o->maint), "%s",
 		 jstr(inv, "maintenance_mode") ? jstr(inv, "maintenance_mode")
 					       : "none");
-	snprintf(o->base, sizeof(o->base), "%s",
-		 jstr(json_object_get(json_object_get(inv, "image"), "base"),
-		      "version")
-		     ? jstr(json_object_get(json_object_get(inv, "image"),
-					    "base"),
-			    "version")
-		     : "");
+	snprintf(
+	    o->base, sizeof(o->base), "%s",
+	    jstr(json_object_get(json_object_get(inv, "image"), "base"),
+		 "version")
+		? jstr(json_object_get(json_object_get(inv, "image"), "base"),
+		       "version")
+		: "");
 	json_decref(inv);
 	if (lcm_call(row, "GET", "/api/v1/apply", NULL, LCM_CALL_MS, &ap, NULL,
 		     NULL) == 0) {
@@ -231,25 +231,22 @@ static json_t *lcm_stage_record(const json_t *eff)
 
 		json_array_append_new(
 		    comps,
-		    json_pack("{s:s,s:s,s:s,s:I,s:O,s:O,s:b}", "name", k,
-			      "version", jstr(row, "version"), "sha256",
-			      jstr(row, "digest"), "size",
-			      (json_int_t)jint(row, "size"), "scripts",
-			      json_is_array(sc) ? sc : json_array(),
-			      "live_patch_from",
-			      json_is_array(lp) ? lp : json_array(),
-			      "fsr_required",
-			      json_is_true(json_object_get(row,
-							   "fsr_required")) ||
-				  jint(row, "fsr_required") != 0));
+		    json_pack(
+			"{s:s,s:s,s:s,s:I,s:O,s:O,s:b}", "name", k, "version",
+			jstr(row, "version"), "sha256", jstr(row, "digest"),
+			"size", (json_int_t)jint(row, "size"), "scripts",
+			json_is_array(sc) ? sc : json_array(),
+			"live_patch_from",
+			json_is_array(lp) ? lp : json_array(), "fsr_required",
+			json_is_true(json_object_get(row, "fsr_required")) ||
+			    jint(row, "fsr_required") != 0));
 	}
-	return json_pack(
-	    "{s:s,s:O,s:o}", "version", jstr(base, "version"),
-	    "live_patch_from",
-	    json_is_array(json_object_get(base, "live_patch_from"))
-		? json_object_get(base, "live_patch_from")
-		: json_array(),
-	    "components", comps);
+	return json_pack("{s:s,s:O,s:o}", "version", jstr(base, "version"),
+			 "live_patch_from",
+			 json_is_array(json_object_get(base, "live_patch_from"))
+			     ? json_object_get(base, "live_patch_from")
+			     : json_array(),
+			 "components", comps);
 }
 
 /* Stage the host's image (idempotent on the host). *version: target. */
@@ -286,11 +283,12 @@ static bool lcm_is_staged(const json_t *row, const char *version)
 	size_t i;
 	bool found = false;
 
-	if (!version || lcm_call(row, "GET", "/api/v1/stage", NULL,
-				 LCM_CALL_MS, &r, NULL, NULL) < 0)
+	if (!version || lcm_call(row, "GET", "/api/v1/stage", NULL, LCM_CALL_MS,
+				 &r, NULL, NULL) < 0)
 		return false;
-	json_array_foreach(json_object_get(r, "images"), i, im)
-	    if (streq(jstr(im, "version"), version)) found = true;
+	json_array_foreach(json_object_get(r, "images"), i,
+			   im) if (streq(jstr(im, "version"), version)) found =
+	    true;
 	json_decref(r);
 	return found;
 }
@@ -337,8 +335,7 @@ static json_t *lcm_precheck_hosts(struct center *c, int64_t cid,
 	return out;
 }
 
-static json_t *lcm_precheck_run(struct center *c, int64_t cid,
-				int64_t task_id)
+static json_t *lcm_precheck_run(struct center *c, int64_t cid, int64_t task_id)
 {
 	char image_error[512];
 	json_t *settings = center_settings(c, cid);
@@ -349,8 +346,8 @@ static json_t *lcm_precheck_run(struct center *c, int64_t cid,
 	if (json_array_size(images) == 0)
 		snprintf(image_error, sizeof(image_error),
 			 "the cluster has no image");
-	res = lcm_precheck(settings, image_error[0] ? image_error : NULL,
-			   hosts);
+	res =
+	    lcm_precheck(settings, image_error[0] ? image_error : NULL, hosts);
 	json_decref(images);
 	json_decref(settings);
 	json_decref(hosts);
@@ -372,11 +369,12 @@ static int lcm_precheck_task(struct center *c, int64_t task_id, void *arg,
 	size_t i, nerr = 0;
 
 	(void)e;
-	json_array_foreach(json_object_get(res, "results"), i, l)
-	    nerr += streq(jstr(l, "status"), "error");
+	json_array_foreach(json_object_get(res, "results"), i, l) nerr +=
+	    streq(jstr(l, "status"), "error");
 	lcm_event(c, "precheck.done", job->cluster_id, 0, NULL, task_id,
-		     json_incref(res), "pre-check of cluster '%s': %s (%zu error(s))",
-		     job->cluster, jstr(res, "status"), nerr);
+		  json_incref(res),
+		  "pre-check of cluster '%s': %s (%zu error(s))", job->cluster,
+		  jstr(res, "status"), nerr);
 	*result = res;
 	return 0;
 }
@@ -435,36 +433,36 @@ static void *lcm_stage_worker(void *p)
 		if (!row)
 			return NULL;
 		lcm_event(s->c, "stage.host_started", s->cluster_id,
-			     jint(row, "id"), NULL, s->task_id, NULL,
-			     "staging on host '%s' starts", jstr(row, "name"));
+			  jint(row, "id"), NULL, s->task_id, NULL,
+			  "staging on host '%s' starts", jstr(row, "name"));
 		t0 = lcm_now_ms();
 		rc = lcm_stage_host(s->c, row, ver, sizeof(ver), &e);
 		pthread_mutex_lock(&s->lock);
 		json_array_append_new(
-		    s->results,
-		    json_pack("{s:s,s:s,s:s,s:I,s:s}", "host", jstr(row, "name"),
-			      "status", rc < 0 ? "error" : "ok", "image", ver,
-			      "ms", (json_int_t)(lcm_now_ms() - t0), "error",
-			      rc < 0 ? e.msg : ""));
+		    s->results, json_pack("{s:s,s:s,s:s,s:I,s:s}", "host",
+					  jstr(row, "name"), "status",
+					  rc < 0 ? "error" : "ok", "image", ver,
+					  "ms", (json_int_t)(lcm_now_ms() - t0),
+					  "error", rc < 0 ? e.msg : ""));
 		s->done++;
 		s->failed += rc < 0;
-		store_task_progress(s->c->st, s->task_id,
-				    (int)(s->done * 100 /
-					  (json_array_size(s->rows) + 1)));
+		store_task_progress(
+		    s->c->st, s->task_id,
+		    (int)(s->done * 100 / (json_array_size(s->rows) + 1)));
 		pthread_mutex_unlock(&s->lock);
 		if (rc < 0)
 			lcm_event(s->c, "stage.host_failed", s->cluster_id,
-				     jint(row, "id"), NULL, s->task_id, NULL,
-				     "staging on host '%s' failed: %s",
-				     jstr(row, "name"), e.msg);
+				  jint(row, "id"), NULL, s->task_id, NULL,
+				  "staging on host '%s' failed: %s",
+				  jstr(row, "name"), e.msg);
 		else
 			lcm_event(s->c, "stage.host_done", s->cluster_id,
-				     jint(row, "id"), NULL, s->task_id,
-				     json_pack("{s:s,s:I}", "image", ver, "ms",
-					       (json_int_t)(lcm_now_ms() - t0)),
-				     "image %s staged on host '%s' in %lld ms",
-				     ver, jstr(row, "name"),
-				     (long long)(lcm_now_ms() - t0));
+				  jint(row, "id"), NULL, s->task_id,
+				  json_pack("{s:s,s:I}", "image", ver, "ms",
+					    (json_int_t)(lcm_now_ms() - t0)),
+				  "image %s staged on host '%s' in %lld ms",
+				  ver, jstr(row, "name"),
+				  (long long)(lcm_now_ms() - t0));
 	}
 }
 
@@ -503,16 +501,15 @@ static int lcm_stage_task(struct center *c, int64_t task_id, void *arg,
 	return 0;
 }
 
-int64_t lcm_spawn_stage(struct center *c, const json_t *cl,
-			struct seam_err *e)
+int64_t lcm_spawn_stage(struct center *c, const json_t *cl, struct seam_err *e)
 {
 	struct lcm_job *job = lcm_job_new(cl, e);
 
 	if (!job)
 		return -ENOMEM;
-	return center_task_spawn(c, "cluster.stage", "cluster",
-				 job->cluster_id, job->cluster, NULL,
-				 lcm_stage_task, job, free, e);
+	return center_task_spawn(c, "cluster.stage", "cluster", job->cluster_id,
+				 job->cluster, NULL, lcm_stage_task, job, free,
+				 e);
 }
 
 /* ---- remediate ---- */
@@ -615,8 +612,7 @@ static int lcm_apply_wait(struct lcm_run *r, const json_t *row,
 			  int64_t apply_id, const char *target,
 			  struct seam_err *e)
 {
-	int64_t deadline =
-	    lcm_now_ms() + (int64_t)(900000 * lcm_time_scale());
+	int64_t deadline = lcm_now_ms() + (int64_t)(900000 * lcm_time_scale());
 	char last_err[512] = "";
 
 	(void)r;
@@ -658,10 +654,9 @@ static int lcm_apply_wait(struct lcm_run *r, const json_t *row,
 		json_decref(ap);
 		lcm_sleep_ms(100);
 	}
-	return err_set(e, ETIMEDOUT,
-		       "host '%s': apply of %s did not end in time%s%s",
-		       jstr(row, "name"), target, last_err[0] ? ": " : "",
-		       last_err);
+	return err_set(
+	    e, ETIMEDOUT, "host '%s': apply of %s did not end in time%s%s",
+	    jstr(row, "name"), target, last_err[0] ? ": " : "", last_err);
 }
 
 /* The host's vm.fsr events after cursor, as remediation events. */
@@ -696,15 +691,14 @@ static void lcm_fsr_events(struct lcm_run *r, struct lcm_host *hh,
 		json_array_append_new(vms, json_pack("{s:s,s:I}", "vm",
 						     vm ? vm : "?", "stun_us",
 						     (json_int_t)stun));
-		lcm_event(r->c, "remediation.vm_fsr", r->cluster_id, hh->id,
-			     vm, r->task_id,
-			     json_pack("{s:I,s:I,s:s}", "remediation_id",
-				       (json_int_t)r->rem_id, "stun_us",
-				       (json_int_t)stun, "host", hh->name),
-			     "host '%s': VM %s moved onto vmx %s by FSR, stun "
-			     "%lld us",
-			     hh->name, vm ? vm : "?", hh->target,
-			     (long long)stun);
+		lcm_event(r->c, "remediation.vm_fsr", r->cluster_id, hh->id, vm,
+			  r->task_id,
+			  json_pack("{s:I,s:I,s:s}", "remediation_id",
+				    (json_int_t)r->rem_id, "stun_us",
+				    (json_int_t)stun, "host", hh->name),
+			  "host '%s': VM %s moved onto vmx %s by FSR, stun "
+			  "%lld us",
+			  hh->name, vm ? vm : "?", hh->target, (long long)stun);
 	}
 	json_object_set_new(result, "fsr", vms);
 	json_object_set_new(result, "fsr_stun_us_total", json_integer(total));
@@ -721,12 +715,11 @@ static int lcm_step_apply(struct lcm_run *r, struct lcm_host *hh,
 	int rc;
 
 	if (resume && lcm_observe(row, &o, e) == 0) {
-		struct lcm_observed ob = {o.maint,	   o.base,
-					  hh->target,	   o.apply_state,
-					  o.apply_image,   o.apply_running};
-		enum lcm_resume d =
-		    lcm_resume_decide(live ? "apply_live" : "apply_classic",
-				      &ob);
+		struct lcm_observed ob = {o.maint,	 o.base,
+					  hh->target,	 o.apply_state,
+					  o.apply_image, o.apply_running};
+		enum lcm_resume d = lcm_resume_decide(
+		    live ? "apply_live" : "apply_classic", &ob);
 
 		json_object_set_new(result, "resume",
 				    json_string(lcm_resume_name(d)));
@@ -762,8 +755,8 @@ static json_t *lcm_evac_targets(struct lcm_run *r, const struct lcm_host *hh)
 
 	json_array_foreach(rows, i, row)
 	{
-		const char *mm = jstr(json_object_get(row, "inventory"),
-				      "maintenance_mode");
+		const char *mm =
+		    jstr(json_object_get(row, "inventory"), "maintenance_mode");
 		bool busy = false;
 
 		if (jint(row, "id") == hh->id ||
@@ -787,9 +780,8 @@ static json_t *lcm_evac_targets(struct lcm_run *r, const struct lcm_host *hh)
 }
 
 static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
-			  const json_t *src, const char *vm,
-			  const char *target, json_t *result,
-			  struct seam_err *e)
+			  const json_t *src, const char *vm, const char *target,
+			  json_t *result, struct seam_err *e)
 {
 	char ref[32], path[256], addr[256];
 	json_t *dst = NULL, *rows, *row, *inc = NULL, *rep = NULL, *body;
@@ -820,8 +812,9 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 	body = json_object();
 	{
 		static const char *const keys[] = {
-		    "mem", "vcpus", "cmdline", "kernel", "fault_tolerance",
-		    "passthrough", "pod"};
+		    "mem",    "vcpus",		 "cmdline",
+		    "kernel", "fault_tolerance", "passthrough",
+		    "pod"};
 		const json_t *c = json_object_get(cfg, "config")
 				      ? json_object_get(cfg, "config")
 				      : cfg;
@@ -879,8 +872,8 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 		return rc;
 	/* The VM lives on the target now: the source forgets it. */
 	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
-	if (lcm_call(src, "DELETE", path, NULL, LCM_CALL_MS, NULL, NULL,
-		     &de) < 0)
+	if (lcm_call(src, "DELETE", path, NULL, LCM_CALL_MS, NULL, NULL, &de) <
+	    0)
 		log_warnx("VM %s migrated; host %s keeps its stopped "
 			  "configuration: %s",
 			  vm, hh->name, de.msg);
@@ -897,14 +890,14 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 			      json_pack("{s:s,s:s,s:I,s:I}", "vm", vm, "target",
 					target, "downtime_us", (json_int_t)down,
 					"ms", (json_int_t)(lcm_now_ms() - t0)));
-	lcm_event(r->c, "remediation.vm_migrated", r->cluster_id, hh->id,
-		     vm, r->task_id,
-		     json_pack("{s:I,s:s,s:s,s:I}", "remediation_id",
-			       (json_int_t)r->rem_id, "from", hh->name, "to",
-			       target, "downtime_us", (json_int_t)down),
-		     "VM %s migrated from host '%s' to '%s' (downtime %lld "
-		     "us)",
-		     vm, hh->name, target, (long long)down);
+	lcm_event(r->c, "remediation.vm_migrated", r->cluster_id, hh->id, vm,
+		  r->task_id,
+		  json_pack("{s:I,s:s,s:s,s:I}", "remediation_id",
+			    (json_int_t)r->rem_id, "from", hh->name, "to",
+			    target, "downtime_us", (json_int_t)down),
+		  "VM %s migrated from host '%s' to '%s' (downtime %lld "
+		  "us)",
+		  vm, hh->name, target, (long long)down);
 	json_decref(rep);
 	return 0;
 }
@@ -936,11 +929,11 @@ static int lcm_power_policy(struct lcm_run *r, struct lcm_host *hh,
 		return rc;
 	json_array_append_new(json_object_get(result, "powered_off"),
 			      json_string(vm));
-	lcm_event(r->c, "remediation.vm_powered_off", r->cluster_id, hh->id,
-		     vm, r->task_id, NULL,
-		     "VM %s on host '%s' powered off (power policy): it fits "
-		     "on no other host",
-		     vm, hh->name);
+	lcm_event(r->c, "remediation.vm_powered_off", r->cluster_id, hh->id, vm,
+		  r->task_id, NULL,
+		  "VM %s on host '%s' powered off (power policy): it fits "
+		  "on no other host",
+		  vm, hh->name);
 	return 0;
 }
 
@@ -977,27 +970,24 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 	json_decref(inv);
 	targets = lcm_evac_targets(r, hh);
 	lcm_evac_plan(vms, targets, &plan, &unplaced);
-	json_array_foreach(pinned, i, vm)
-	    json_array_append_new(unplaced,
-				  json_pack("{s:O,s:O,s:s}", "vm",
-					    json_object_get(vm, "name"),
-					    "mem_mib",
-					    json_object_get(vm, "mem_mib"),
-					    "why", "passthrough"));
+	json_array_foreach(pinned, i, vm) json_array_append_new(
+	    unplaced,
+	    json_pack("{s:O,s:O,s:s}", "vm", json_object_get(vm, "name"),
+		      "mem_mib", json_object_get(vm, "mem_mib"), "why",
+		      "passthrough"));
 	json_decref(pinned);
 	json_object_set(result, "plan", plan);
 	json_object_set(result, "unplaced", unplaced);
 	json_object_set_new(result, "migrated", json_array());
 	json_object_set_new(result, "powered_off", json_array());
-	lcm_event(r->c, "remediation.evacuation_plan", r->cluster_id,
-		     hh->id, NULL, r->task_id,
-		     json_pack("{s:I,s:O,s:O}", "remediation_id",
-			       (json_int_t)r->rem_id, "plan", plan, "unplaced",
-			       unplaced),
-		     "DRS plan to empty host '%s' (first fit decreasing by "
-		     "memory): %zu VM(s) move, %zu fit nowhere",
-		     hh->name, json_array_size(plan),
-		     json_array_size(unplaced));
+	lcm_event(r->c, "remediation.evacuation_plan", r->cluster_id, hh->id,
+		  NULL, r->task_id,
+		  json_pack("{s:I,s:O,s:O}", "remediation_id",
+			    (json_int_t)r->rem_id, "plan", plan, "unplaced",
+			    unplaced),
+		  "DRS plan to empty host '%s' (first fit decreasing by "
+		  "memory): %zu VM(s) move, %zu fit nowhere",
+		  hh->name, json_array_size(plan), json_array_size(unplaced));
 	json_array_foreach(plan, i, vm)
 	{
 		int64_t sid = store_remediation_step_plan(
@@ -1036,11 +1026,11 @@ static int lcm_step_restore(struct lcm_run *r, struct lcm_host *hh,
 	size_t i;
 	int rc = 0;
 
-	json_array_foreach(json_object_get(rem, "steps"), i, s)
-	    if (jint(s, "host_id") == hh->id &&
-		streq(jstr(s, "step"), "evacuate") &&
-		streq(jstr(s, "state"), "done")) off =
-		json_object_get(json_object_get(s, "result"), "powered_off");
+	json_array_foreach(json_object_get(rem, "steps"), i,
+			   s) if (jint(s, "host_id") == hh->id &&
+				  streq(jstr(s, "step"), "evacuate") &&
+				  streq(jstr(s, "state"), "done")) off =
+	    json_object_get(json_object_get(s, "result"), "powered_off");
 	json_array_foreach(off, i, vm)
 	{
 		char path[256];
@@ -1071,9 +1061,8 @@ static int lcm_step_compliance(struct lcm_run *r, struct lcm_host *hh,
 		const json_t *why =
 		    json_array_get(json_object_get(res, "reasons"), 0);
 
-		rc = err_set(e, EIO,
-			     "host '%s' is %s after remediation: %s", hh->name,
-			     st ? st : "unknown",
+		rc = err_set(e, EIO, "host '%s' is %s after remediation: %s",
+			     hh->name, st ? st : "unknown",
 			     jstr(why, "message") ? jstr(why, "message") : "");
 	}
 	json_decref(res);
@@ -1081,9 +1070,8 @@ static int lcm_step_compliance(struct lcm_run *r, struct lcm_host *hh,
 }
 
 /* One step: the host is asked to do it (a dispatch, one handler each). */
-static int lcm_step_do(struct lcm_run *r, struct lcm_host *hh,
-		       const char *step, bool resume, json_t *result,
-		       struct seam_err *e)
+static int lcm_step_do(struct lcm_run *r, struct lcm_host *hh, const char *step,
+		       bool resume, json_t *result, struct seam_err *e)
 {
 	json_t *row = lcm_host_row(r->c, hh->id);
 	char ver[64] = "";
@@ -1144,9 +1132,9 @@ static void lcm_host_settle(struct lcm_run *r, struct lcm_host *hh)
 		store_remediation_step_end(r->c->st, sid,
 					   e.msg[0] ? "failed" : "done", NULL);
 		lcm_event(r->c, "remediation.host_settled", r->cluster_id,
-			     hh->id, NULL, r->task_id, NULL,
-			     "host '%s' leaves maintenance mode %s%s%s",
-			     hh->name, o.maint, e.msg[0] ? ": " : "", e.msg);
+			  hh->id, NULL, r->task_id, NULL,
+			  "host '%s' leaves maintenance mode %s%s%s", hh->name,
+			  o.maint, e.msg[0] ? ": " : "", e.msg);
 	}
 	json_decref(row);
 }
@@ -1165,9 +1153,9 @@ static int lcm_host_steps(struct lcm_run *r, struct lcm_host *hh,
 	if (resume)
 		step = hh->resume_after
 			   ? lcm_step_next(hh->path, hh->resume_step)
-			   : lcm_step_next(hh->path,
-					   lcm_step_prev(hh->path,
-							 hh->resume_step));
+			   : lcm_step_next(
+				 hh->path,
+				 lcm_step_prev(hh->path, hh->resume_step));
 	else
 		step = lcm_step_next(hh->path, NULL);
 	hh->resume_step[0] = 0;
@@ -1181,24 +1169,24 @@ static int lcm_host_steps(struct lcm_run *r, struct lcm_host *hh,
 		pthread_mutex_unlock(&r->lock);
 		if (cancel) {
 			json_decref(result);
-			return err_set(e, ECANCELED,
-				       "cancelled before step %s", step);
+			return err_set(e, ECANCELED, "cancelled before step %s",
+				       step);
 		}
-		data = json_pack("{s:s,s:s,s:b}", "path",
-				 lcm_path_name(hh->path), "target", hh->target,
-				 "resumed", resume);
+		data =
+		    json_pack("{s:s,s:s,s:b}", "path", lcm_path_name(hh->path),
+			      "target", hh->target, "resumed", resume);
 		sid = store_remediation_step_plan(r->c->st, r->rem_id, hh->id,
 						  step, data);
 		json_decref(data);
 		store_remediation_host_set(r->c->st, r->rem_id, hh->id,
 					   "running", step, NULL);
-		lcm_event(r->c, "remediation.step", r->cluster_id, hh->id,
-			     NULL, r->task_id,
-			     json_pack("{s:I,s:s,s:s,s:s}", "remediation_id",
-				       (json_int_t)r->rem_id, "step", step,
-				       "state", "started", "host", hh->name),
-			     "host '%s': %s%s", hh->name, step,
-			     resume ? " (resumed)" : "");
+		lcm_event(r->c, "remediation.step", r->cluster_id, hh->id, NULL,
+			  r->task_id,
+			  json_pack("{s:I,s:s,s:s,s:s}", "remediation_id",
+				    (json_int_t)r->rem_id, "step", step,
+				    "state", "started", "host", hh->name),
+			  "host '%s': %s%s", hh->name, step,
+			  resume ? " (resumed)" : "");
 		lcm_crash_point(step, false);
 		rc = lcm_step_do(r, hh, step, resume, result, e);
 		if (!streq(step, "apply_live") && !streq(step, "apply_classic"))
@@ -1212,16 +1200,16 @@ static int lcm_host_steps(struct lcm_run *r, struct lcm_host *hh,
 		store_remediation_step_end(r->c->st, sid,
 					   rc < 0 ? "failed" : "done", result);
 		lcm_event(r->c,
-			     rc < 0 ? "remediation.step_failed"
-				    : "remediation.step_done",
-			     r->cluster_id, hh->id, NULL, r->task_id,
-			     json_pack("{s:I,s:s,s:s,s:O}", "remediation_id",
-				       (json_int_t)r->rem_id, "step", step,
-				       "host", hh->name, "result", result),
-			     "host '%s': %s %s in %lld ms%s%s", hh->name, step,
-			     rc < 0 ? "failed" : "done",
-			     (long long)(lcm_now_ms() - t0),
-			     rc < 0 ? ": " : "", rc < 0 ? e->msg : "");
+			  rc < 0 ? "remediation.step_failed"
+				 : "remediation.step_done",
+			  r->cluster_id, hh->id, NULL, r->task_id,
+			  json_pack("{s:I,s:s,s:s,s:O}", "remediation_id",
+				    (json_int_t)r->rem_id, "step", step, "host",
+				    hh->name, "result", result),
+			  "host '%s': %s %s in %lld ms%s%s", hh->name, step,
+			  rc < 0 ? "failed" : "done",
+			  (long long)(lcm_now_ms() - t0), rc < 0 ? ": " : "",
+			  rc < 0 ? e->msg : "");
 		json_decref(result);
 		if (rc < 0)
 			return rc;
@@ -1259,17 +1247,17 @@ static void lcm_host_run(struct lcm_run *r, struct lcm_host *hh)
 	}
 	pthread_mutex_unlock(&r->lock);
 	lcm_host_status(r, hh, st, NULL, rc < 0 ? e.msg : NULL);
-	lcm_event(r->c, "remediation.host_done", r->cluster_id, hh->id,
-		     NULL, r->task_id,
-		     json_pack("{s:I,s:s,s:s,s:s,s:f,s:i}", "remediation_id",
-			       (json_int_t)r->rem_id, "host", hh->name, "path",
-			       lcm_path_name(hh->path), "status", st, "seconds",
-			       (double)(lcm_now_ms() - t0) / 1000.0,
-			       "attempt", hh->attempts),
-		     "host '%s' remediated (%s path): %s in %.3f s%s%s",
-		     hh->name, lcm_path_name(hh->path), st,
-		     (double)(lcm_now_ms() - t0) / 1000.0, rc < 0 ? ": " : "",
-		     rc < 0 ? e.msg : "");
+	lcm_event(r->c, "remediation.host_done", r->cluster_id, hh->id, NULL,
+		  r->task_id,
+		  json_pack("{s:I,s:s,s:s,s:s,s:f,s:i}", "remediation_id",
+			    (json_int_t)r->rem_id, "host", hh->name, "path",
+			    lcm_path_name(hh->path), "status", st, "seconds",
+			    (double)(lcm_now_ms() - t0) / 1000.0, "attempt",
+			    hh->attempts),
+		  "host '%s' remediated (%s path): %s in %.3f s%s%s", hh->name,
+		  lcm_path_name(hh->path), st,
+		  (double)(lcm_now_ms() - t0) / 1000.0, rc < 0 ? ": " : "",
+		  rc < 0 ? e.msg : "");
 }
 
 /* Under r->lock: the next host to work on, or NULL (*wait: try later). */
@@ -1297,12 +1285,11 @@ static struct lcm_host *lcm_pick(struct lcm_run *r, bool *wait, char *why,
 				  streq(hh->status, "retry_pending")))
 			pending = true;
 		json_array_append_new(
-		    cands,
-		    json_pack("{s:s,s:s,s:s,s:b,s:I}", "name", hh->name,
-			      "path", lcm_path_name(hh->path), "status",
-			      hh->busy ? "busy" : hh->status, "ready",
-			      hh->ready_ms <= now, "running_mib",
-			      (json_int_t)hh->running_mib));
+		    cands, json_pack("{s:s,s:s,s:s,s:b,s:I}", "name", hh->name,
+				     "path", lcm_path_name(hh->path), "status",
+				     hh->busy ? "busy" : hh->status, "ready",
+				     hh->ready_ms <= now, "running_mib",
+				     (json_int_t)hh->running_mib));
 	}
 	k = lcm_next_host(cands, r->classic_busy, why, len);
 	json_decref(cands);
@@ -1339,8 +1326,7 @@ static void *lcm_worker(void *p)
 					ts.tv_sec++;
 					ts.tv_nsec -= 1000000000L;
 				}
-				pthread_cond_timedwait(&r->cond, &r->lock,
-						       &ts);
+				pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 				/* Nothing left for this worker? */
 				if (r->in_flight == 0)
 					continue;
@@ -1366,8 +1352,7 @@ static void *lcm_worker(void *p)
 					ts.tv_sec++;
 					ts.tv_nsec -= 1000000000L;
 				}
-				pthread_cond_timedwait(&r->cond, &r->lock,
-						       &ts);
+				pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 			}
 			continue;
 		}
@@ -1378,13 +1363,13 @@ static void *lcm_worker(void *p)
 		r->in_flight++;
 		pthread_mutex_unlock(&r->lock);
 		lcm_event(r->c, "remediation.host_selected", r->cluster_id,
-			     hh->id, NULL, r->task_id,
-			     json_pack("{s:I,s:s,s:s,s:s}", "remediation_id",
-				       (json_int_t)r->rem_id, "host", hh->name,
-				       "path", lcm_path_name(hh->path), "why",
-				       why),
-			     "DRS selects host '%s' (%s path): %s", hh->name,
-			     lcm_path_name(hh->path), why);
+			  hh->id, NULL, r->task_id,
+			  json_pack("{s:I,s:s,s:s,s:s}", "remediation_id",
+				    (json_int_t)r->rem_id, "host", hh->name,
+				    "path", lcm_path_name(hh->path), "why",
+				    why),
+			  "DRS selects host '%s' (%s path): %s", hh->name,
+			  lcm_path_name(hh->path), why);
 		if (!streq(hh->status, "running"))
 			lcm_host_status(r, hh, "running", NULL, NULL);
 		lcm_host_run(r, hh);
@@ -1443,8 +1428,8 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	/* Steps a stopped center left planned: looked at again below. */
-	json_array_foreach(json_object_get(rem, "steps"), i, hr)
-	    if (streq(jstr(hr, "state"), "planned"))
+	json_array_foreach(json_object_get(rem, "steps"), i,
+			   hr) if (streq(jstr(hr, "state"), "planned"))
 	{
 		json_t *why = json_pack("{s:s}", "why",
 					"the center stopped during this "
@@ -1471,30 +1456,28 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 			 row ? jstr(row, "name") : "?");
 		if (streq(hh->status, "running")) {
 			lcm_resume_host((json_t *)rem, (json_t *)hr);
-			snprintf(hh->resume_step, sizeof(hh->resume_step),
-				 "%s",
-				 jstr(hr, "resume_step") ? jstr(hr,
-								"resume_step")
-							 : "");
+			snprintf(hh->resume_step, sizeof(hh->resume_step), "%s",
+				 jstr(hr, "resume_step")
+				     ? jstr(hr, "resume_step")
+				     : "");
 			hh->resume_after =
 			    json_is_true(json_object_get(hr, "resume_after"));
 		}
 		if (row && hh->path != LCM_PATH_SKIP) {
 			char why[512];
-			json_t *eff = checks_host_image(c, row, why,
-							sizeof(why));
+			json_t *eff =
+			    checks_host_image(c, row, why, sizeof(why));
 
-			snprintf(hh->target, sizeof(hh->target), "%s",
-				 eff ? jstr(json_object_get(eff, "base"),
-					    "version")
-				     : "");
+			snprintf(
+			    hh->target, sizeof(hh->target), "%s",
+			    eff ? jstr(json_object_get(eff, "base"), "version")
+				: "");
 			json_decref(eff);
 		}
 		if (row)
 			hh->running_mib =
-			    jint(json_object_get(json_object_get(row,
-								 "inventory"),
-						 "host"),
+			    jint(json_object_get(
+				     json_object_get(row, "inventory"), "host"),
 				 "memory_mib") -
 			    drs_free_mib(row);
 		json_decref(row);
@@ -1549,8 +1532,8 @@ static json_t *lcm_run_hosts(struct lcm_run *r)
 				     "path", lcm_path_name(hh->path), "status",
 				     hh->status, "attempts", hh->attempts));
 	}
-	state = r->cancel ? "cancelled"
-			  : (nerr > r->tolerated ? "failed" : "done");
+	state =
+	    r->cancel ? "cancelled" : (nerr > r->tolerated ? "failed" : "done");
 	store_remediation_set_state(r->c->st, r->rem_id, state);
 	center_event(
 	    r->c, "remediation.done", r->cluster_id, 0, NULL, r->task_id,
@@ -1600,8 +1583,8 @@ static int lcm_remediate_task(struct center *c, int64_t task_id, void *arg,
 }
 
 /* A new run: pre-check, the path of each host, the run recorded. */
-int64_t lcm_spawn_remediate(struct center *c, const json_t *cl,
-			    int64_t *rem_id, struct seam_err *e)
+int64_t lcm_spawn_remediate(struct center *c, const json_t *cl, int64_t *rem_id,
+			    struct seam_err *e)
 {
 	int64_t cid = jint(cl, "id"), task, id;
 	json_t *unf = store_remediation_unfinished(c->st), *u, *pc, *hosts,
@@ -1612,32 +1595,32 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl,
 	json_array_foreach(unf, i, u) if (jint(u, "cluster_id") == cid)
 	{
 		json_decref(unf);
-		return err_set(e, EALREADY,
-			       "cluster '%s' has a remediation under way (%lld)",
-			       jstr(cl, "name"), (long long)jint(u, "id"));
+		return err_set(
+		    e, EALREADY,
+		    "cluster '%s' has a remediation under way (%lld)",
+		    jstr(cl, "name"), (long long)jint(u, "id"));
 	}
 	json_decref(unf);
 	pc = lcm_precheck_run(c, cid, 0);
 	if (streq(jstr(pc, "status"), "error")) {
 		char msg[1024] = "";
 
-		json_array_foreach(json_object_get(pc, "results"), i, l)
-		    if (streq(jstr(l, "status"), "error") && !msg[0])
-			snprintf(msg, sizeof(msg), "%s", jstr(l, "message"));
+		json_array_foreach(json_object_get(pc, "results"), i,
+				   l) if (streq(jstr(l, "status"), "error") &&
+					  !msg[0])
+		    snprintf(msg, sizeof(msg), "%s", jstr(l, "message"));
 		json_decref(pc);
 		return err_set(e, EBUSY, "pre-check failed: %s", msg);
 	}
 	hosts = json_array();
 	rows = store_host_list(c->st, cid);
-	json_array_foreach(rows, i, row)
-	    json_array_append_new(
-		hosts,
-		json_pack("{s:I,s:s}", "host_id", (json_int_t)jint(row, "id"),
-			  "path",
-			  jstr(json_object_get(pc, "paths"), jstr(row, "name"))
-			      ? jstr(json_object_get(pc, "paths"),
-				     jstr(row, "name"))
-			      : "skip"));
+	json_array_foreach(rows, i, row) json_array_append_new(
+	    hosts,
+	    json_pack(
+		"{s:I,s:s}", "host_id", (json_int_t)jint(row, "id"), "path",
+		jstr(json_object_get(pc, "paths"), jstr(row, "name"))
+		    ? jstr(json_object_get(pc, "paths"), jstr(row, "name"))
+		    : "skip"));
 	json_decref(rows);
 	settings = center_settings(c, cid);
 	id = store_remediation_create(c->st, cid, 0, settings, hosts, e);
@@ -1652,10 +1635,10 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl,
 	    store_remediation_host_set(c->st, id, jint(row, "host_id"),
 				       "skipped", NULL, "compliant");
 	lcm_event(c, "remediation.started", cid, 0, NULL, 0,
-		     json_pack("{s:I,s:O}", "remediation_id", (json_int_t)id,
-			       "paths", json_object_get(pc, "paths")),
-		     "remediation %lld of cluster '%s' starts (%zu host(s))",
-		     (long long)id, jstr(cl, "name"), json_array_size(hosts));
+		  json_pack("{s:I,s:O}", "remediation_id", (json_int_t)id,
+			    "paths", json_object_get(pc, "paths")),
+		  "remediation %lld of cluster '%s' starts (%zu host(s))",
+		  (long long)id, jstr(cl, "name"), json_array_size(hosts));
 	json_decref(hosts);
 	json_decref(pc);
 	job = lcm_job_new(cl, e);
@@ -1685,24 +1668,22 @@ static void lcm_resume_host(json_t *rem, json_t *hr)
 	json_t *s, *last = NULL;
 	size_t i;
 
-	json_array_foreach(json_object_get(rem, "steps"), i, s)
-	    if (jint(s, "host_id") == jint(hr, "host_id") &&
-		!streq(jstr(s, "step"), "migrate") &&
-		!json_is_true(json_object_get(json_object_get(s, "data"),
-					      "cleanup"))) last = s;
+	json_array_foreach(json_object_get(rem, "steps"), i,
+			   s) if (jint(s, "host_id") == jint(hr, "host_id") &&
+				  !streq(jstr(s, "step"), "migrate") &&
+				  !json_is_true(json_object_get(
+				      json_object_get(s, "data"), "cleanup")))
+	    last = s;
 	if (!last)
 		return;
-	json_object_set_new(hr, "resume_step",
-			    json_string(jstr(last, "step")));
+	json_object_set_new(hr, "resume_step", json_string(jstr(last, "step")));
 	json_object_set_new(hr, "resume_after",
 			    json_boolean(streq(jstr(last, "state"), "done")));
-	json_object_set_new(hr, "resume_target",
-			    json_string(jstr(json_object_get(last, "data"),
-					     "target")
-					    ? jstr(json_object_get(last,
-								   "data"),
-						   "target")
-					    : ""));
+	json_object_set_new(
+	    hr, "resume_target",
+	    json_string(jstr(json_object_get(last, "data"), "target")
+			    ? jstr(json_object_get(last, "data"), "target")
+			    : ""));
 }
 
 void lcm_resume_all(struct center *c)
@@ -1733,13 +1714,12 @@ void lcm_resume_all(struct center *c)
 		}
 		job->rem_id = jint(u, "id");
 		job->resume = true;
-		lcm_event(c, "remediation.resumed", job->cluster_id, 0,
-			     NULL, 0,
-			     json_pack("{s:I}", "remediation_id",
-				       (json_int_t)job->rem_id),
-			     "remediation %lld of cluster '%s' resumes after a "
-			     "restart of the center",
-			     (long long)job->rem_id, job->cluster);
+		lcm_event(c, "remediation.resumed", job->cluster_id, 0, NULL, 0,
+			  json_pack("{s:I}", "remediation_id",
+				    (json_int_t)job->rem_id),
+			  "remediation %lld of cluster '%s' resumes after a "
+			  "restart of the center",
+			  (long long)job->rem_id, job->cluster);
 		/* The resume points travel in the store's own rows. */
 		params = json_pack("{s:I,s:b}", "remediation_id",
 				   (json_int_t)job->rem_id, "resumed", 1);

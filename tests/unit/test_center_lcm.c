@@ -109,24 +109,24 @@ static void test_evac_plan_ffd(void **state)
 	lcm_evac_plan(vms, t, &plan, &un);
 	/* decreasing: e (fits nowhere), d->h2, b->h3, c->h3, a->h2 */
 	assert_int_equal(json_array_size(plan), 4);
-	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(plan, 0), "vm")),
-			    "d");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(plan, 0), "vm")),
+	    "d");
 	assert_string_equal(json_string_value(json_object_get(
 				json_array_get(plan, 0), "target")),
 			    "h2");
 	assert_string_equal(json_string_value(json_object_get(
 				json_array_get(plan, 1), "target")),
 			    "h3");
-	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(plan, 2), "vm")),
-			    "c");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(plan, 2), "vm")),
+	    "c");
 	assert_string_equal(json_string_value(json_object_get(
 				json_array_get(plan, 2), "target")),
 			    "h3");
-	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(plan, 3), "vm")),
-			    "a");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(plan, 3), "vm")),
+	    "a");
 	assert_string_equal(json_string_value(json_object_get(
 				json_array_get(plan, 3), "target")),
 			    "h2");
@@ -282,20 +282,18 @@ static void test_precheck_rules(void **state)
 	json_t *r = lcm_precheck(s, NULL, h);
 
 	(void)state;
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "status")), "error");
+	assert_string_equal(json_string_value(json_object_get(r, "status")),
+			    "error");
 	/* the passthrough VM is named, with a remedy */
 	assert_string_equal(st(line(r, "vm_fsr", "h2", "pt1")), "error");
-	assert_non_null(strstr(
-	    json_string_value(
-		json_object_get(line(r, "vm_fsr", "h2", "pt1"), "message")),
-	    "pt1"));
+	assert_non_null(strstr(json_string_value(json_object_get(
+				   line(r, "vm_fsr", "h2", "pt1"), "message")),
+			       "pt1"));
 	assert_true(strlen(json_string_value(json_object_get(
 			line(r, "vm_fsr", "h2", "pt1"), "remedy"))) > 0);
 	assert_string_equal(st(line(r, "vm_fsr", "h1", NULL)), "ok");
 	assert_string_equal(st(line(r, "attributes", "h3", NULL)), "error");
-	assert_string_equal(st(line(r, "maintenance", "h3", NULL)),
-			    "warning");
+	assert_string_equal(st(line(r, "maintenance", "h3", NULL)), "warning");
 	assert_string_equal(st(line(r, "staged", "h2", NULL)), "ok");
 	assert_string_equal(st(line(r, "image", NULL, NULL)), "ok");
 	assert_string_equal(st(line(r, "drs_automation", NULL, NULL)), "ok");
@@ -307,8 +305,7 @@ static void test_precheck_rules(void **state)
 	r = lcm_precheck(s, "no image", h);
 	assert_string_equal(st(line(r, "vm_fsr", "h2", "pt1")), "warning");
 	assert_string_equal(st(line(r, "attributes", "h3", NULL)), "warning");
-	assert_string_equal(st(line(r, "drs_automation", NULL, NULL)),
-			    "error");
+	assert_string_equal(st(line(r, "drs_automation", NULL, NULL)), "error");
 	assert_string_equal(st(line(r, "image", NULL, NULL)), "error");
 	json_decref(r);
 	json_decref(h);
@@ -330,16 +327,16 @@ static void test_precheck_capacity(void **state)
 	json_t *s = J("{\"live_patch\":\"disable\",\"drs_automation\":"
 		      "\"fully_automated\",\"power_policy\":\"do_not_change\","
 		      "\"live_patch_ineligible\":[]}");
-	json_t *h = J(
-	    "["
-	    "{\"name\":\"h1\",\"state\":\"connected\",\"stageable\":true,"
-	    "\"compliance\":" LIVE_RES ",\"inventory\":{\"maintenance_mode\":"
-	    "\"none\",\"host\":{\"memory_mib\":1024},\"vms\":[{\"name\":"
-	    "\"big\",\"state\":\"running\",\"mem_mib\":900}]}},"
-	    "{\"name\":\"h2\",\"state\":\"connected\",\"stageable\":true,"
-	    "\"compliance\":" LIVE_RES ",\"inventory\":{\"maintenance_mode\":"
-	    "\"none\",\"host\":{\"memory_mib\":1024},\"vms\":[{\"name\":"
-	    "\"v2\",\"state\":\"running\",\"mem_mib\":500}]}}]");
+	json_t *h =
+	    J("["
+	      "{\"name\":\"h1\",\"state\":\"connected\",\"stageable\":true,"
+	      "\"compliance\":" LIVE_RES ",\"inventory\":{\"maintenance_mode\":"
+	      "\"none\",\"host\":{\"memory_mib\":1024},\"vms\":[{\"name\":"
+	      "\"big\",\"state\":\"running\",\"mem_mib\":900}]}},"
+	      "{\"name\":\"h2\",\"state\":\"connected\",\"stageable\":true,"
+	      "\"compliance\":" LIVE_RES ",\"inventory\":{\"maintenance_mode\":"
+	      "\"none\",\"host\":{\"memory_mib\":1024},\"vms\":[{\"name\":"
+	      "\"v2\",\"state\":\"running\",\"mem_mib\":500}]}}]");
 	json_t *r = lcm_precheck(s, NULL, h);
 	const json_t *l = line(r, "capacity", NULL, "big");
 
@@ -349,8 +346,8 @@ static void test_precheck_capacity(void **state)
 	json_object_set_new(s, "power_policy", json_string("power_off"));
 	r = lcm_precheck(s, NULL, h);
 	assert_null(line(r, "capacity", NULL, "big"));
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "status")), "ok");
+	assert_string_equal(json_string_value(json_object_get(r, "status")),
+			    "ok");
 	json_decref(r);
 	json_decref(h);
 	json_decref(s);
