@@ -108,6 +108,13 @@ class Cluster:
                 time.sleep(0.2)
                 continue
             if r["state"] in ("done", "failed", "cancelled"):
+                if r["state"] != "done":
+                    print("REMEDIATION", r["state"])
+                    for h in r["hosts"]:
+                        print("HOST", h)
+                    for s in r["steps"]:
+                        if s["state"] != "done":
+                            print("STEP", s)
                 return r
             time.sleep(0.2)
         raise AssertionError(f"remediation {rem_id} did not end")
