@@ -698,6 +698,12 @@ static const struct httpd_route api_routes[] = {
       NULL),
     R("GET", "/clusters/{cluster}/compliance", api_compliance_list, NULL),
     R("POST", "/clusters/{cluster}/compliance", api_compliance_run, NULL),
+    R("POST", "/clusters/{cluster}/precheck", api_lcm_precheck, NULL),
+    R("POST", "/clusters/{cluster}/stage", api_lcm_stage, NULL),
+    R("POST", "/clusters/{cluster}/remediate", api_lcm_remediate, NULL),
+    R("POST", "/clusters/{cluster}/cancel", api_lcm_cancel, NULL),
+    R("GET", "/clusters/{cluster}/remediations", api_lcm_remediations, NULL),
+    R("GET", "/remediations/{id}", api_lcm_remediation_get, NULL),
 
     R("GET", "/hosts", api_hosts_list, NULL),
     R("POST", "/hosts", api_hosts_add, api_host_add_fields),

@@ -82,5 +82,12 @@ API_HANDLER(api_compliance_run);
 API_HANDLER(api_compliance_list);
 API_HANDLER(api_host_compliance_get);
 API_HANDLER(api_host_compliance_run);
+/* api_lcm.c */
+API_HANDLER(api_lcm_precheck);
+API_HANDLER(api_lcm_stage);
+API_HANDLER(api_lcm_remediate);
+API_HANDLER(api_lcm_cancel);
+API_HANDLER(api_lcm_remediations);
+API_HANDLER(api_lcm_remediation_get);
 
 #endif

@@ -44,6 +44,7 @@ struct center {
 	struct httpd *httpd;
 	unsigned char secret[AUTH_SECRET_LEN];
 	long poll_ms;
+	char url[256]; /* https://ADDR:PORT, what hosts fetch payloads from */
 
 	pthread_mutex_t ev_lock;
 	pthread_cond_t ev_cond;
@@ -143,6 +144,23 @@ int depot_trust_delete(struct center *c, const char *level, const char *name,
 int64_t checks_spawn_compliance(struct center *c, int64_t cluster_id,
 				const char *cluster_name, int64_t host_id,
 				struct seam_err *e);
+/* For the lifecycle engine (checks.c). */
+json_t *checks_host_image(struct center *c, const json_t *h, char *why,
+			  size_t len);
+json_t *checks_host_now(struct center *c, const json_t *h, int64_t task_id,
+			json_t **inv_out);
+
+/* The lifecycle engine (lcm_run.c): tasks; resume at start. */
+int64_t lcm_spawn_precheck(struct center *c, const json_t *cluster,
+			   struct seam_err *e);
+int64_t lcm_spawn_stage(struct center *c, const json_t *cluster,
+			struct seam_err *e);
+/* Returns the task; *rem_id the remediation. */
+int64_t lcm_spawn_remediate(struct center *c, const json_t *cluster,
+			    int64_t *rem_id, struct seam_err *e);
+int lcm_cancel(struct center *c, int64_t cluster_id, struct seam_err *e);
+void lcm_resume_all(struct center *c);
+
 /* Settings in force for a cluster (0: global). */
 json_t *center_settings(struct center *c, int64_t cluster_id);
 

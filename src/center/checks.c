@@ -221,3 +221,63 @@ int64_t checks_spawn_compliance(struct center *c, int64_t cluster_id,
 	json_decref(params);
 	return id;
 }
+
+/*
+ * For the lifecycle engine: the effective image of one host (NULL with why)
+ * and its compliance judged afresh (stored with its event when task_id is
+ * given). *inv gets the fresh inventory (may be NULL).
+ */
+json_t *checks_host_image(struct center *c, const json_t *h, char *why,
+			  size_t len)
+{
+	int64_t cid = json_integer_value(json_object_get(h, "cluster_id"));
+	json_t *images = store_image_list(c->st, cid);
+	json_t *view = store_depot_view(c->st), *eff = NULL;
+	struct seam_err e = {0};
+	const json_t *im = checks_image_for(images, h, why, len);
+
+	if (im && image_effective(json_object_get(im, "definition"), view,
+				  &eff, &e) < 0)
+		snprintf(why, len, "%s", e.msg);
+	json_decref(images);
+	json_decref(view);
+	return eff;
+}
+
+json_t *checks_host_now(struct center *c, const json_t *h, int64_t task_id,
+			json_t **inv_out)
+{
+	struct checks_run r = {0};
+	int64_t cid = json_integer_value(json_object_get(h, "cluster_id"));
+	int64_t id = json_integer_value(json_object_get(h, "id"));
+	json_t *settings = center_settings(c, cid), *res;
+
+	r.c = c;
+	r.task_id = task_id;
+	r.images = store_image_list(c->st, cid);
+	r.view = store_depot_view(c->st);
+	r.ineligible =
+	    json_incref(json_object_get(settings, "live_patch_ineligible"));
+	r.hosts = json_array();
+	r.counts = json_object();
+	pthread_mutex_init(&r.lock, NULL);
+	checks_host(&r, (json_t *)h);
+	pthread_mutex_destroy(&r.lock);
+	res = store_compliance_get(c->st, id);
+	if (inv_out) {
+		char ref[32];
+		json_t *full;
+
+		snprintf(ref, sizeof(ref), "%lld", (long long)id);
+		full = store_host_get(c->st, ref, false);
+		*inv_out = json_incref(json_object_get(full, "inventory"));
+		json_decref(full);
+	}
+	json_decref(settings);
+	json_decref(r.images);
+	json_decref(r.view);
+	json_decref(r.ineligible);
+	json_decref(r.hosts);
+	json_decref(r.counts);
+	return res;
+}

@@ -31,6 +31,18 @@
 #define HOSTLINK_POLL_TIMEOUT_MS 15000
 #define HOSTLINK_FULL_EVERY 30
 
+/*
+ * Timeouts stretch by SEAM_TIME_SCALE (>= 1) on machines known to be slow
+ * (the emulated KVM box the tests use); unset, they are as written.
+ */
+static long hostlink_ms(long ms)
+{
+	const char *s = getenv("SEAM_TIME_SCALE");
+	double f = s ? atof(s) : 1.0;
+
+	return f > 1.0 ? (long)(ms * f) : ms;
+}
+
 static const char *jstr(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -48,7 +60,7 @@ int hostlink_probe(const char *address, char thumb[TLS_THUMBPRINT_SIZE],
 	struct seam_err pe = {0};
 
 	hostlink_url(address, url, sizeof(url));
-	if (http_client_peer_thumbprint(url, HOSTLINK_CONNECT_MS, thumb, &pe) <
+	if (http_client_peer_thumbprint(url, hostlink_ms(HOSTLINK_CONNECT_MS), thumb, &pe) <
 	    0)
 		return err_set(e, EAGAIN, "cannot reach host at %s: %s",
 			       address, pe.msg);
@@ -65,8 +77,8 @@ static int hostlink_client(const json_t *host, long timeout_ms,
 	o.base_url = url;
 	o.thumbprint = jstr(host, "thumbprint");
 	o.token = jstr(host, "secret");
-	o.timeout_ms = timeout_ms;
-	o.connect_timeout_ms = HOSTLINK_CONNECT_MS;
+	o.timeout_ms = hostlink_ms(timeout_ms);
+	o.connect_timeout_ms = hostlink_ms(HOSTLINK_CONNECT_MS);
 	return http_client_new(&o, out, e);
 }
 
@@ -188,7 +200,8 @@ int hostlink_call(const json_t *host, const char *method, const char *path,
 				      &cl, &ce);
 	if (rc == 0)
 		rc = http_client_request_timeout(
-		    cl, method, path, body, timeout_ms ? timeout_ms : 30000,
+		    cl, method, path, body,
+		    hostlink_ms(timeout_ms ? timeout_ms : 30000),
 		    status, reply, &ce);
 	if (pooled)
 		hostlink_give(host, cl, rc == 0);

@@ -105,6 +105,20 @@ static void center_print_listen(const char *listen, uint16_t port,
 	fflush(stdout);
 }
 
+/* The address hosts reach the depot at (a wildcard listen: loopback). */
+static void center_set_url(struct center *c, const char *listen,
+			   uint16_t port)
+{
+	const char *colon = strrchr(listen, ':');
+	int n = colon ? (int)(colon - listen) : 0;
+
+	if (n == 0 || (n == 7 && !strncmp(listen, "0.0.0.0", 7)))
+		snprintf(c->url, sizeof(c->url), "https://127.0.0.1:%u", port);
+	else
+		snprintf(c->url, sizeof(c->url), "https://%.*s:%u", n, listen,
+			 port);
+}
+
 int main(int argc, char **argv)
 {
 	struct center_opts o = {0};
@@ -132,12 +146,14 @@ int main(int argc, char **argv)
 		fatalx("%s", e.msg);
 	if (api_start(&c, fd, &e) < 0)
 		fatalx("%s", e.msg);
+	center_set_url(&c, o.listen, port);
 	if (hostlink_poller_start(&c, &e) < 0)
 		fatalx("%s", e.msg);
 	center_event(&c, "center.started", 0, 0, NULL, 0, NULL,
 		     "seam-center %s started (schema %d)", CENTER_VERSION,
 		     store_schema_version(c.st));
 	center_print_listen(o.listen, port, c.tls->thumbprint);
+	lcm_resume_all(&c);
 	log_info("listening on port %u", port);
 	while (sigwait(&set, &sig) != 0)
 		;

@@ -1,0 +1,237 @@
+"""Lifecycle engine end to end on this machine (no /dev/kvm needed): a real
+seam-center, three real seam-hostd, the real bundles. No VM runs, so the
+live path has no FSR and the classic path nothing to migrate; what is
+checked is the orchestration: pre-check lines, staging, the per-host
+sequence of steps and its events, compliance at the end, the persisted
+state machine, and resume after the center is SIGKILLed at a step.
+"""
+import pytest
+
+from remediate_harness import cluster_factory  # noqa: F401
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::urllib3.exceptions.InsecureRequestWarning")
+
+LIVE_STEPS = ["stage", "enter_partial", "apply_live", "exit_maintenance",
+              "compliance"]
+CLASSIC_STEPS = ["stage", "evacuate", "enter_full", "apply_classic",
+                 "exit_maintenance", "compliance", "restore"]
+
+
+def remediate(cl):
+    r = cl.api.ok("POST", "/clusters/c1/remediate", status=202)
+    return r["remediation_id"], r["task"]["id"]
+
+
+def check_sequence(cl, rem, steps, path):
+    """Every host went through steps in order; events complete, in order."""
+    evs = [e for e in cl.events()
+           if (e.get("data") or {}).get("remediation_id") == rem]
+    types = [e["type"] for e in evs]
+    assert types[-1] == "remediation.done", types
+    for h in ("h1", "h2", "h3"):
+        mine = [e for e in evs if (e.get("data") or {}).get("host") == h]
+        kinds = [e["type"] for e in mine]
+        assert kinds[0] == "remediation.host_selected", kinds
+        assert h in mine[0]["message"]
+        done = [e["data"]["step"] for e in mine
+                if e["type"] == "remediation.step_done"]
+        # a resumed run may redo the step it stopped at
+        dedup = [s for i, s in enumerate(done) if i == 0 or done[i - 1] != s]
+        assert dedup[-len(steps):] == steps, (h, done)
+        assert kinds[-1] == "remediation.host_done", kinds
+        assert mine[-1]["data"]["status"] == "ok", mine[-1]
+        assert mine[-1]["data"]["path"] == path
+        assert mine[-1]["data"]["seconds"] >= 0
+    r = cl.api.ok("GET", f"/remediations/{rem}")
+    for st in r["steps"]:
+        # none left planned; a step the center died in is `abandoned`
+        assert st["state"] in ("done", "failed", "abandoned"), st
+    return evs
+
+
+def test_precheck_enforce_names_passthrough_vm(cluster_factory):
+    cl = cluster_factory(settings={"live_patch": "enforce"})
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    cl.api.ok("POST", "/vms", status=201,
+              json={"name": "pt1", "mem": "64M", "vcpus": 1,
+                    "passthrough": True, "host": "h2"})
+    t = cl.task("/clusters/c1/precheck")
+    assert t["status"] == "success", t
+    res = t["result"]
+    assert res["status"] == "error"
+    bad = [x for x in res["results"] if x["status"] == "error"]
+    assert any(x.get("vm") == "pt1" and x["host"] == "h2" and
+               x["check"] == "vm_fsr" and "pt1" in x["message"] and
+               x["remedy"] for x in bad), bad
+    # one line per check, each with status and remedy
+    checks = {(x["check"], x.get("host")) for x in res["results"]}
+    for h in ("h1", "h2", "h3"):
+        for c in ("connected", "staged", "maintenance", "attributes",
+                  "vm_fsr", "disk_space", "path"):
+            assert (c, h) in checks, (c, h)
+    for c in ("image", "drs_automation", "capacity"):
+        assert (c, None) in checks
+    assert res["paths"] == {"h1": "live", "h2": "live", "h3": "live"}
+    # remediate refuses while the pre-check fails, naming the VM
+    r = cl.api.post("/clusters/c1/remediate")
+    assert r.status_code >= 400 and "pt1" in r.text, r.text
+    # with auto the pre-check passes (a warning names the VM)
+    cl.api.ok("PUT", "/clusters/c1/settings", json={"live_patch": "auto"})
+    res = cl.task("/clusters/c1/precheck")["result"]
+    assert res["status"] in ("ok", "warning"), res
+    assert any(x.get("vm") == "pt1" and x["status"] == "warning"
+               for x in res["results"])
+
+
+def test_precheck_drs_must_be_fully_automated(cluster_factory):
+    cl = cluster_factory(settings={"drs_automation": "manual"})
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    res = cl.task("/clusters/c1/precheck")["result"]
+    line = [x for x in res["results"] if x["check"] == "drs_automation"][0]
+    assert line["status"] == "error" and "fully_automated" in line["remedy"]
+
+
+def test_stage_every_host_no_vm_touched(cluster_factory):
+    cl = cluster_factory()
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    t = cl.task("/clusters/c1/stage")
+    assert t["status"] == "success", t
+    assert {h["host"]: h["status"] for h in t["result"]["hosts"]} == \
+        {"h1": "ok", "h2": "ok", "h3": "ok"}
+    for i in range(3):
+        staged = cl.host_direct(i, "/stage")["images"]
+        assert "1.0.0.0100" in [s["version"] for s in staged]
+        inv = cl.host_direct(i, "/inventory")
+        assert inv["image"]["base"]["version"] == "1.0.0.0"
+        assert inv["maintenance_mode"] == "none"
+    evs = [e["type"] for e in cl.events(type="stage.host_done")]
+    assert len(evs) == 3
+    # the pre-check now sees it staged
+    res = cl.task("/clusters/c1/precheck")["result"]
+    assert all(x["status"] == "ok" for x in res["results"]
+               if x["check"] == "staged")
+
+
+def test_live_remediation_all_hosts(cluster_factory):
+    cl = cluster_factory(settings={"live_patch": "enforce"})
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    rem, task = remediate(cl)
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done", r
+    assert {h["status"] for h in r["hosts"]} == {"ok"}
+    assert {h["path"] for h in r["hosts"]} == {"live"}
+    evs = check_sequence(cl, rem, LIVE_STEPS, "live")
+    done = [e for e in evs if e["type"] == "remediation.done"][0]
+    assert done["data"]["total_seconds"] > 0
+    res = cl.compliance()
+    assert {x["status"] for x in res.values()} == {"compliant"}, res
+    for i in range(3):
+        inv = cl.host_direct(i, "/inventory")
+        assert inv["image"]["base"]["version"] == "1.0.0.0100"
+        assert inv["maintenance_mode"] == "none"
+    assert cl.api.wait_task(task)["status"] == "success"
+
+
+def test_parallel_live_remediation(cluster_factory):
+    cl = cluster_factory(settings={"parallel_remediation":
+                                   {"enabled": True, "max_hosts": 3}})
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    rem, _ = remediate(cl)
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done", r
+    check_sequence(cl, rem, LIVE_STEPS, "live")
+
+
+def test_classic_remediation_major_release(cluster_factory):
+    cl = cluster_factory()
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "2.0.0.0"})
+    res = cl.task("/clusters/c1/precheck")["result"]
+    assert res["paths"] == {"h1": "classic", "h2": "classic",
+                            "h3": "classic"}
+    # enforce: 2.0.0.0 cannot be live patched: pre-check fails
+    cl.api.ok("PUT", "/clusters/c1/settings", json={"live_patch": "enforce"})
+    res = cl.task("/clusters/c1/precheck")["result"]
+    assert res["status"] == "error"
+    cl.api.ok("PUT", "/clusters/c1/settings", json={"live_patch": "auto"})
+    rem, _ = remediate(cl)
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done", r
+    check_sequence(cl, rem, CLASSIC_STEPS, "classic")
+    res = cl.compliance()
+    assert {x["status"] for x in res.values()} == {"compliant"}, res
+
+
+def test_compliant_hosts_are_skipped(cluster_factory):
+    cl = cluster_factory()
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0"})
+    rem, _ = remediate(cl)
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done"
+    assert {h["status"] for h in r["hosts"]} == {"skipped"}
+
+
+@pytest.mark.parametrize("step", [
+    "stage", "enter_partial", "enter_partial:after", "apply_live",
+    "apply_live:after", "exit_maintenance", "exit_maintenance:after",
+    "compliance"])
+def test_center_killed_at_step_resumes(cluster_factory, step):
+    cl = cluster_factory()
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    cl.start_center_with({"SEAM_CENTER_CRASH_AT": step})
+    rem, _ = remediate(cl)
+    cl.center.proc.wait(timeout=120)
+    assert cl.center.proc.returncode == -9  # SIGKILL at the step
+    # the step was recorded before it was acted on
+    cl.restart_center()
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done", r
+    assert {h["status"] for h in r["hosts"]} == {"ok"}
+    check_sequence(cl, rem, LIVE_STEPS, "live")
+    assert any(e["type"] == "remediation.resumed" for e in cl.events())
+    r = cl.api.ok("GET", f"/remediations/{rem}")
+    killed = [s for s in r["steps"] if s["state"] == "abandoned"]
+    assert len(killed) == 1 and killed[0]["step"] == step.split(":")[0]
+    for i in range(3):
+        inv = cl.host_direct(i, "/inventory")
+        assert inv["maintenance_mode"] == "none"
+        assert inv["image"]["base"]["version"] == "1.0.0.0100"
+    res = cl.compliance()
+    assert {x["status"] for x in res.values()} == {"compliant"}
+
+
+def test_cancel_leaves_hosts_consistent(cluster_factory):
+    cl = cluster_factory()
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    rem, _ = remediate(cl)
+    r = cl.api.post("/clusters/c1/cancel")
+    assert r.status_code in (202, 404), r.text  # 404: already over
+    run = cl.wait_remediation(rem)
+    assert run["state"] in ("cancelled", "done"), run
+    if r.status_code == 202:
+        assert run["state"] == "cancelled"
+    for h in run["hosts"]:
+        assert h["status"] in ("ok", "skipped"), h
+    for i in range(3):
+        assert cl.host_direct(i, "/inventory")["maintenance_mode"] == "none"
+    # nothing runs: a second cancel has nothing to stop
+    assert cl.api.post("/clusters/c1/cancel").status_code == 404
+    # and a new run completes what the cancelled one left
+    rem2, _ = remediate(cl)
+    assert cl.wait_remediation(rem2)["state"] == "done"
+    res = cl.compliance()
+    assert {x["status"] for x in res.values()} == {"compliant"}
+
+
+def test_one_remediation_per_cluster(cluster_factory):
+    cl = cluster_factory()
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
+    cl.start_center_with({"SEAM_CENTER_CRASH_AT": "apply_live"})
+    rem, _ = remediate(cl)
+    cl.center.proc.wait(timeout=120)
+    # restarted, the unfinished run resumes; a second one is refused
+    cl.restart_center()
+    r = cl.api.post("/clusters/c1/remediate")
+    assert r.status_code == 409 or cl.api.ok(
+        "GET", f"/remediations/{rem}")["state"] == "done", r.text
+    assert cl.wait_remediation(rem)["state"] == "done"
