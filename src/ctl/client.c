@@ -175,6 +175,7 @@ int ctl_client(struct ctl *c)
 	o.thumbprint = c->cfg.thumbprint;
 	o.token = c->cfg.token;
 	o.timeout_ms = 120000;
+	o.connect_timeout_ms = CTL_CONNECT_TIMEOUT_MS;
 	if (http_client_new(&o, &c->http, &e) < 0)
 		return ctl_fail(CTL_CONN, "%s", e.msg);
 	return CTL_OK;

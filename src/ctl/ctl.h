@@ -30,6 +30,13 @@ enum ctl_exit {
 
 struct http_client;
 
+/*
+ * Connecting, TLS handshake included. Generous: a loaded center (or one
+ * built with sanitizers) may take seconds to answer a handshake, and a
+ * person would rather wait than retry.
+ */
+#define CTL_CONNECT_TIMEOUT_MS 15000L
+
 struct ctl {
 	bool json;    /* --json: print the API's JSON only */
 	bool tty;     /* stdout is a terminal */
