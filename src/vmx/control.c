@@ -60,19 +60,22 @@ static int control_write_all(int fd, const char *buf, size_t len)
 int control_reply(struct control_conn *conn, json_t *reply)
 {
 	char *s = json_dumps(reply, JSON_COMPACT);
+	char *line;
 	size_t n;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
 	n = strlen(s);
-	s = realloc(s, n + 2);
-	if (!s)
+	line = realloc(s, n + 2);
+	if (!line) {
+		free(s);
 		return -ENOMEM;
-	s[n] = '\n';
-	s[n + 1] = '\0';
-	r = control_write_all(conn->fd, s, n + 1);
-	free(s);
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	r = control_write_all(conn->fd, line, n + 1);
+	free(line);
 	return r;
 }
 
@@ -125,8 +128,17 @@ static void control_too_long(struct control *c, int i)
 	control_reply(c->conns[i], r);
 	json_decref(r);
 	shutdown(c->conns[i]->fd, SHUT_WR);
-	while (read(c->conns[i]->fd, sink, sizeof(sink)) > 0)
-		;
+	/*
+	 * Drain what the client is still sending, briefly (at most ~100 ms of
+	 * the control thread), so that closing with unread data does not
+	 * reset the connection before the client has read the reply.
+	 */
+	for (int k = 0; k < 10; k++) {
+		struct pollfd p = {.fd = c->conns[i]->fd, .events = POLLIN};
+		if (poll(&p, 1, 10) != 1 ||
+		    read(c->conns[i]->fd, sink, sizeof(sink)) <= 0)
+			break;
+	}
 	control_close(c, i);
 }
 
@@ -196,6 +208,12 @@ static void control_read(struct control *c, int i)
 	char *space = proto_buf_space(&conn->in, &room);
 	ssize_t n;
 
+	/* A full buffer holds no newline: never read(…, 0), which looks like
+	 * EOF and would drop the connection without the error reply. */
+	if (room == 0) {
+		control_too_long(c, i);
+		return;
+	}
 	n = read(conn->fd, space, room);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		control_close(c, i);
