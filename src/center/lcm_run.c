@@ -636,17 +636,19 @@ static int lcm_apply_wait(struct lcm_run *r, const json_t *row,
 
 			if (!streq(st, "done") ||
 			    !streq(jstr(ap, "image"), target)) {
-				char *d = json_dumps(
-				    json_object_get(ap, "error")
-					? json_object_get(ap, "error")
-					: ap,
-				    JSON_COMPACT);
+				json_t *err = json_object_get(ap, "error");
+				const char *why = jstr(err, "reason");
+				const char *step = jstr(err, "step");
+
+				/* Words for the operator, never raw JSON. */
 				rc = err_set(e, EIO,
 					     "host '%s': apply of %s ended "
-					     "%s: %.300s",
+					     "%s%s%s%s%s",
 					     jstr(row, "name"), target,
-					     st ? st : "?", d ? d : "");
-				free(d);
+					     st ? st : "in an unknown state",
+					     step ? " at step " : "",
+					     step ? step : "", why ? ": " : "",
+					     why ? why : "");
 			}
 			json_decref(ap);
 			return rc;
