@@ -17,6 +17,16 @@ from center_harness import (BUILD, CENTER, HOSTD, MAKE_BUNDLES, Center, Host,
 
 SCALE = float(os.environ.get("SEAM_TIME_SCALE", "1") or 1)
 
+if SCALE > 1:
+    # Every request to the center waits SCALE times longer in a slow box.
+    import center_harness as _ch
+    _call = _ch.Api.call
+
+    def _scaled_call(self, method, path, token=None, **kw):
+        kw.setdefault("timeout", 60 * SCALE)
+        return _call(self, method, path, token=token, **kw)
+    _ch.Api.call = _scaled_call
+
 
 def real_bundles():
     out = BUILD / "bundles"

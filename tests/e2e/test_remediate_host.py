@@ -96,6 +96,8 @@ def test_stage_every_host_no_vm_touched(cluster_factory):
     cl = cluster_factory()
     cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
     t = cl.task("/clusters/c1/stage")
+    for h in (t.get("result") or {}).get("hosts", []):
+        print("STAGE", h)
     assert t["status"] == "success", t
     assert {h["host"]: h["status"] for h in t["result"]["hosts"]} == \
         {"h1": "ok", "h2": "ok", "h3": "ok"}

@@ -65,10 +65,10 @@ def start_vms(cl, per_host=2, cmdline="heartbeat=10,verify=8"):
     for i in range(len(cl.hosts)):
         for k in range(per_host):
             name = f"vm{i + 1}{chr(ord('a') + k)}"
-            cl.api.ok("POST", "/vms", status=201,
+            cl.api.ok("POST", "/vms", status=201, timeout=60 * SCALE,
                       json={"name": name, "mem": "32M", "vcpus": 1,
                             "cmdline": cmdline, "host": f"h{i + 1}"})
-            cl.api.ok("POST", f"/vms/{name}/power-on")
+            cl.api.ok("POST", f"/vms/{name}/power-on", timeout=60 * SCALE)
             vms[name] = i
     for name, i in vms.items():
         wait_for(lambda: len(heartbeats(serial(cl, i, name))[0]) >= 3,
@@ -80,9 +80,16 @@ def test_live_patch_enforce_three_hosts(cluster_factory):
     cl = cluster_factory(settings={"live_patch": "enforce"})
     vms = start_vms(cl)
     cl.api.ok("PUT", "/clusters/c1/image", json={"base": V_NEW})
-    pc = cl.task("/clusters/c1/precheck")["result"]
+    pc = cl.task("/clusters/c1/precheck", timeout=600)["result"]
     assert pc["status"] in ("ok", "warning"), pc
     assert set(pc["paths"].values()) == {"live"}
+    # check compliance -> pre-check -> stage -> remediate
+    st = cl.task("/clusters/c1/stage", timeout=600)
+    assert st["status"] == "success", st
+    # the emulated box is slow and loaded: a failed host is retried
+    cl.api.ok("PUT", "/clusters/c1/settings", json={
+        "failure_action": {"action": "retry", "retry_count": 2,
+                           "retry_delay_s": 1}})
     r = cl.api.ok("POST", "/clusters/c1/remediate", status=202)
     rem = r["remediation_id"]
     run = cl.wait_remediation(rem, timeout=900)
