@@ -485,6 +485,9 @@ static int stage_from_depot(struct hostd *h, const json_t *req, json_t *report,
 		.thumbprint = tp,
 		.token = json_string_value(json_object_get(depot, "token")),
 		.timeout_ms = 300000,
+		/* A loaded host or a far depot can take more than the
+		 * client's 5 s default for the TLS handshake. */
+		.connect_timeout_ms = 30000,
 	    },
 	    &src.client, e);
 	if (rc < 0)
