@@ -13,17 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonio.h"
 #include "center.h"
 #include "compliance.h"
 #include "image.h"
 #include "log.h"
 
 #define CHECKS_WORKERS 8
-
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
 
 struct checks_job {
 	int64_t cluster_id;
@@ -50,27 +46,27 @@ static const json_t *checks_image_for(const json_t *images, const json_t *h,
 
 	if (json_array_size(images) == 0) {
 		snprintf(why, len, "cluster '%s' has no image",
-			 jstr(h, "cluster"));
+			 jsonio_str(h, "cluster"));
 		return NULL;
 	}
 	json_array_foreach((json_t *)images, i, im)
 	{
 		if (!image_selector_match(json_object_get(im, "selector"),
-					  jstr(h, "name"), attrs))
+					  jsonio_str(h, "name"), attrs))
 			continue;
 		if (found) {
 			snprintf(why, len,
 				 "host '%s' is matched by two images: '%s' "
 				 "and '%s'",
-				 jstr(h, "name"), jstr(found, "name"),
-				 jstr(im, "name"));
+				 jsonio_str(h, "name"), jsonio_str(found, "name"),
+				 jsonio_str(im, "name"));
 			return NULL;
 		}
 		found = im;
 	}
 	if (!found)
 		snprintf(why, len, "host '%s' is matched by no image",
-			 jstr(h, "name"));
+			 jsonio_str(h, "name"));
 	return found;
 }
 
@@ -94,14 +90,14 @@ static void checks_host(struct checks_run *r, json_t *h)
 				  &eff, &e) < 0)
 		snprintf(why, sizeof(why), "%s", e.msg);
 	in.image = eff;
-	in.image_name = im ? jstr(im, "name") : NULL;
+	in.image_name = im ? jsonio_str(im, "name") : NULL;
 	in.image_error = why;
 	res = compliance_compute(&in);
 	if (im)
 		json_object_set_new(res, "image_digest",
-				    json_string(jstr(im, "digest")));
-	snprintf(msg, sizeof(msg), "host '%s': %s, impact %s", jstr(h, "name"),
-		 jstr(res, "status"), jstr(res, "impact"));
+				    json_string(jsonio_str(im, "digest")));
+	snprintf(msg, sizeof(msg), "host '%s': %s, impact %s", jsonio_str(h, "name"),
+		 jsonio_str(res, "status"), jsonio_str(res, "impact"));
 	ev = center_event_make("compliance.checked", cid, id, NULL, r->task_id,
 			       res, msg);
 	/* Inventory, result and event: one transaction per host. */
@@ -109,9 +105,9 @@ static void checks_host(struct checks_run *r, json_t *h)
 							  res, r->task_id, ev));
 	json_decref(ev);
 	pthread_mutex_lock(&r->lock);
-	json_object_set_new(r->counts, jstr(res, "status"),
+	json_object_set_new(r->counts, jsonio_str(res, "status"),
 			    json_integer(json_integer_value(json_object_get(
-					     r->counts, jstr(res, "status"))) +
+					     r->counts, jsonio_str(res, "status"))) +
 					 1));
 	r->done++;
 	/* Progress in steps of 5%: each write is a transaction. */

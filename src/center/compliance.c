@@ -5,6 +5,7 @@
  * to, live or not), incompatibilities, VM findings. The verdict is derived
  * from them at the end, so each rule is one small function adding findings.
  */
+#include "jsonio.h"
 #include "compliance.h"
 
 #include <stdarg.h>
@@ -22,11 +23,6 @@ struct cmp {
 	bool changed; /* something must change on the host */
 	bool classic; /* the live path is impossible */
 };
-
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
 
 static void cmp_reason(struct cmp *c, const char *code, const char *comp,
 		       const char *vm, const char *fmt, ...)
@@ -58,8 +54,8 @@ static const char *cmp_active(const json_t *inv, const char *name)
 
 	json_array_foreach(
 	    json_object_get(inv, "components"), i,
-	    c) if (jstr(c, "name") &&
-		   !strcmp(jstr(c, "name"), name)) return jstr(c, "active");
+	    c) if (jsonio_str(c, "name") &&
+		   !strcmp(jsonio_str(c, "name"), name)) return jsonio_str(c, "active");
 	return NULL;
 }
 
@@ -70,13 +66,13 @@ static const char *cmp_host_base(const json_t *inv)
 
 	if (json_is_string(b))
 		return json_string_value(b);
-	return jstr(b, "version");
+	return jsonio_str(b, "version");
 }
 
 static void cmp_base(struct cmp *c, const json_t *inv, const json_t *img)
 {
 	const json_t *base = json_object_get(img, "base");
-	const char *want = jstr(base, "version"), *have = cmp_host_base(inv);
+	const char *want = jsonio_str(base, "version"), *have = cmp_host_base(inv);
 	int d;
 
 	if (!have) {
@@ -115,7 +111,7 @@ static void cmp_base(struct cmp *c, const json_t *inv, const json_t *img)
 static void cmp_component(struct cmp *c, const json_t *inv, const char *name,
 			  const json_t *rel)
 {
-	const char *want = jstr(rel, "version");
+	const char *want = jsonio_str(rel, "version");
 	const char *have = cmp_active(inv, name);
 	bool live;
 	int d;
@@ -172,15 +168,15 @@ static void cmp_removed(struct cmp *c, const json_t *inv, const json_t *img)
 
 	json_array_foreach(json_object_get(inv, "components"), i, hc)
 	{
-		const char *name = jstr(hc, "name");
+		const char *name = jsonio_str(hc, "name");
 
-		if (!name || !jstr(hc, "active") || json_object_get(want, name))
+		if (!name || !jsonio_str(hc, "active") || json_object_get(want, name))
 			continue;
 		c->changed = c->classic = true;
 		cmp_reason(c, "component_removed", name, NULL,
 			   "component '%s' %s is installed but not in the "
 			   "image: it will be removed (classic path)",
-			   name, jstr(hc, "active"));
+			   name, jsonio_str(hc, "active"));
 	}
 }
 
@@ -201,7 +197,7 @@ static void cmp_vms(struct cmp *c, const json_t *inv, const json_t *img)
 {
 	const json_t *vmx =
 	    json_object_get(json_object_get(img, "components"), "vmx");
-	const char *want = jstr(vmx, "version");
+	const char *want = jsonio_str(vmx, "version");
 	const char *active = cmp_active(inv, "vmx");
 	bool fsr =
 	    vmx &&
@@ -214,11 +210,11 @@ static void cmp_vms(struct cmp *c, const json_t *inv, const json_t *img)
 		return;
 	json_array_foreach(json_object_get(inv, "vms"), i, vm)
 	{
-		const char *name = jstr(vm, "name");
-		const char *runs = jstr(vm, "vmx_version");
+		const char *name = jsonio_str(vm, "name");
+		const char *runs = jsonio_str(vm, "vmx_version");
 		const char *blocker;
 
-		if (!jstr(vm, "state") || strcmp(jstr(vm, "state"), "running"))
+		if (!jsonio_str(vm, "state") || strcmp(jsonio_str(vm, "state"), "running"))
 			continue;
 		if (!runs || !strcmp(runs, "unmanaged") ||
 		    !strcmp(runs, "unknown"))

@@ -23,16 +23,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsonio.h"
 #include "bundle.h"
 #include "center.h"
 #include "fsutil.h"
 #include "log.h"
 #include "version.h"
-
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
 
 void depot_payload_path(struct center *c, const char *digest, char *buf,
 			size_t len)
@@ -68,7 +64,7 @@ static void depot_sweep(struct center *c)
 			continue;
 		keep = false;
 		json_array_foreach(
-		    known, i, d) if (!strcmp(jstr(d, "digest"), de->d_name))
+		    known, i, d) if (!strcmp(jsonio_str(d, "digest"), de->d_name))
 		    keep = true;
 		if (keep)
 			continue;
@@ -231,7 +227,7 @@ static enum bundle_level depot_min_level(struct center *c)
 	json_t *s = center_settings(c, 0);
 	enum bundle_level l = BUNDLE_LEVEL_PARTNER;
 
-	bundle_level_parse(jstr(s, "min_acceptance"), &l, NULL);
+	bundle_level_parse(jsonio_str(s, "min_acceptance"), &l, NULL);
 	json_decref(s);
 	return l;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonio.h"
 #include "center.h"
 #include "http_client.h"
 #include "log.h"
@@ -41,11 +42,6 @@ static long hostlink_ms(long ms)
 	double f = s ? atof(s) : 1.0;
 
 	return f > 1.0 ? (long)(ms * f) : ms;
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
 }
 
 static void hostlink_url(const char *address, char *buf, size_t len)
@@ -73,10 +69,10 @@ static int hostlink_client(const json_t *host, long timeout_ms,
 	struct http_client_opts o = {0};
 	char url[512];
 
-	hostlink_url(jstr(host, "address"), url, sizeof(url));
+	hostlink_url(jsonio_str(host, "address"), url, sizeof(url));
 	o.base_url = url;
-	o.thumbprint = jstr(host, "thumbprint");
-	o.token = jstr(host, "secret");
+	o.thumbprint = jsonio_str(host, "thumbprint");
+	o.token = jsonio_str(host, "secret");
 	o.timeout_ms = hostlink_ms(timeout_ms);
 	o.connect_timeout_ms = hostlink_ms(HOSTLINK_CONNECT_MS);
 	return http_client_new(&o, out, e);
@@ -104,8 +100,8 @@ static size_t hl_pool_n;
 
 static void hostlink_key(const json_t *host, char *key, size_t len)
 {
-	snprintf(key, len, "%s|%s|%s", jstr(host, "address"),
-		 jstr(host, "thumbprint"), jstr(host, "secret"));
+	snprintf(key, len, "%s|%s|%s", jsonio_str(host, "address"),
+		 jsonio_str(host, "thumbprint"), jsonio_str(host, "secret"));
 }
 
 static int hostlink_take(const json_t *host, struct http_client **out,
@@ -209,7 +205,7 @@ int hostlink_call(const json_t *host, const char *method, const char *path,
 		http_client_free(cl);
 	if (rc < 0)
 		return err_set(e, EAGAIN, "host '%s' (%s): %s",
-			       jstr(host, "name"), jstr(host, "address"),
+			       jsonio_str(host, "name"), jsonio_str(host, "address"),
 			       ce.msg);
 	return 0;
 }
@@ -226,7 +222,7 @@ int hostlink_reply_err(const json_t *host, long status, const json_t *reply,
 				   : EAGAIN;
 
 	return err_set(e, code, "host '%s' refused (HTTP %ld): %s",
-		       jstr(host, "name"), status, msg ? msg : "no message");
+		       jsonio_str(host, "name"), status, msg ? msg : "no message");
 }
 
 static void hostlink_mark(struct center *c, const json_t *host,
@@ -241,11 +237,11 @@ static void hostlink_mark(struct center *c, const json_t *host,
 		return;
 	if (!strcmp(state, "connected"))
 		center_event(c, "host.connected", cl, id, NULL, 0, NULL,
-			     "host '%s' answers again", jstr(host, "name"));
+			     "host '%s' answers again", jsonio_str(host, "name"));
 	else
 		center_event(c, "host.disconnected", cl, id, NULL, 0, NULL,
 			     "host '%s' stopped answering: %s",
-			     jstr(host, "name"), why ? why : "");
+			     jsonio_str(host, "name"), why ? why : "");
 }
 
 static int hostlink_fetch_inventory(struct http_client *cl, const json_t *host,
@@ -328,8 +324,8 @@ static struct poll_slot *poller_slot(struct poller *p, const json_t *host)
 	struct poll_slot *s;
 	size_t i;
 
-	snprintf(key, sizeof(key), "%s|%s|%s", jstr(host, "address"),
-		 jstr(host, "thumbprint"), jstr(host, "secret"));
+	snprintf(key, sizeof(key), "%s|%s|%s", jsonio_str(host, "address"),
+		 jsonio_str(host, "thumbprint"), jsonio_str(host, "secret"));
 	for (i = 0; i < p->n; i++) {
 		s = &p->slots[i];
 		if (s->id != id)
@@ -377,15 +373,15 @@ static void poller_forward(struct center *c, const json_t *host,
 
 	json_array_foreach((json_t *)events, i, ev)
 	{
-		const char *type = jstr(ev, "type");
+		const char *type = jsonio_str(ev, "type");
 		char t[96];
 
 		if (!type)
 			continue;
 		snprintf(t, sizeof(t), "host.%s", type);
-		center_event(c, t, cl, id, jstr(ev, "vm"), 0, ev, "%s: %s",
-			     jstr(host, "name"),
-			     jstr(ev, "message") ? jstr(ev, "message") : type);
+		center_event(c, t, cl, id, jsonio_str(ev, "vm"), 0, ev, "%s: %s",
+			     jsonio_str(host, "name"),
+			     jsonio_str(ev, "message") ? jsonio_str(ev, "message") : type);
 	}
 }
 
@@ -444,7 +440,7 @@ static void poller_host(struct center *c, struct poll_slot *s,
 		cursor = json_integer_value(json_object_get(reply, "cursor"));
 		full = true;
 	}
-	if (full || strcmp(jstr(host, "state"), "connected")) {
+	if (full || strcmp(jsonio_str(host, "state"), "connected")) {
 		if (hostlink_fetch_inventory(s->cl, host, &inv, &e) < 0) {
 			json_decref(reply);
 			hostlink_mark(c, host, "disconnected", e.msg);

@@ -1,6 +1,7 @@
 /*
  * image.c — see image.h. Pure functions over JSON documents.
  */
+#include "jsonio.h"
 #include "image.h"
 
 #include <errno.h>
@@ -35,11 +36,6 @@ bool image_version_in(const char *v, const json_t *list)
 	return false;
 }
 
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 static int image_check_version(const char *what, const char *v,
 			       struct seam_err *e)
 {
@@ -57,7 +53,7 @@ static const json_t *image_find_base(const json_t *view, const char *v)
 	size_t i;
 
 	json_array_foreach(json_object_get(view, "base_images"), i,
-			   b) if (image_version_cmp(jstr(b, "version"), v) ==
+			   b) if (image_version_cmp(jsonio_str(b, "version"), v) ==
 				  0) return b;
 	return NULL;
 }
@@ -69,8 +65,8 @@ static const json_t *image_find_addon(const json_t *view, const char *name,
 	size_t i;
 
 	json_array_foreach(json_object_get(view, "addons"), i,
-			   a) if (!strcmp(jstr(a, "name"), name) &&
-				  (!v || image_version_cmp(jstr(a, "version"),
+			   a) if (!strcmp(jsonio_str(a, "name"), name) &&
+				  (!v || image_version_cmp(jsonio_str(a, "version"),
 							   v) == 0)) return a;
 	return NULL;
 }
@@ -82,8 +78,8 @@ static const json_t *image_find_component(const json_t *view, const char *name,
 	size_t i;
 
 	json_array_foreach(json_object_get(view, "components"), i,
-			   c) if (!strcmp(jstr(c, "name"), name) &&
-				  (!v || image_version_cmp(jstr(c, "version"),
+			   c) if (!strcmp(jsonio_str(c, "name"), name) &&
+				  (!v || image_version_cmp(jsonio_str(c, "version"),
 							   v) == 0)) return c;
 	return NULL;
 }
@@ -129,7 +125,7 @@ static int image_validate_base(const json_t *def, const json_t *view,
 			       "image: unknown base image version %s (not in "
 			       "the depot)",
 			       json_string_value(b));
-	json_object_set_new(out, "base", json_string(jstr(*base, "version")));
+	json_object_set_new(out, "base", json_string(jsonio_str(*base, "version")));
 	return 0;
 }
 
@@ -148,8 +144,8 @@ static int image_validate_addon(const json_t *def, const json_t *view,
 	}
 	if ((rc = image_only_fields("image: field 'addon'", a, fields, e)) < 0)
 		return rc;
-	name = jstr(a, "name");
-	ver = jstr(a, "version");
+	name = jsonio_str(a, "name");
+	ver = jsonio_str(a, "version");
 	if (!name || !ver)
 		return err_set(e, EINVAL,
 			       "image: field 'addon' needs 'name' and "
@@ -162,16 +158,16 @@ static int image_validate_addon(const json_t *def, const json_t *view,
 			       "image: unknown add-on '%s' %s (not in the "
 			       "depot)",
 			       name, ver);
-	if (!image_version_in(jstr(base, "version"),
+	if (!image_version_in(jsonio_str(base, "version"),
 			      json_object_get(row, "base_versions")))
 		return err_set(e, EINVAL,
 			       "image: add-on '%s' %s is not for base image "
 			       "%s",
-			       name, jstr(row, "version"),
-			       jstr(base, "version"));
+			       name, jsonio_str(row, "version"),
+			       jsonio_str(base, "version"));
 	json_object_set_new(out, "addon",
 			    json_pack("{s:s,s:s}", "name", name, "version",
-				      jstr(row, "version")));
+				      jsonio_str(row, "version")));
 	return 0;
 }
 
@@ -231,7 +227,7 @@ static int image_validate_components(const json_t *def, const json_t *view,
 				       "image: cannot remove component '%s': "
 				       "base image %s%s does not include it",
 				       json_string_value(v),
-				       jstr(base, "version"),
+				       jsonio_str(base, "version"),
 				       addon ? " and its add-on" : "");
 		json_array_append(nrem, (json_t *)v);
 	}
@@ -262,10 +258,10 @@ static int image_validate_components(const json_t *def, const json_t *view,
 			    e, EINVAL,
 			    "image: conflicting components: '%s' %s "
 			    "is added, but add-on '%s' provides %s",
-			    k, json_string_value(v), jstr(addon, "name"),
+			    k, json_string_value(v), jsonio_str(addon, "name"),
 			    json_string_value(json_object_get(
 				json_object_get(addon, "components"), k)));
-		json_object_set_new(nadd, k, json_string(jstr(row, "version")));
+		json_object_set_new(nadd, k, json_string(jsonio_str(row, "version")));
 	}
 	/* Sorted removal list: the definition is canonical. */
 	return 0;
@@ -317,8 +313,8 @@ int image_validate(const json_t *def, const json_t *view, json_t **out,
 		    json_is_null(json_object_get(o, "addon"))
 			? NULL
 			: image_find_addon(
-			      view, jstr(json_object_get(o, "addon"), "name"),
-			      jstr(json_object_get(o, "addon"), "version"));
+			      view, jsonio_str(json_object_get(o, "addon"), "name"),
+			      jsonio_str(json_object_get(o, "addon"), "version"));
 		rc = image_validate_components(def, view, base, addon, o, e);
 	}
 	if (rc < 0) {
@@ -362,19 +358,19 @@ int image_effective(const json_t *def, const json_t *view, json_t **out,
 	int rc;
 
 	*out = NULL;
-	base = image_find_base(view, jstr(def, "base"));
+	base = image_find_base(view, jsonio_str(def, "base"));
 	if (!base)
 		return err_set(e, ENOENT,
 			       "image: base image %s is no longer in the depot",
-			       jstr(def, "base") ? jstr(def, "base") : "?");
+			       jsonio_str(def, "base") ? jsonio_str(def, "base") : "?");
 	if (json_is_object(a)) {
 		addon =
-		    image_find_addon(view, jstr(a, "name"), jstr(a, "version"));
+		    image_find_addon(view, jsonio_str(a, "name"), jsonio_str(a, "version"));
 		if (!addon)
 			return err_set(e, ENOENT,
 				       "image: add-on '%s' %s is no longer in "
 				       "the depot",
-				       jstr(a, "name"), jstr(a, "version"));
+				       jsonio_str(a, "name"), jsonio_str(a, "version"));
 	}
 	comps = json_object();
 	rc = image_effective_add(
@@ -504,7 +500,7 @@ int image_assign(const json_t *images, const json_t *hosts, json_t **out,
 	map = json_object();
 	json_array_foreach((json_t *)hosts, i, h)
 	{
-		const char *name = jstr(h, "name");
+		const char *name = jsonio_str(h, "name");
 		const char *first = NULL;
 
 		json_array_foreach((json_t *)images, j, im)
@@ -518,9 +514,9 @@ int image_assign(const json_t *images, const json_t *hosts, json_t **out,
 				return err_set(e, EINVAL,
 					       "host '%s' is matched by two "
 					       "images: '%s' and '%s'",
-					       name, first, jstr(im, "name"));
+					       name, first, jsonio_str(im, "name"));
 			}
-			first = jstr(im, "name");
+			first = jsonio_str(im, "name");
 		}
 		if (!first) {
 			json_decref(map);
@@ -564,7 +560,7 @@ int image_import_check(const json_t *doc, struct seam_err *e)
 		return err_set(e, EINVAL,
 			       "image document: unknown format (this center "
 			       "reads format 1)");
-	if (!jstr(doc, "kind") || strcmp(jstr(doc, "kind"), IMAGE_EXPORT_KIND))
+	if (!jsonio_str(doc, "kind") || strcmp(jsonio_str(doc, "kind"), IMAGE_EXPORT_KIND))
 		return err_set(e, EINVAL,
 			       "image document: 'kind' must be \"%s\"",
 			       IMAGE_EXPORT_KIND);
@@ -572,7 +568,7 @@ int image_import_check(const json_t *doc, struct seam_err *e)
 		return err_set(e, EINVAL,
 			       "image document: 'definition' must be an "
 			       "object");
-	want = jstr(doc, "sha256");
+	want = jsonio_str(doc, "sha256");
 	if (!want)
 		return err_set(e, EINVAL,
 			       "image document: 'sha256' is required");
@@ -606,13 +602,13 @@ int image_check_acceptance(const json_t *eff, const char *min_level,
 
 	json_object_foreach(json_object_get(eff, "components"), k, c)
 	{
-		const char *lvl = jstr(c, "acceptance");
+		const char *lvl = jsonio_str(c, "acceptance");
 
 		if (image_level_rank(lvl) < image_level_rank(min_level))
 			return err_set(e, EINVAL,
 				       "image: component '%s' %s is %s, below "
 				       "the cluster's lowest accepted level %s",
-				       k, jstr(c, "version"),
+				       k, jsonio_str(c, "version"),
 				       lvl ? lvl : "of no level", min_level);
 	}
 	return 0;

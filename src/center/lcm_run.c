@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonio.h"
 #include "center.h"
 #include "drs.h"
 #include "lcm.h"
@@ -42,11 +43,6 @@
 #define LCM_MAX_HOSTS 256
 #define LCM_STAGE_WORKERS 8
 #define LCM_CALL_MS 30000
-
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
 
 static int64_t jint(const json_t *o, const char *k)
 {
@@ -165,8 +161,8 @@ static int lcm_maint_set(const json_t *row, const char *mode,
 	/* Already in that mode (a resumed step): done. */
 	if (rc < 0 && lcm_call(row, "GET", "/api/v1/maintenance", NULL,
 			       LCM_CALL_MS, &m, NULL, NULL) == 0) {
-		if (streq(jstr(m, "mode"), mode) ||
-		    streq(jstr(m, "maintenance_mode"), mode))
+		if (streq(jsonio_str(m, "mode"), mode) ||
+		    streq(jsonio_str(m, "maintenance_mode"), mode))
 			rc = 0;
 		json_decref(m);
 	}
@@ -191,22 +187,22 @@ static int lcm_observe(const json_t *row, struct lcm_obs *o, struct seam_err *e)
 	if (rc < 0)
 		return rc;
 	snprintf(o->maint, sizeof(o->maint), "%s",
-		 jstr(inv, "maintenance_mode") ? jstr(inv, "maintenance_mode")
+		 jsonio_str(inv, "maintenance_mode") ? jsonio_str(inv, "maintenance_mode")
 					       : "none");
 	snprintf(
 	    o->base, sizeof(o->base), "%s",
-	    jstr(json_object_get(json_object_get(inv, "image"), "base"),
+	    jsonio_str(json_object_get(json_object_get(inv, "image"), "base"),
 		 "version")
-		? jstr(json_object_get(json_object_get(inv, "image"), "base"),
+		? jsonio_str(json_object_get(json_object_get(inv, "image"), "base"),
 		       "version")
 		: "");
 	json_decref(inv);
 	if (lcm_call(row, "GET", "/api/v1/apply", NULL, LCM_CALL_MS, &ap, NULL,
 		     NULL) == 0) {
 		snprintf(o->apply_state, sizeof(o->apply_state), "%s",
-			 jstr(ap, "state") ? jstr(ap, "state") : "none");
+			 jsonio_str(ap, "state") ? jsonio_str(ap, "state") : "none");
 		snprintf(o->apply_image, sizeof(o->apply_image), "%s",
-			 jstr(ap, "image") ? jstr(ap, "image") : "");
+			 jsonio_str(ap, "image") ? jsonio_str(ap, "image") : "");
 		o->apply_running = json_is_true(json_object_get(ap, "running"));
 		o->apply_id = jint(ap, "id");
 		json_decref(ap);
@@ -233,7 +229,7 @@ static json_t *lcm_stage_record(const json_t *eff)
 		    comps,
 		    json_pack(
 			"{s:s,s:s,s:s,s:I,s:O,s:O,s:b}", "name", k, "version",
-			jstr(row, "version"), "sha256", jstr(row, "digest"),
+			jsonio_str(row, "version"), "sha256", jsonio_str(row, "digest"),
 			"size", (json_int_t)jint(row, "size"), "scripts",
 			json_is_array(sc) ? sc : json_array(),
 			"live_patch_from",
@@ -241,7 +237,7 @@ static json_t *lcm_stage_record(const json_t *eff)
 			json_is_true(json_object_get(row, "fsr_required")) ||
 			    jint(row, "fsr_required") != 0));
 	}
-	return json_pack("{s:s,s:O,s:o}", "version", jstr(base, "version"),
+	return json_pack("{s:s,s:O,s:o}", "version", jsonio_str(base, "version"),
 			 "live_patch_from",
 			 json_is_array(json_object_get(base, "live_patch_from"))
 			     ? json_object_get(base, "live_patch_from")
@@ -260,11 +256,11 @@ static int lcm_stage_host(struct center *c, const json_t *row, char *version,
 
 	if (!eff)
 		return err_set(e, ENOENT, "host '%s': no image to stage: %s",
-			       jstr(row, "name"), why);
+			       jsonio_str(row, "name"), why);
 	rec = lcm_stage_record(eff);
 	json_decref(eff);
 	if (version)
-		snprintf(version, vlen, "%s", jstr(rec, "version"));
+		snprintf(version, vlen, "%s", jsonio_str(rec, "version"));
 	auth_host_token(c->secret, jint(row, "id"), tok);
 	snprintf(url, sizeof(url), "%s/api/v1/depot", c->url);
 	body = json_pack("{s:o,s:{s:s,s:s,s:s}}", "image", rec, "depot", "url",
@@ -287,7 +283,7 @@ static bool lcm_is_staged(const json_t *row, const char *version)
 				 &r, NULL, NULL) < 0)
 		return false;
 	json_array_foreach(json_object_get(r, "images"), i,
-			   im) if (streq(jstr(im, "version"), version)) found =
+			   im) if (streq(jsonio_str(im, "version"), version)) found =
 	    true;
 	json_decref(r);
 	return found;
@@ -314,7 +310,7 @@ static json_t *lcm_precheck_hosts(struct center *c, int64_t cid,
 		if (!eff && !image_error[0])
 			snprintf(image_error, len, "%s", why);
 		if (eff)
-			ver = jstr(json_object_get(eff, "base"), "version");
+			ver = jsonio_str(json_object_get(eff, "base"), "version");
 		snprintf(ref, sizeof(ref), "%lld", (long long)jint(row, "id"));
 		fresh = store_host_get(c->st, ref, false);
 		doc = json_pack("{s:O,s:O,s:O,s:O,s:b,s:b}", "name",
@@ -322,7 +318,7 @@ static json_t *lcm_precheck_hosts(struct center *c, int64_t cid,
 				json_object_get(fresh, "state"), "compliance",
 				res ? res : json_null(), "inventory",
 				inv ? inv : json_null(), "staged",
-				streq(jstr(fresh, "state"), "connected") &&
+				streq(jsonio_str(fresh, "state"), "connected") &&
 				    lcm_is_staged(row, ver),
 				"stageable", eff != NULL);
 		json_array_append_new(out, doc);
@@ -370,11 +366,11 @@ static int lcm_precheck_task(struct center *c, int64_t task_id, void *arg,
 
 	(void)e;
 	json_array_foreach(json_object_get(res, "results"), i, l) nerr +=
-	    streq(jstr(l, "status"), "error");
+	    streq(jsonio_str(l, "status"), "error");
 	lcm_event(c, "precheck.done", job->cluster_id, 0, NULL, task_id,
 		  json_incref(res),
 		  "pre-check of cluster '%s': %s (%zu error(s))", job->cluster,
-		  jstr(res, "status"), nerr);
+		  jsonio_str(res, "status"), nerr);
 	*result = res;
 	return 0;
 }
@@ -388,7 +384,7 @@ static struct lcm_job *lcm_job_new(const json_t *cl, struct seam_err *e)
 		return NULL;
 	}
 	job->cluster_id = jint(cl, "id");
-	snprintf(job->cluster, sizeof(job->cluster), "%s", jstr(cl, "name"));
+	snprintf(job->cluster, sizeof(job->cluster), "%s", jsonio_str(cl, "name"));
 	return job;
 }
 
@@ -434,13 +430,13 @@ static void *lcm_stage_worker(void *p)
 			return NULL;
 		lcm_event(s->c, "stage.host_started", s->cluster_id,
 			  jint(row, "id"), NULL, s->task_id, NULL,
-			  "staging on host '%s' starts", jstr(row, "name"));
+			  "staging on host '%s' starts", jsonio_str(row, "name"));
 		t0 = lcm_now_ms();
 		rc = lcm_stage_host(s->c, row, ver, sizeof(ver), &e);
 		pthread_mutex_lock(&s->lock);
 		json_array_append_new(
 		    s->results, json_pack("{s:s,s:s,s:s,s:I,s:s}", "host",
-					  jstr(row, "name"), "status",
+					  jsonio_str(row, "name"), "status",
 					  rc < 0 ? "error" : "ok", "image", ver,
 					  "ms", (json_int_t)(lcm_now_ms() - t0),
 					  "error", rc < 0 ? e.msg : ""));
@@ -454,14 +450,14 @@ static void *lcm_stage_worker(void *p)
 			lcm_event(s->c, "stage.host_failed", s->cluster_id,
 				  jint(row, "id"), NULL, s->task_id, NULL,
 				  "staging on host '%s' failed: %s",
-				  jstr(row, "name"), e.msg);
+				  jsonio_str(row, "name"), e.msg);
 		else
 			lcm_event(s->c, "stage.host_done", s->cluster_id,
 				  jint(row, "id"), NULL, s->task_id,
 				  json_pack("{s:s,s:I}", "image", ver, "ms",
 					    (json_int_t)(lcm_now_ms() - t0)),
 				  "image %s staged on host '%s' in %lld ms",
-				  ver, jstr(row, "name"),
+				  ver, jsonio_str(row, "name"),
 				  (long long)(lcm_now_ms() - t0));
 	}
 }
@@ -628,23 +624,23 @@ static int lcm_apply_wait(struct lcm_run *r, const json_t *row,
 			lcm_sleep_ms(200);
 			continue;
 		}
-		st = jstr(ap, "state");
+		st = jsonio_str(ap, "state");
 		if ((apply_id <= 0 || jint(ap, "id") >= apply_id) &&
 		    !json_is_true(json_object_get(ap, "running")) &&
 		    !streq(st, "running") && !streq(st, "rolling_back")) {
 			int rc = 0;
 
 			if (!streq(st, "done") ||
-			    !streq(jstr(ap, "image"), target)) {
+			    !streq(jsonio_str(ap, "image"), target)) {
 				json_t *err = json_object_get(ap, "error");
-				const char *why = jstr(err, "reason");
-				const char *step = jstr(err, "step");
+				const char *why = jsonio_str(err, "reason");
+				const char *step = jsonio_str(err, "step");
 
 				/* Words for the operator, never raw JSON. */
 				rc = err_set(e, EIO,
 					     "host '%s': apply of %s ended "
 					     "%s%s%s%s%s",
-					     jstr(row, "name"), target,
+					     jsonio_str(row, "name"), target,
 					     st ? st : "in an unknown state",
 					     step ? " at step " : "",
 					     step ? step : "", why ? ": " : "",
@@ -658,7 +654,7 @@ static int lcm_apply_wait(struct lcm_run *r, const json_t *row,
 	}
 	return err_set(
 	    e, ETIMEDOUT, "host '%s': apply of %s did not end in time%s%s",
-	    jstr(row, "name"), target, last_err[0] ? ": " : "", last_err);
+	    jsonio_str(row, "name"), target, last_err[0] ? ": " : "", last_err);
 }
 
 /* The host's vm.fsr events after cursor, as remediation events. */
@@ -680,13 +676,13 @@ static void lcm_fsr_events(struct lcm_run *r, struct lcm_host *hh,
 	json_array_foreach(json_object_get(rep, "events"), i, ev)
 	{
 		const json_t *d = json_object_get(ev, "data");
-		const char *vm = jstr(ev, "vm");
+		const char *vm = jsonio_str(ev, "vm");
 		int64_t stun = jint(ev, "stun_us");
 
-		if (!streq(jstr(ev, "type"), "vm.fsr"))
+		if (!streq(jsonio_str(ev, "type"), "vm.fsr"))
 			continue;
 		if (!vm)
-			vm = jstr(d, "vm");
+			vm = jsonio_str(d, "vm");
 		if (!stun)
 			stun = jint(d, "stun_us");
 		total += stun;
@@ -758,11 +754,11 @@ static json_t *lcm_evac_targets(struct lcm_run *r, const struct lcm_host *hh)
 	json_array_foreach(rows, i, row)
 	{
 		const char *mm =
-		    jstr(json_object_get(row, "inventory"), "maintenance_mode");
+		    jsonio_str(json_object_get(row, "inventory"), "maintenance_mode");
 		bool busy = false;
 
 		if (jint(row, "id") == hh->id ||
-		    !streq(jstr(row, "state"), "connected") ||
+		    !streq(jsonio_str(row, "state"), "connected") ||
 		    (mm && !streq(mm, "none")))
 			continue;
 		pthread_mutex_lock(&r->lock);
@@ -773,7 +769,7 @@ static json_t *lcm_evac_targets(struct lcm_run *r, const struct lcm_host *hh)
 		if (busy)
 			continue;
 		json_array_append_new(
-		    out, json_pack("{s:s,s:I,s:I}", "name", jstr(row, "name"),
+		    out, json_pack("{s:s,s:I,s:I}", "name", jsonio_str(row, "name"),
 				   "id", (json_int_t)jint(row, "id"),
 				   "free_mib", (json_int_t)drs_free_mib(row)));
 	}
@@ -795,7 +791,7 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 	int rc;
 
 	rows = store_host_list_full(r->c->st, r->cluster_id, false);
-	json_array_foreach(rows, i, row) if (streq(jstr(row, "name"), target))
+	json_array_foreach(rows, i, row) if (streq(jsonio_str(row, "name"), target))
 	{
 		snprintf(ref, sizeof(ref), "%lld", (long long)jint(row, "id"));
 		dst = store_host_get(r->c->st, ref, true);
@@ -837,7 +833,7 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 					 (long long)jint(c, "mem_mib")));
 	}
 	json_decref(cfg);
-	snprintf(addr, sizeof(addr), "%s", jstr(dst, "address"));
+	snprintf(addr, sizeof(addr), "%s", jsonio_str(dst, "address"));
 	if (strrchr(addr, ':'))
 		*strrchr(addr, ':') = 0;
 	json_object_set_new(body, "address", json_string(addr));
@@ -959,9 +955,9 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 	{
 		json_t *one;
 
-		if (!streq(jstr(vm, "state"), "running"))
+		if (!streq(jsonio_str(vm, "state"), "running"))
 			continue;
-		one = json_pack("{s:s,s:I}", "name", jstr(vm, "name"),
+		one = json_pack("{s:s,s:I}", "name", jsonio_str(vm, "name"),
 				"mem_mib", (json_int_t)jint(vm, "mem_mib"));
 		/* A passthrough device does not move: the power policy. */
 		json_array_append_new(
@@ -996,8 +992,8 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 		    r->c->st, r->rem_id, hh->id, "migrate", vm);
 
 		lcm_crash_point("migrate", false);
-		rc = lcm_migrate_vm(r, hh, row, jstr(vm, "vm"),
-				    jstr(vm, "target"), result, e);
+		rc = lcm_migrate_vm(r, hh, row, jsonio_str(vm, "vm"),
+				    jsonio_str(vm, "target"), result, e);
 		store_remediation_step_end(r->c->st, sid,
 					   rc < 0 ? "failed" : "done", NULL);
 		if (rc < 0)
@@ -1005,7 +1001,7 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 	}
 	json_array_foreach(unplaced, i, vm)
 	{
-		rc = lcm_power_policy(r, hh, row, jstr(vm, "vm"), result, e);
+		rc = lcm_power_policy(r, hh, row, jsonio_str(vm, "vm"), result, e);
 		if (rc < 0)
 			goto out;
 	}
@@ -1030,8 +1026,8 @@ static int lcm_step_restore(struct lcm_run *r, struct lcm_host *hh,
 
 	json_array_foreach(json_object_get(rem, "steps"), i,
 			   s) if (jint(s, "host_id") == hh->id &&
-				  streq(jstr(s, "step"), "evacuate") &&
-				  streq(jstr(s, "state"), "done")) off =
+				  streq(jsonio_str(s, "step"), "evacuate") &&
+				  streq(jsonio_str(s, "state"), "done")) off =
 	    json_object_get(json_object_get(s, "result"), "powered_off");
 	json_array_foreach(off, i, vm)
 	{
@@ -1055,7 +1051,7 @@ static int lcm_step_compliance(struct lcm_run *r, struct lcm_host *hh,
 			       struct seam_err *e)
 {
 	json_t *res = checks_host_now(r->c, row, r->task_id, NULL);
-	const char *st = jstr(res, "status");
+	const char *st = jsonio_str(res, "status");
 	int rc = 0;
 
 	json_object_set_new(result, "status", json_string(st ? st : "?"));
@@ -1065,7 +1061,7 @@ static int lcm_step_compliance(struct lcm_run *r, struct lcm_host *hh,
 
 		rc = err_set(e, EIO, "host '%s' is %s after remediation: %s",
 			     hh->name, st ? st : "unknown",
-			     jstr(why, "message") ? jstr(why, "message") : "");
+			     jsonio_str(why, "message") ? jsonio_str(why, "message") : "");
 	}
 	json_decref(res);
 	return rc;
@@ -1417,21 +1413,21 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 	snprintf(ref, sizeof(ref), "%lld", (long long)r->cluster_id);
 	cl = store_cluster_get(c->st, ref);
 	snprintf(r->cluster, sizeof(r->cluster), "%s",
-		 cl ? jstr(cl, "name") : "?");
+		 cl ? jsonio_str(cl, "name") : "?");
 	json_decref(cl);
 	r->settings = json_incref(json_object_get(rem, "settings"));
 	s = r->settings;
 	fa = json_object_get(s, "failure_action");
-	r->retry = streq(jstr(fa, "action"), "retry");
+	r->retry = streq(jsonio_str(fa, "action"), "retry");
 	r->retry_count = (int)jint(fa, "retry_count");
 	r->retry_delay_ms = (long)(jint(fa, "retry_delay_s") * 1000);
 	r->tolerated = (int)jint(s, "tolerated_failures");
-	r->power_policy = jstr(s, "power_policy");
+	r->power_policy = jsonio_str(s, "power_policy");
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	/* Steps a stopped center left planned: looked at again below. */
 	json_array_foreach(json_object_get(rem, "steps"), i,
-			   hr) if (streq(jstr(hr, "state"), "planned"))
+			   hr) if (streq(jsonio_str(hr, "state"), "planned"))
 	{
 		json_t *why = json_pack("{s:s}", "why",
 					"the center stopped during this "
@@ -1449,18 +1445,18 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 		json_t *row;
 
 		hh->id = jint(hr, "host_id");
-		hh->path = lcm_path_parse(jstr(hr, "path"));
+		hh->path = lcm_path_parse(jsonio_str(hr, "path"));
 		hh->attempts = (int)jint(hr, "attempts");
 		snprintf(hh->status, sizeof(hh->status), "%s",
-			 jstr(hr, "status") ? jstr(hr, "status") : "pending");
+			 jsonio_str(hr, "status") ? jsonio_str(hr, "status") : "pending");
 		row = lcm_host_row(c, hh->id);
 		snprintf(hh->name, sizeof(hh->name), "%s",
-			 row ? jstr(row, "name") : "?");
+			 row ? jsonio_str(row, "name") : "?");
 		if (streq(hh->status, "running")) {
 			lcm_resume_host((json_t *)rem, (json_t *)hr);
 			snprintf(hh->resume_step, sizeof(hh->resume_step), "%s",
-				 jstr(hr, "resume_step")
-				     ? jstr(hr, "resume_step")
+				 jsonio_str(hr, "resume_step")
+				     ? jsonio_str(hr, "resume_step")
 				     : "");
 			hh->resume_after =
 			    json_is_true(json_object_get(hr, "resume_after"));
@@ -1472,7 +1468,7 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 
 			snprintf(
 			    hh->target, sizeof(hh->target), "%s",
-			    eff ? jstr(json_object_get(eff, "base"), "version")
+			    eff ? jsonio_str(json_object_get(eff, "base"), "version")
 				: "");
 			json_decref(eff);
 		}
@@ -1570,16 +1566,16 @@ static int lcm_remediate_task(struct center *c, int64_t task_id, void *arg,
 		return err_set(e, ENOMEM, "no memory");
 	r->t0_ms = lcm_now_ms();
 	rem = store_remediation_get(c->st, job->rem_id);
-	if (streq(jstr(rem, "state"), "cancelling"))
+	if (streq(jsonio_str(rem, "state"), "cancelling"))
 		r->cancel = true;
 	json_decref(rem);
 	store_remediation_set_state(c->st, job->rem_id,
 				    r->cancel ? "cancelling" : "running");
 	*result = lcm_run_hosts(r);
-	if (!streq(jstr(*result, "state"), "done"))
+	if (!streq(jsonio_str(*result, "state"), "done"))
 		rc = err_set(e, r->cancel ? ECANCELED : EIO,
 			     "remediation %lld %s", (long long)job->rem_id,
-			     jstr(*result, "state"));
+			     jsonio_str(*result, "state"));
 	lcm_run_free(r);
 	return rc;
 }
@@ -1600,17 +1596,17 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl, int64_t *rem_id,
 		return err_set(
 		    e, EALREADY,
 		    "cluster '%s' has a remediation under way (%lld)",
-		    jstr(cl, "name"), (long long)jint(u, "id"));
+		    jsonio_str(cl, "name"), (long long)jint(u, "id"));
 	}
 	json_decref(unf);
 	pc = lcm_precheck_run(c, cid, 0);
-	if (streq(jstr(pc, "status"), "error")) {
+	if (streq(jsonio_str(pc, "status"), "error")) {
 		char msg[1024] = "";
 
 		json_array_foreach(json_object_get(pc, "results"), i,
-				   l) if (streq(jstr(l, "status"), "error") &&
+				   l) if (streq(jsonio_str(l, "status"), "error") &&
 					  !msg[0])
-		    snprintf(msg, sizeof(msg), "%s", jstr(l, "message"));
+		    snprintf(msg, sizeof(msg), "%s", jsonio_str(l, "message"));
 		json_decref(pc);
 		return err_set(e, EBUSY, "pre-check failed: %s", msg);
 	}
@@ -1620,8 +1616,8 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl, int64_t *rem_id,
 	    hosts,
 	    json_pack(
 		"{s:I,s:s}", "host_id", (json_int_t)jint(row, "id"), "path",
-		jstr(json_object_get(pc, "paths"), jstr(row, "name"))
-		    ? jstr(json_object_get(pc, "paths"), jstr(row, "name"))
+		jsonio_str(json_object_get(pc, "paths"), jsonio_str(row, "name"))
+		    ? jsonio_str(json_object_get(pc, "paths"), jsonio_str(row, "name"))
 		    : "skip"));
 	json_decref(rows);
 	settings = center_settings(c, cid);
@@ -1633,14 +1629,14 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl, int64_t *rem_id,
 		return id;
 	}
 	/* Compliant hosts are skipped from the start. */
-	json_array_foreach(hosts, i, row) if (streq(jstr(row, "path"), "skip"))
+	json_array_foreach(hosts, i, row) if (streq(jsonio_str(row, "path"), "skip"))
 	    store_remediation_host_set(c->st, id, jint(row, "host_id"),
 				       "skipped", NULL, "compliant");
 	lcm_event(c, "remediation.started", cid, 0, NULL, 0,
 		  json_pack("{s:I,s:O}", "remediation_id", (json_int_t)id,
 			    "paths", json_object_get(pc, "paths")),
 		  "remediation %lld of cluster '%s' starts (%zu host(s))",
-		  (long long)id, jstr(cl, "name"), json_array_size(hosts));
+		  (long long)id, jsonio_str(cl, "name"), json_array_size(hosts));
 	json_decref(hosts);
 	json_decref(pc);
 	job = lcm_job_new(cl, e);
@@ -1672,19 +1668,19 @@ static void lcm_resume_host(json_t *rem, json_t *hr)
 
 	json_array_foreach(json_object_get(rem, "steps"), i,
 			   s) if (jint(s, "host_id") == jint(hr, "host_id") &&
-				  !streq(jstr(s, "step"), "migrate") &&
+				  !streq(jsonio_str(s, "step"), "migrate") &&
 				  !json_is_true(json_object_get(
 				      json_object_get(s, "data"), "cleanup")))
 	    last = s;
 	if (!last)
 		return;
-	json_object_set_new(hr, "resume_step", json_string(jstr(last, "step")));
+	json_object_set_new(hr, "resume_step", json_string(jsonio_str(last, "step")));
 	json_object_set_new(hr, "resume_after",
-			    json_boolean(streq(jstr(last, "state"), "done")));
+			    json_boolean(streq(jsonio_str(last, "state"), "done")));
 	json_object_set_new(
 	    hr, "resume_target",
-	    json_string(jstr(json_object_get(last, "data"), "target")
-			    ? jstr(json_object_get(last, "data"), "target")
+	    json_string(jsonio_str(json_object_get(last, "data"), "target")
+			    ? jsonio_str(json_object_get(last, "data"), "target")
 			    : ""));
 }
 

@@ -43,6 +43,12 @@ int jsonio_check_fields(const json_t *obj, const struct jsonio_field *fields,
 			struct seam_err *e);
 const char *jsonio_type_name(enum jsonio_type t);
 
+/* The string at key k of object o, or NULL (absent, not a string, o NULL). */
+static inline const char *jsonio_str(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
 /* Load a JSON object from a file (bounded), or save one atomically. */
 int jsonio_load_file(const char *path, json_t **out, struct seam_err *e);
 int jsonio_save_file(const char *path, const json_t *obj, mode_t mode,
