@@ -19,6 +19,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "log.h"
 
 #define HTTPD_CONNECTION_TIMEOUT 300 /* seconds idle */
+#define HTTPD_QUIESCE_MIN_MS 100	  /* see httpd_stop_keep_socket() */
 /*
  * A body over the bound is read and dropped so the client gets its 413 on
  * an orderly connection; past this many times the bound, it is refused at
@@ -46,6 +48,7 @@ struct httpd {
 	char *cert_pem;
 	char *key_pem;
 	char *upload_dir;
+	atomic_int in_flight; /* requests begun and not yet completed */
 };
 
 struct httpd_req {
@@ -568,6 +571,7 @@ static struct httpd_req *httpd_req_new(struct httpd *h,
 		free(req);
 		return NULL;
 	}
+	atomic_fetch_add(&h->in_flight, 1);
 	return req;
 }
 
@@ -594,6 +598,7 @@ static void httpd_req_free(struct httpd_req *req)
 	json_decref(req->json);
 	free(req->body);
 	free(req->path);
+	atomic_fetch_sub(&req->h->in_flight, 1);
 	free(req);
 }
 
@@ -908,12 +913,21 @@ int httpd_stop_keep_socket(struct httpd *h, long grace_ms)
 	if (!h || !h->mhd)
 		return -EINVAL;
 	fd = MHD_quiesce_daemon(h->mhd);
-	/* Let accepted connections finish their request (keep-alive ones
-	 * that stay idle are closed when the grace period ends). */
+	/*
+	 * Nothing is accepted from here on (connections wait in the backlog
+	 * for the next process). Let the requests in flight finish; a
+	 * keep-alive connection with no request is closed at once — its
+	 * client reconnects — or the socket would go unserved for the whole
+	 * grace period. A connection accepted an instant ago may not have
+	 * sent its request yet: HTTPD_QUIESCE_MIN_MS gives it the time.
+	 */
 	for (waited = 0; waited < grace_ms; waited += 10) {
 		info = MHD_get_daemon_info(h->mhd,
 					   MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!info || info->num_connections == 0)
+			break;
+		if (atomic_load(&h->in_flight) == 0 &&
+		    waited >= HTTPD_QUIESCE_MIN_MS)
 			break;
 		nanosleep(&ts, NULL);
 	}

@@ -104,7 +104,8 @@ void httpd_stop(struct httpd *h);
  * The same, but the listening socket stays open and is returned (or -errno):
  * connections that arrive meanwhile wait in its backlog, for the process
  * that inherits it across execve() (still CLOEXEC: clear it to pass it on).
- * Connections already accepted get up to grace_ms to finish.
+ * Requests in flight get up to grace_ms to finish; idle keep-alive
+ * connections are closed at once (their clients reconnect).
  */
 int httpd_stop_keep_socket(struct httpd *h, long grace_ms);
 
