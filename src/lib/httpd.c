@@ -30,7 +30,6 @@
 #include "log.h"
 
 #define HTTPD_CONNECTION_TIMEOUT 300 /* seconds idle */
-#define HTTPD_QUIESCE_MIN_MS 100	  /* see httpd_stop_keep_socket() */
 /*
  * A body over the bound is read and dropped so the client gets its 413 on
  * an orderly connection; past this many times the bound, it is refused at
@@ -48,7 +47,18 @@ struct httpd {
 	char *cert_pem;
 	char *key_pem;
 	char *upload_dir;
-	atomic_int in_flight; /* requests begun and not yet completed */
+	atomic_int busy; /* connections with a request under way, or yet to
+			  * send their first one (see httpd_conn) */
+};
+
+/*
+ * Each connection's state, in MHD's socket context. A connection is busy
+ * from its start until its request completes, and again from its next
+ * request on; a re-exec waits for the busy ones and closes the idle
+ * keep-alive ones at once (httpd_stop_keep_socket).
+ */
+struct httpd_conn {
+	bool busy;
 };
 
 struct httpd_req {
@@ -554,6 +564,43 @@ void httpd_reply_stream(struct httpd_req *req, unsigned status,
 
 /* ---- the pipeline ---- */
 
+static void httpd_conn_set_busy(struct httpd *h, struct MHD_Connection *conn,
+				bool busy)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct httpd_conn *c;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	c = ci ? ci->socket_context : NULL;
+	if (!c || c->busy == busy)
+		return;
+	c->busy = busy;
+	atomic_fetch_add(&h->busy, busy ? 1 : -1);
+}
+
+static void httpd_on_connection(void *cls, struct MHD_Connection *conn,
+				void **socket_context,
+				enum MHD_ConnectionNotificationCode toe)
+{
+	struct httpd *h = cls;
+	struct httpd_conn *c = *socket_context;
+
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		c = calloc(1, sizeof(*c));
+		if (c) { /* without memory it only counts as idle */
+			c->busy = true;
+			atomic_fetch_add(&h->busy, 1);
+		}
+		*socket_context = c;
+		return;
+	}
+	if (c && c->busy)
+		atomic_fetch_sub(&h->busy, 1);
+	free(c);
+	*socket_context = NULL;
+}
+
 static struct httpd_req *httpd_req_new(struct httpd *h,
 				       struct MHD_Connection *conn,
 				       const char *method, const char *url)
@@ -571,7 +618,7 @@ static struct httpd_req *httpd_req_new(struct httpd *h,
 		free(req);
 		return NULL;
 	}
-	atomic_fetch_add(&h->in_flight, 1);
+	httpd_conn_set_busy(h, conn, true);
 	return req;
 }
 
@@ -598,7 +645,6 @@ static void httpd_req_free(struct httpd_req *req)
 	json_decref(req->json);
 	free(req->body);
 	free(req->path);
-	atomic_fetch_sub(&req->h->in_flight, 1);
 	free(req);
 }
 
@@ -843,6 +889,7 @@ static void httpd_on_completed(void *cls, struct MHD_Connection *conn,
 {
 	httpd_req_free(*con_cls);
 	*con_cls = NULL;
+	httpd_conn_set_busy(cls, conn, false);
 }
 
 static void httpd_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -889,7 +936,8 @@ int httpd_start(const struct httpd_config *cfg, struct httpd **out,
 	    flags, 0, NULL, NULL, httpd_on_request, h, MHD_OPTION_LISTEN_SOCKET,
 	    (MHD_socket)cfg->listen_fd, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem,
 	    MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem, MHD_OPTION_NOTIFY_COMPLETED,
-	    httpd_on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+	    httpd_on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+	    httpd_on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)HTTPD_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)HTTPD_MAX_CONNECTIONS, MHD_OPTION_EXTERNAL_LOGGER,
 	    httpd_mhd_log, h, MHD_OPTION_END);
@@ -918,16 +966,15 @@ int httpd_stop_keep_socket(struct httpd *h, long grace_ms)
 	 * for the next process). Let the requests in flight finish; a
 	 * keep-alive connection with no request is closed at once — its
 	 * client reconnects — or the socket would go unserved for the whole
-	 * grace period. A connection accepted an instant ago may not have
-	 * sent its request yet: HTTPD_QUIESCE_MIN_MS gives it the time.
+	 * grace period. A connection accepted an instant ago that has not
+	 * sent its request yet counts as busy.
 	 */
 	for (waited = 0; waited < grace_ms; waited += 10) {
 		info = MHD_get_daemon_info(h->mhd,
 					   MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!info || info->num_connections == 0)
 			break;
-		if (atomic_load(&h->in_flight) == 0 &&
-		    waited >= HTTPD_QUIESCE_MIN_MS)
+		if (atomic_load(&h->busy) == 0)
 			break;
 		nanosleep(&ts, NULL);
 	}
