@@ -11,7 +11,7 @@ PACKAGES="
 build-essential meson ninja-build pkg-config
 libjansson-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev
 libsqlite3-dev libpq-dev libarchive-dev libsodium-dev libcmocka-dev
-python3 python3-pytest python3-pytest-timeout python3-requests python3-yaml
+python3 python3-pytest python3-pytest-timeout python3-pytest-xdist python3-requests python3-yaml
 qemu-system-x86 busybox-static cpio xz-utils procps iproute2 hyperfine
 chromium nodejs npm
 tmux
