@@ -1,25 +1,25 @@
 /*
  * fsutil.c — see fsutil.h.
  *
- * The temporary name of fs_write_atomic() carries the pid and a counter so two
- * writers (threads or processes) of the same file never share a temporary;
- * the last rename wins, which is what a state file wants.
+ * fs_write_atomic() is afile.c's write-aside, fsync, rename in one call:
+ * each writer gets its own mkstemp() temporary, so two writers (threads or
+ * processes) of the same file never share one; the last rename wins, which
+ * is what a state file wants.
  */
 #include "fsutil.h"
+
+#include "afile.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static atomic_uint fs_tmp_counter;
 
 static int fs_write_all(int fd, const void *buf, size_t len)
 {
@@ -70,30 +70,18 @@ int fs_fsync_parent(const char *path)
 int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
 		    struct seam_err *e)
 {
-	char tmp[PATH_MAX];
-	int fd, rc;
+	struct afile f;
+	int rc;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d.%u", path, (int)getpid(),
-		 atomic_fetch_add(&fs_tmp_counter, 1));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return err_sys(e, "create %s", tmp);
-	rc = fs_write_all(fd, buf, len);
-	if (rc == 0 && fchmod(fd, mode) < 0)
-		rc = -errno;
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
+	rc = afile_open(&f, path, mode, e);
+	if (rc < 0)
+		return rc;
+	rc = afile_write(&f, buf, len, e);
 	if (rc < 0) {
-		unlink(tmp);
-		errno = -rc;
-		return err_sys(e, "write %s", path);
+		afile_abort(&f);
+		return rc;
 	}
-	fs_fsync_parent(path);
-	return 0;
+	return afile_commit(&f, e);
 }
 
 int fs_mkdir_p(const char *path, mode_t mode, struct seam_err *e)
