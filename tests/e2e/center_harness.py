@@ -43,36 +43,8 @@ BUNDLE_TOOL = BUILD / "seam-bundle"
 HOSTD = Path(os.environ.get("SEAM_HOSTD", BUILD / "seam-hostd"))
 MAKE_BUNDLES = REPO / "bundles" / "make-bundles"
 
-FAKE_VMX = """#!/bin/sh
-# fake-vmx: a TEST DOUBLE of seam-vmx for the center's tests (no /dev/kvm).
-set -eu
-cmd="${1:-}"
-shift || true
-case "$cmd" in
-run)
-	ctl=""
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--control) ctl="$2"; shift 2 ;;
-		--serial-log) echo "fake guest booted" >> "$2"; shift 2 ;;
-		*) shift ;;
-		esac
-	done
-	[ -n "$ctl" ] || exit 2
-	echo $$ > "$ctl"
-	exec sleep 100000
-	;;
-ctl)
-	pid=$(cat "$1")
-	case "$2" in
-	status) kill -0 "$pid" && echo running ;;
-	stop) kill "$pid" ;;
-	*) exit 2 ;;
-	esac
-	;;
-*) exit 2 ;;
-esac
-"""
+# the seam-vmx test double hostd's own tests use (no /dev/kvm needed)
+FAKE_VMX = (REPO / "tests" / "unit" / "fake-vmx").read_text()
 
 
 def parse_kv(text):
