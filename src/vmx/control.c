@@ -152,6 +152,14 @@ static void control_after(struct control *c, enum cmd_after after)
 		c->stopping = 1;
 		fsr_finish(c->vm);
 		break;
+	case CMD_AFTER_SNAPSHOT:
+		c->stopping = 1;
+		vm_request_end(c->vm, VMX_EXIT_SNAPSHOT);
+		break;
+	case CMD_AFTER_MIGRATED:
+		c->stopping = 1;
+		vm_request_end(c->vm, VMX_EXIT_MIGRATED);
+		break;
 	case CMD_AFTER_NOTHING:
 		break;
 	}
