@@ -172,9 +172,8 @@ static const char *const args_required[] = {"--name", "--kernel",
 static int args_known(const char *opt)
 {
 	static const char *const known[] = {
-	    "--name",  "--kernel",     "--cmdline", "--mem",
-	    "--vcpus", "--serial-log", "--control", "--restore",
-	    "--incoming", "--token"};
+	    "--name",	    "--kernel",	 "--cmdline", "--mem",	    "--vcpus",
+	    "--serial-log", "--control", "--restore", "--incoming", "--token"};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(opt, known[i]) == 0)

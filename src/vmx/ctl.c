@@ -29,14 +29,15 @@
 
 static int ctl_usage(void)
 {
-	fprintf(stderr, "usage: seam-vmx ctl SOCKET "
-			"status|pause|resume|stop|regs\n"
-			"       seam-vmx ctl SOCKET fsr --binary PATH "
-			"[--fail-stage STAGE]\n"
-			"       seam-vmx ctl SOCKET snapshot PATH\n"
-			"       seam-vmx ctl SOCKET migrate --to ADDR:PORT "
-			"--token TOKEN\n"
-			"                [--max-downtime-ms N] [--timeout-s N]\n");
+	fprintf(stderr,
+		"usage: seam-vmx ctl SOCKET "
+		"status|pause|resume|stop|regs\n"
+		"       seam-vmx ctl SOCKET fsr --binary PATH "
+		"[--fail-stage STAGE]\n"
+		"       seam-vmx ctl SOCKET snapshot PATH\n"
+		"       seam-vmx ctl SOCKET migrate --to ADDR:PORT "
+		"--token TOKEN\n"
+		"                [--max-downtime-ms N] [--timeout-s N]\n");
 	return 2;
 }
 
@@ -89,11 +90,13 @@ static json_t *ctl_build_migrate(int argc, char **argv)
 
 		while (k < 4 && strcmp(argv[i], opts[k][0]) != 0)
 			k++;
-		if (k == 4 || i + 1 >= argc || (k >= 2 && !ctl_number(argv[i + 1])))
+		if (k == 4 || i + 1 >= argc ||
+		    (k >= 2 && !ctl_number(argv[i + 1])))
 			goto bad;
-		json_object_set_new(o, opts[k][1],
-				    k < 2 ? json_string(argv[i + 1])
-					  : json_integer(ctl_number(argv[i + 1])));
+		json_object_set_new(
+		    o, opts[k][1],
+		    k < 2 ? json_string(argv[i + 1])
+			  : json_integer(ctl_number(argv[i + 1])));
 	}
 	if (json_object_get(o, "to") && json_object_get(o, "token"))
 		return o;

@@ -20,6 +20,7 @@
 #include "incoming.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,6 +128,9 @@ void worker_main_incoming(const struct vmx_book *book,
 	if (vm_start(vm, &e) < 0)
 		incoming_fail(sfd, live, VMX_EXIT_FAILURE, &e);
 	incoming_read(vm, sfd, live, s);
+	if (live && mig_test_knob(MIG_DEST_ENV) &&
+	    strcmp(mig_test_knob(MIG_DEST_ENV), "die_final") == 0)
+		raise(SIGKILL);
 	incoming_merge_book(s, book);
 	if (vmx_state_restore(vm, s, "", &e) < 0)
 		incoming_fail(sfd, live, VMX_EXIT_BAD_STREAM, &e);

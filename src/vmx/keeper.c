@@ -378,7 +378,8 @@ static int keeper_open_source(struct keeper *k, const struct vmx_source *src,
 	struct seam_err e = {0};
 
 	if (src->restore[0]) {
-		k->stream_fd = keepsrc_open_snapshot(src->restore, &k->book, &e);
+		k->stream_fd =
+		    keepsrc_open_snapshot(src->restore, &k->book, &e);
 		return k->stream_fd < 0 ? keeper_stream_fail(&e) : -1;
 	}
 	if (src->incoming[0]) {

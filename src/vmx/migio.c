@@ -36,6 +36,15 @@ int mig_io_timeout_ms(void)
 	return v > 0 ? v : MIG_IO_TIMEOUT_MS;
 }
 
+const char *mig_test_knob(const char *name)
+{
+	const char *faults = getenv("SEAM_VMX_TEST_FAULTS");
+
+	if (!faults || strcmp(faults, "1") != 0)
+		return NULL;
+	return getenv(name);
+}
+
 void mig_io_set_timeouts(int fd, int ms)
 {
 	struct timeval tv = {.tv_sec = ms / 1000,
@@ -136,6 +145,9 @@ static int mig_write_run(struct mig_writer *w, const uint8_t *ram,
 	    {.iov_base = (void *)(ram + f.offset), .iov_len = (size_t)f.len},
 	};
 
+	if (w->cut_offset &&
+	    f.offset + (uint64_t)n * MIG_PAGE_SIZE > w->cut_offset)
+		w->cut_after = w->bytes + sizeof(f) / 2;
 	if (zero)
 		w->zero_pages += n;
 	else
@@ -204,7 +216,8 @@ int mig_write_state(struct mig_writer *w, const struct vmx_saved *s,
 	r = mig_writev_all(w, iov, 2);
 	free(buf);
 	if (r < 0)
-		return err_set(e, -r, "writing the state: %s", strerror(-r));
+		return err_set(e, -r, "writing the state: %s",
+			       r == -EPIPE ? "connection lost" : strerror(-r));
 	return 0;
 }
 

@@ -18,9 +18,11 @@
 
 struct mig_writer {
 	int fd;
-	uint64_t bytes;	    /* written so far */
-	uint64_t cut_after; /* tests: fail once this many bytes went (0: no) */
-	uint64_t pages;	    /* data pages written */
+	uint64_t bytes;	     /* written so far */
+	uint64_t cut_after;  /* tests: fail once this many bytes went (0: no) */
+	uint64_t cut_offset; /* tests: fail in the first frame that reaches
+				this RAM offset (0: no) */
+	uint64_t pages;	     /* data pages written */
 	uint64_t zero_pages;
 };
 
@@ -33,6 +35,15 @@ struct mig_reader {
 };
 
 int mig_io_timeout_ms(void);
+/*
+ * Tests only: the value of a fault-injection variable, honoured only when
+ * SEAM_VMX_TEST_FAULTS=1 (NULL otherwise). MIG_CUT_ENV (source): round1_10,
+ * round1_50, switchover, after_confirm; MIG_DEST_ENV (destination):
+ * die_final (the worker is killed once the last round is in).
+ */
+#define MIG_CUT_ENV "SEAM_VMX_TEST_MIG_CUT"
+#define MIG_DEST_ENV "SEAM_VMX_TEST_MIG_DEST"
+const char *mig_test_knob(const char *name);
 /* Apply the I/O timeout to a socket (no-op on files). */
 void mig_io_set_timeouts(int fd, int ms);
 

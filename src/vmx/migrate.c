@@ -27,9 +27,11 @@
  * second copy (the reply, if RUNNING never came, says "confirmed":false).
  *
  * Test-only: with SEAM_VMX_TEST_FAULTS=1, SEAM_VMX_TEST_MIG_CUT cuts the
- * connection at a chosen point: "round1_10" / "round1_50" (that share of
- * guest RAM into the first round), "switchover" (after the last pages,
- * before the state).
+ * connection at a chosen point: "round1_10" / "round1_50" (in the middle
+ * of the first frame at 10 % or 50 % of guest RAM in the first round),
+ * "switchover" (after the last pages, before the state), or "after_confirm"
+ * kills this worker once RUNNING came (the source killed after the destination
+ * confirmed).
  */
 #include "migrate.h"
 
@@ -38,6 +40,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -47,7 +50,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsr.h"
 #include "log.h"
 #include "migio.h"
 
@@ -56,7 +58,6 @@
 #define MIGRATE_THROTTLE_PERIOD_MS 100
 #define MIGRATE_THROTTLE_STEP 10 /* percent of each period */
 #define MIGRATE_THROTTLE_MAX 90
-#define MIGRATE_CUT_ENV "SEAM_VMX_TEST_MIG_CUT"
 
 /* Auto-converge: a thread that parks the vCPUs for pct% of each period. */
 struct migrate_throttle {
@@ -70,7 +71,8 @@ struct migrate_throttle {
 struct migrate {
 	struct vm *vm;
 	struct mig_writer w;
-	uint64_t *bitmap;
+	uint64_t *bitmap; /* pages dirty and not yet sent again */
+	uint64_t *fresh;  /* what KVM's log said this time */
 	uint64_t npages;
 	uint64_t t_start, deadline_ns;
 	unsigned int max_downtime_ms;
@@ -231,6 +233,7 @@ static int migrate_hello(struct migrate *m, const char *token)
 
 /* ---- pre-copy ------------------------------------------------------------ */
 
+/* Send the pages in bitmap (all when NULL); the pending set is then empty. */
 static int migrate_send(struct migrate *m, const uint64_t *bitmap,
 			const char *what)
 {
@@ -238,6 +241,7 @@ static int migrate_send(struct migrate *m, const uint64_t *bitmap,
 	int r = mig_write_ram(&m->w, m->vm->gm.base, m->vm->gm.size, bitmap);
 	uint64_t ns = vmx_now_ns() - t0;
 
+	memset(m->bitmap, 0, m->npages / 8);
 	if (r < 0) {
 		migrate_reason(m, "sending %s: %s", what,
 			       r == -EPIPE ? "connection lost" : strerror(-r));
@@ -246,27 +250,30 @@ static int migrate_send(struct migrate *m, const uint64_t *bitmap,
 	if (ns > 1000000 && m->w.bytes - b0 > (1u << 20))
 		m->bw = (double)(m->w.bytes - b0) * 1e9 / (double)ns;
 	m->rounds++;
+	log_debug("migrate: round %u (%s): %llu bytes in %llu ms", m->rounds,
+		  what, (unsigned long long)(m->w.bytes - b0),
+		  (unsigned long long)(ns / 1000000));
 	return 0;
 }
 
-static uint64_t migrate_count(const uint64_t *bitmap, uint64_t npages)
-{
-	uint64_t n = 0;
-
-	for (uint64_t i = 0; i < npages / 64; i++)
-		n += (uint64_t)__builtin_popcountll(bitmap[i]);
-	return n;
-}
-
+/*
+ * Add what KVM's log says (reading it clears it) to the pages still to be
+ * sent; *ndirty is how many those are.
+ */
 static int migrate_dirty(struct migrate *m, uint64_t *ndirty)
 {
 	struct seam_err e;
+	uint64_t n = 0;
 
-	if (vm_dirty_log_get(m->vm, m->bitmap, &e) < 0) {
+	if (vm_dirty_log_get(m->vm, m->fresh, &e) < 0) {
 		migrate_reason(m, "%s", e.msg);
 		return -1;
 	}
-	*ndirty = migrate_count(m->bitmap, m->npages);
+	for (uint64_t i = 0; i < m->npages / 64; i++) {
+		m->bitmap[i] |= m->fresh[i];
+		n += (uint64_t)__builtin_popcountll(m->bitmap[i]);
+	}
+	*ndirty = n;
 	return 0;
 }
 
@@ -376,7 +383,8 @@ static void migrate_cleanup(struct migrate *m)
 		close(m->w.fd);
 	m->w.fd = -1;
 	free(m->bitmap);
-	m->bitmap = NULL;
+	free(m->fresh);
+	m->bitmap = m->fresh = NULL;
 }
 
 static json_t *migrate_aborted(struct migrate *m)
@@ -391,16 +399,15 @@ static json_t *migrate_aborted(struct migrate *m)
 /* Tests only: where to cut the connection. */
 static void migrate_test_cut(struct migrate *m)
 {
-	const char *faults = getenv(FSR_FAULTS_ENV);
-	const char *cut = getenv(MIGRATE_CUT_ENV);
+	const char *cut = mig_test_knob(MIG_CUT_ENV);
 	uint64_t ram = m->vm->gm.size;
 
-	if (!faults || strcmp(faults, "1") != 0 || !cut)
+	if (!cut)
 		return;
 	if (strcmp(cut, "round1_10") == 0)
-		m->w.cut_after = sizeof(struct mig_hello) + ram / 10;
+		m->w.cut_offset = ram / 10;
 	else if (strcmp(cut, "round1_50") == 0)
-		m->w.cut_after = sizeof(struct mig_hello) + ram / 2;
+		m->w.cut_offset = ram / 2;
 	else if (strcmp(cut, "switchover") == 0)
 		m->switchover_cut = 1;
 }
@@ -417,7 +424,8 @@ static int migrate_init(struct migrate *m, const struct vmx_request *req)
 	    req->max_downtime_ms ? req->max_downtime_ms : MIGRATE_DOWNTIME_MS;
 	m->npages = m->vm->gm.size / MIG_PAGE_SIZE;
 	m->bitmap = calloc(m->npages / 64, sizeof(uint64_t));
-	if (!m->bitmap) {
+	m->fresh = calloc(m->npages / 64, sizeof(uint64_t));
+	if (!m->bitmap || !m->fresh) {
 		migrate_reason(m, "out of memory for the dirty bitmap");
 		return -1;
 	}
@@ -445,6 +453,9 @@ static json_t *migrate_done(struct migrate *m, uint64_t t0,
 	m->committed = 1;
 	confirmed = migrate_expect(m, MIG_REPLY_RUNNING, "starting") == 0;
 	t1 = vmx_now_ns();
+	if (confirmed && mig_test_knob(MIG_CUT_ENV) &&
+	    strcmp(mig_test_knob(MIG_CUT_ENV), "after_confirm") == 0)
+		raise(SIGKILL);
 	if (!confirmed)
 		log_warnx("migrate: GO sent but not confirmed: %s", m->reason);
 	migrate_cleanup(m);

@@ -143,8 +143,7 @@ int vm_dirty_log_enable(struct vm *vm, int on, struct seam_err *e)
  */
 int vm_dirty_log_get(struct vm *vm, uint64_t *bitmap, struct seam_err *e)
 {
-	struct kvm_dirty_log d = {.slot = VM_SLOT_LOW,
-				  .dirty_bitmap = bitmap};
+	struct kvm_dirty_log d = {.slot = VM_SLOT_LOW, .dirty_bitmap = bitmap};
 	uint64_t low_pages = vm->gm.low_size / 4096;
 
 	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0)

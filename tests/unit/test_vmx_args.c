@@ -143,16 +143,14 @@ static int parse_src(struct vmx_source *src, struct seam_err *e, int argc,
 static void test_run_source(void **state)
 {
 	char *restore[] = {"--restore", "/snap"};
-	char *incoming[] = {"--name",	  "t",		    "--serial-log",
-			    "/l",	  "--control",	    "/s",
-			    "--incoming", "127.0.0.1:4444", "--token",
-			    "abc"};
-	char *no_token[] = {"--name",	  "t",	      "--serial-log", "/l",
-			    "--control",  "/s",	      "--incoming",
-			    "127.0.0.1:1"};
+	char *incoming[] = {"--name",	 "t",  "--serial-log", "/l",
+			    "--control", "/s", "--incoming",   "127.0.0.1:4444",
+			    "--token",	 "abc"};
+	char *no_token[] = {"--name",	 "t",  "--serial-log", "/l",
+			    "--control", "/s", "--incoming",   "127.0.0.1:1"};
 	char *no_port[] = {"--incoming", "127.0.0.1", "--token", "x"};
-	char *both[] = {"--restore", "/snap", "--incoming", "1.2.3.4:5",
-			"--token", "x"};
+	char *both[] = {"--restore", "/snap",	"--incoming",
+			"1.2.3.4:5", "--token", "x"};
 	struct vmx_config cfg;
 	struct vmx_source src;
 	struct seam_err e = {0};
@@ -166,8 +164,8 @@ static void test_run_source(void **state)
 	expect_error("--incoming needs --token",
 		     parse_src(&src, &e, 8, no_token), &e);
 	expect_error("is not ADDR:PORT", parse_src(&src, &e, 4, no_port), &e);
-	expect_error("--restore cannot go with",
-		     parse_src(&src, &e, 6, both), &e);
+	expect_error("--restore cannot go with", parse_src(&src, &e, 6, both),
+		     &e);
 	expect_error("missing option --name",
 		     parse_src(&src, &e, 4, incoming + 6), &e);
 	/* the plain parser knows none of them */
