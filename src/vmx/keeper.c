@@ -356,7 +356,10 @@ static int keeper_setup(struct keeper *k, const void *img, size_t len,
 	return r;
 }
 
-/* keepsrc.c says EBADMSG for a refused stream, EINVAL for a bad ADDR:PORT. */
+/*
+ * keepsrc.c says EBADMSG for a refused stream, EINVAL for a bad ADDR:PORT,
+ * ETIMEDOUT when no source came.
+ */
 static int keeper_stream_fail(struct seam_err *e)
 {
 	fprintf(stderr, "seam-vmx run: %s\n", e->msg);
@@ -364,6 +367,8 @@ static int keeper_stream_fail(struct seam_err *e)
 		return VMX_EXIT_BAD_STREAM;
 	if (e->code == EINVAL || e->code == ENOENT)
 		return VMX_EXIT_USAGE;
+	if (e->code == ETIMEDOUT)
+		return VMX_EXIT_INCOMING_LOST;
 	return VMX_EXIT_FAILURE;
 }
 

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,33 @@ static int keepsrc_parse_addr(const char *spec, struct sockaddr_in *sa,
 	return 0;
 }
 
+static int keepsrc_wait_s(void)
+{
+	const char *s = getenv(KEEPSRC_WAIT_ENV);
+	int v = s ? atoi(s) : 0;
+
+	return v > 0 ? v : KEEPSRC_WAIT_S;
+}
+
+/* One connection within the wait; a source that never comes is an end. */
+static int keepsrc_wait_accept(int lfd, const char *spec, struct seam_err *e)
+{
+	struct pollfd p = {.fd = lfd, .events = POLLIN};
+	int r, fd;
+
+	do
+		r = poll(&p, 1, keepsrc_wait_s() * 1000);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return err_set(e, ETIMEDOUT,
+			       "no source connected to %s within %d s", spec,
+			       keepsrc_wait_s());
+	do
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? err_sys(e, "accept on %s", spec) : fd;
+}
+
 /* Listen on spec, accept one connection. */
 static int keepsrc_accept(const char *spec, struct seam_err *e)
 {
@@ -147,10 +175,8 @@ static int keepsrc_accept(const char *spec, struct seam_err *e)
 		return rc;
 	}
 	log_info("waiting for an incoming migration on %s", spec);
-	do
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	rc = fd < 0 ? err_sys(e, "accept on %s", spec) : fd;
+	fd = keepsrc_wait_accept(lfd, spec, e);
+	rc = fd;
 	close(lfd);
 	if (fd >= 0) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -190,6 +216,10 @@ int keepsrc_accept_incoming(const struct vmx_source *src, struct vmx_book *book,
 	if (fd < 0)
 		return fd;
 	rc = keepsrc_hello(fd, src->token, book, &inner);
+	if (rc == -ETIMEDOUT || rc == -EPIPE) {
+		close(fd);
+		return err_set(e, ETIMEDOUT, "--incoming: %s", inner.msg);
+	}
 	if (rc < 0) {
 		close(fd);
 		return err_set(e, EBADMSG, "--incoming: stream refused: %s",

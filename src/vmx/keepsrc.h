@@ -16,6 +16,11 @@
  */
 int keepsrc_open_snapshot(const char *path, struct vmx_book *book,
 			  struct seam_err *e);
+/* How long --incoming waits for its source (s), and the variable that
+ * overrides it; then `run` exits VMX_EXIT_INCOMING_LOST. */
+#define KEEPSRC_WAIT_S 600
+#define KEEPSRC_WAIT_ENV "SEAM_VMX_INCOMING_WAIT_S"
+
 /*
  * Accept one connection on src->incoming, check its hello and token, answer
  * ACCEPT (or REFUSE); set book->cfg's RAM size and vCPUs from the hello.

@@ -55,9 +55,13 @@
 
 #define MIGRATE_DOWNTIME_MS 300
 #define MIGRATE_TIMEOUT_S 600
+#define MIGRATE_CONNECT_WAIT_MS 10000
+#define MIGRATE_CONNECT_POLL_MS 50
 #define MIGRATE_THROTTLE_PERIOD_MS 100
 #define MIGRATE_THROTTLE_STEP 10 /* percent of each period */
 #define MIGRATE_THROTTLE_MAX 90
+/* A round measures the bandwidth when it sent at least this much. */
+#define MIGRATE_BW_MIN_BYTES (64u << 10)
 
 /* Auto-converge: a thread that parks the vCPUs for pct% of each period. */
 struct migrate_throttle {
@@ -155,6 +159,22 @@ static void migrate_throttle_stop(struct migrate_throttle *t)
 
 /* ---- connection ---------------------------------------------------------- */
 
+/*
+ * A destination started a moment ago (hostd starts it, then tells the
+ * source) may not listen yet: a refused connection is tried again for a
+ * while.
+ */
+static int migrate_connect_retry(int fd, const struct sockaddr_in *sa)
+{
+	for (int waited = 0;; waited += MIGRATE_CONNECT_POLL_MS) {
+		if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+			return 0;
+		if (errno != ECONNREFUSED || waited >= MIGRATE_CONNECT_WAIT_MS)
+			return -1;
+		migrate_sleep_ms(MIGRATE_CONNECT_POLL_MS);
+	}
+}
+
 static int migrate_connect(struct migrate *m, const char *to)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -178,7 +198,7 @@ static int migrate_connect(struct migrate *m, const char *to)
 	}
 	mig_io_set_timeouts(fd, mig_io_timeout_ms());
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (migrate_connect_retry(fd, &sa) < 0) {
 		migrate_reason(m, "cannot connect to %s: %s", to,
 			       strerror(errno));
 		close(fd);
@@ -247,7 +267,7 @@ static int migrate_send(struct migrate *m, const uint64_t *bitmap,
 			       r == -EPIPE ? "connection lost" : strerror(-r));
 		return -1;
 	}
-	if (ns > 1000000 && m->w.bytes - b0 > (1u << 20))
+	if (ns > 0 && m->w.bytes - b0 >= MIGRATE_BW_MIN_BYTES)
 		m->bw = (double)(m->w.bytes - b0) * 1e9 / (double)ns;
 	m->rounds++;
 	log_debug("migrate: round %u (%s): %llu bytes in %llu ms", m->rounds,
@@ -277,12 +297,17 @@ static int migrate_dirty(struct migrate *m, uint64_t *ndirty)
 	return 0;
 }
 
-/* Whether what is dirty can go within the downtime at the bandwidth. */
+/*
+ * Whether what is dirty can go within the downtime at the bandwidth. Before
+ * any round was long enough to measure it, only a few pages do.
+ */
 static int migrate_fits(const struct migrate *m, uint64_t ndirty)
 {
 	double bytes = (double)ndirty * MIG_PAGE_SIZE;
 
-	return m->bw > 0 && bytes * 1000.0 / m->bw <= m->max_downtime_ms;
+	if (m->bw <= 0)
+		return bytes <= MIGRATE_BW_MIN_BYTES;
+	return bytes * 1000.0 / m->bw <= m->max_downtime_ms;
 }
 
 /* Rounds until the rest fits the downtime; throttle when it cannot. */

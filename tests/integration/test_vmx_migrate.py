@@ -66,12 +66,14 @@ def source(vm_factory, guest_bin, scale, env):
 
 @pytest.fixture
 def destination(tmp_path, vmx_bin, guest_bin, scale, env, request):
-    def start(token, die=None):
+    def start(token, die=None, wait_s=None):
         port = free_port()
         sock, log = str(tmp_path / "dst.sock"), str(tmp_path / "dst.log")
         e = dict(env)
         if die:
             e["SEAM_VMX_TEST_MIG_DEST"] = die
+        if wait_s:
+            e["SEAM_VMX_INCOMING_WAIT_S"] = str(wait_s)
         args = ["--name", "dst", "--kernel", guest_bin, "--cmdline", "x",
                 "--mem", MEM, "--vcpus", "2", "--serial-log", log,
                 "--control", sock, "--incoming", f"127.0.0.1:{port}",
@@ -134,6 +136,24 @@ def test_migrate_continues_on_destination(source, destination, scale):
           f"bytes_sent={r['bytes_sent']} (TCG: figures mean nothing)")
 
 
+def test_dirty_guest_converges(source, destination, scale):
+    """A guest that keeps dirtying memory: pre-copy rounds (and, if the
+    link is too slow, auto-converge) until the rest fits the downtime."""
+    token = secrets.token_hex(16)
+    src = source(cmdline="heartbeat=10,verify=16,dirty=2")
+    dst = destination(token)
+    rc, r = migrate(src, dst, token, scale, "--max-downtime-ms", "100")
+    assert rc == 0 and r["ok"] is True, r
+    assert r["rounds"] >= 3, r
+    assert_gone(src, EXIT_MIGRATED, scale)
+    before = seqs(src)
+    dst.wait_for(dst.heartbeats, 30 * scale, "a heartbeat on the destination")
+    assert seqs(dst)[0] == before[-1] + 1
+    assert_runs_on(dst, before, scale)
+    print(f"dirty: rounds={r['rounds']} throttled={r['throttled']} "
+          f"bytes_sent={r['bytes_sent']} (TCG: figures mean nothing)")
+
+
 def test_wrong_token(source, destination, scale):
     src = source()
     dst = destination("right-token")
@@ -151,6 +171,12 @@ def test_random_bytes(destination, scale):
         s.sendall(secrets.token_bytes(4096))
     assert_gone(dst, EXIT_BAD_STREAM, scale)
     assert "bad magic" in dst.stderr_text()
+
+
+def test_no_source_comes(destination, scale):
+    dst = destination("t2", wait_s=1)
+    assert_gone(dst, EXIT_LOST, scale)
+    assert "no source connected" in dst.stderr_text()
 
 
 def test_truncated_page(destination, scale):
