@@ -59,7 +59,7 @@ static int control_write_all(int fd, const char *buf, size_t len)
 
 int control_reply(struct control_conn *conn, json_t *reply)
 {
-	char *s = json_dumps(reply, JSON_COMPACT);
+	char *s = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	char *line;
 	size_t n;
 	int r;

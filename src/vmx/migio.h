@@ -38,7 +38,7 @@ int mig_io_timeout_ms(void);
 /*
  * Tests only: the value of a fault-injection variable, honoured only when
  * SEAM_VMX_TEST_FAULTS=1 (NULL otherwise). MIG_CUT_ENV (source): round1_10,
- * round1_50, switchover, after_confirm; MIG_DEST_ENV (destination):
+ * round1_50, switchover, before_go, after_confirm; MIG_DEST_ENV (destination):
  * die_final (the worker is killed once the last round is in).
  */
 #define MIG_CUT_ENV "SEAM_VMX_TEST_MIG_CUT"

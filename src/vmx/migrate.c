@@ -83,7 +83,8 @@ struct migrate {
 	double bw; /* bytes per second, measured */
 	unsigned int rounds;
 	int logging, paused_here, committed;
-	uint64_t switchover_cut; /* tests: cut before the state */
+	int switchover_cut; /* tests: cut before the state */
+	int go_cut;	    /* tests: cut instead of GO */
 	struct migrate_throttle th;
 	char reason[400];
 };
@@ -435,6 +436,8 @@ static void migrate_test_cut(struct migrate *m)
 		m->w.cut_offset = ram / 2;
 	else if (strcmp(cut, "switchover") == 0)
 		m->switchover_cut = 1;
+	else if (strcmp(cut, "before_go") == 0)
+		m->go_cut = 1;
 }
 
 static int migrate_init(struct migrate *m, const struct vmx_request *req)
@@ -513,8 +516,10 @@ json_t *migrate_command(struct control *c, const struct vmx_request *req,
 	t0 = migrate_switchover(&m);
 	if (!t0)
 		return migrate_aborted(&m);
+	if (m.go_cut)
+		m.w.cut_after = m.w.bytes;
 	if (mig_write_bare(&m.w, MIG_FRAME_GO) < 0) {
-		migrate_reason(&m, "the destination is gone before GO");
+		migrate_reason(&m, "connection lost before GO");
 		return migrate_aborted(&m);
 	}
 	return migrate_done(&m, t0, after);

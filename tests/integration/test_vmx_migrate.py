@@ -191,7 +191,8 @@ def test_truncated_page(destination, scale):
     assert "truncated" in dst.stderr_text()
 
 
-@pytest.mark.parametrize("cut", ["round1_10", "round1_50", "switchover"])
+@pytest.mark.parametrize("cut", ["round1_10", "round1_50", "switchover",
+                                 "before_go"])
 def test_cut_connection(source, destination, scale, cut):
     token = secrets.token_hex(8)
     src = source(cut=cut)
