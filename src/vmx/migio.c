@@ -142,7 +142,8 @@ static int mig_write_run(struct mig_writer *w, const uint8_t *ram,
 			      .len = zero ? 0 : (uint64_t)n * MIG_PAGE_SIZE};
 	struct iovec iov[2] = {
 	    {.iov_base = &f, .iov_len = sizeof(f)},
-	    {.iov_base = (void *)(ram + f.offset), .iov_len = (size_t)f.len},
+	    {.iov_base = zero ? NULL : (void *)(ram + f.offset),
+	     .iov_len = (size_t)f.len},
 	};
 
 	if (w->cut_offset &&
@@ -160,14 +161,15 @@ static int mig_bit(const uint64_t *bitmap, uint64_t i)
 	return !bitmap || (bitmap[i / 64] >> (i % 64)) & 1;
 }
 
-int mig_write_ram(struct mig_writer *w, const uint8_t *ram, uint64_t mem_bytes,
-		  const uint64_t *bitmap)
+/* Pages [from, to) that bitmap names (all when NULL), runs coalesced. */
+static int mig_write_pages(struct mig_writer *w, const uint8_t *ram,
+			   uint64_t from, uint64_t to, const uint64_t *bitmap)
 {
-	uint64_t npages = mem_bytes / MIG_PAGE_SIZE, first = 0;
+	uint64_t first = 0;
 	uint32_t run = 0;
 	int zero = 0, r;
 
-	for (uint64_t i = 0; i < npages; i++) {
+	for (uint64_t i = from; i < to; i++) {
 		int z;
 
 		if (bitmap && !bitmap[i / 64] && i % 64 == 0 && run == 0) {
@@ -195,6 +197,65 @@ int mig_write_ram(struct mig_writer *w, const uint8_t *ram, uint64_t mem_bytes,
 		run++;
 	}
 	return run ? mig_write_run(w, ram, first, run, zero) : 0;
+}
+
+/* A hole of the memfd, pages [from, to): ZERO markers, RAM untouched. */
+static int mig_write_hole(struct mig_writer *w, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		uint64_t n = to - from < UINT32_MAX ? to - from : UINT32_MAX;
+		int r = mig_write_run(w, NULL, from, (uint32_t)n, 1);
+
+		if (r < 0)
+			return r;
+		from += n;
+	}
+	return 0;
+}
+
+/*
+ * Every page, walking the memfd's data extents: reading a hole through a
+ * shared mapping would allocate it, so holes go out as ZERO markers
+ * without being touched.
+ */
+static int mig_write_extents(struct mig_writer *w, const uint8_t *ram,
+			     uint64_t npages, int ram_fd)
+{
+	uint64_t page = 0;
+	int r;
+
+	while (page < npages) {
+		off_t data =
+		    lseek(ram_fd, (off_t)(page * MIG_PAGE_SIZE), SEEK_DATA);
+		uint64_t d = data < 0 ? npages : (uint64_t)data / MIG_PAGE_SIZE;
+		off_t hole;
+		uint64_t h;
+
+		if (d > npages)
+			d = npages;
+		if ((r = mig_write_hole(w, page, d)) < 0 || d == npages)
+			return r;
+		hole = lseek(ram_fd, (off_t)(d * MIG_PAGE_SIZE), SEEK_HOLE);
+		h = hole < 0
+			? npages
+			: ((uint64_t)hole + MIG_PAGE_SIZE - 1) / MIG_PAGE_SIZE;
+		if (h > npages || h <= d)
+			h = npages;
+		if ((r = mig_write_pages(w, ram, d, h, NULL)) < 0)
+			return r;
+		page = h;
+	}
+	return 0;
+}
+
+int mig_write_ram(struct mig_writer *w, const uint8_t *ram, uint64_t mem_bytes,
+		  const uint64_t *bitmap, int ram_fd)
+{
+	uint64_t npages = mem_bytes / MIG_PAGE_SIZE;
+
+	if (!bitmap && ram_fd >= 0)
+		return mig_write_extents(w, ram, npages, ram_fd);
+	return mig_write_pages(w, ram, 0, npages, bitmap);
 }
 
 int mig_write_state(struct mig_writer *w, const struct vmx_saved *s,

@@ -52,10 +52,12 @@ int mig_write_hello(struct mig_writer *w, const struct mig_hello *h);
 int mig_write_bare(struct mig_writer *w, uint32_t type);
 /*
  * Write the pages of ram (mem_bytes long) whose bit is set in bitmap
- * (every page when bitmap is NULL), zero pages as ZERO markers.
+ * (every page when bitmap is NULL), zero pages as ZERO markers. With no
+ * bitmap and ram_fd >= 0 (the memfd behind ram), holes of the memfd are
+ * sent as markers without being read.
  */
 int mig_write_ram(struct mig_writer *w, const uint8_t *ram, uint64_t mem_bytes,
-		  const uint64_t *bitmap);
+		  const uint64_t *bitmap, int ram_fd);
 /* The state, serialised with statefmt_write, as a STATE frame. */
 int mig_write_state(struct mig_writer *w, const struct vmx_saved *s,
 		    struct seam_err *e);

@@ -259,7 +259,8 @@ static int migrate_send(struct migrate *m, const uint64_t *bitmap,
 			const char *what)
 {
 	uint64_t t0 = vmx_now_ns(), b0 = m->w.bytes;
-	int r = mig_write_ram(&m->w, m->vm->gm.base, m->vm->gm.size, bitmap);
+	int r = mig_write_ram(&m->w, m->vm->gm.base, m->vm->gm.size, bitmap,
+			      m->vm->fds.ram);
 	uint64_t ns = vmx_now_ns() - t0;
 
 	memset(m->bitmap, 0, m->npages / 8);

@@ -51,7 +51,8 @@ static int snapshot_write(struct vm *vm, const struct vmx_saved *s, int fd,
 	mig_hello_init(&h, vm->book.cfg.mem_bytes, vm->nvcpus, NULL, 0);
 	r = mig_write_hello(&w, &h);
 	if (r == 0)
-		r = mig_write_ram(&w, vm->gm.base, vm->gm.size, NULL);
+		r = mig_write_ram(&w, vm->gm.base, vm->gm.size, NULL,
+				  vm->fds.ram);
 	if (r < 0)
 		return err_set(e, -r, "writing guest RAM: %s", strerror(-r));
 	r = mig_write_state(&w, s, e);

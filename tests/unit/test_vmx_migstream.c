@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -201,7 +202,7 @@ static int write_stream(const uint8_t *ram, const uint64_t *bitmap,
 	w->fd = memfd_create("stream", 0);
 	mig_hello_init(&h, MEM, 1, NULL, 0);
 	assert_int_equal(mig_write_hello(w, &h), 0);
-	assert_int_equal(mig_write_ram(w, ram, MEM, bitmap), 0);
+	assert_int_equal(mig_write_ram(w, ram, MEM, bitmap, -1), 0);
 	assert_int_equal(mig_write_state(w, s, &e), 0);
 	assert_int_equal(mig_write_bare(w, MIG_FRAME_END), 0);
 	free(s);
@@ -290,6 +291,45 @@ static void test_dirty_bitmap(void **state)
 	free(bitmap);
 }
 
+/* A memfd's holes go as markers and are not read (so not allocated). */
+static void test_extents(void **state)
+{
+	int fd = memfd_create("ram", 0), out = memfd_create("out", 0);
+	uint8_t *back = malloc(MEM), *ram;
+	struct vmx_saved *s = calloc(1, sizeof(*s));
+	struct mig_writer w = {.fd = out};
+	struct mig_hello h;
+	struct seam_err e;
+	struct stat st0, st1;
+
+	(void)state;
+	assert_int_equal(ftruncate(fd, MEM), 0);
+	ram = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	memset(ram + 4096, 0x11, 4096);
+	memset(ram + (MEM - 3 * 4096), 0x22, 2 * 4096);
+	fstat(fd, &st0);
+	mig_hello_init(&h, MEM, 1, NULL, 0);
+	assert_int_equal(mig_write_hello(&w, &h), 0);
+	assert_int_equal(mig_write_ram(&w, ram, MEM, NULL, fd), 0);
+	fstat(fd, &st1);
+	assert_int_equal(st0.st_blocks, st1.st_blocks);
+	assert_int_equal(w.pages, 3);
+	assert_int_equal(w.pages + w.zero_pages, MEM / 4096);
+	free(s);
+	s = sample_state();
+	assert_int_equal(mig_write_state(&w, s, &e), 0);
+	assert_int_equal(mig_write_bare(&w, MIG_FRAME_END), 0);
+	lseek(out, 0, SEEK_SET);
+	memset(back, 0xee, MEM);
+	assert_int_equal(read_stream(out, back, s, &e), 0);
+	assert_memory_equal(ram, back, MEM);
+	munmap(ram, MEM);
+	close(fd);
+	close(out);
+	free(back);
+	free(s);
+}
+
 static void test_cut_after(void **state)
 {
 	struct mig_writer w = {.cut_after = 10};
@@ -315,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_dirty_bitmap),
+	    cmocka_unit_test(test_extents),
 	    cmocka_unit_test(test_cut_after),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
