@@ -15,8 +15,9 @@
  *   {"cmd":"stop"}           reply, then end the VM (the keeper exits 0
  *                            and removes the socket)
  *   {"cmd":"fsr","binary":PATH}     fast suspend-resume onto PATH
- *   {"cmd":"snapshot","path":PATH}  (issue 3 item 4)
- *   {"cmd":"migrate", ...}          (issue 4)
+ *   {"cmd":"snapshot","path":PATH}  the VM to a file, then it ends
+ *   {"cmd":"migrate","to":"ADDR:PORT","token":T
+ *    [,"max_downtime_ms":N][,"timeout_s":N]}  live migration; then it ends
  *   {"cmd":"regs"}           diagnostics: each vCPU's rip, rsp, rflags,
  *                            cr0/cr3/cr4/efer, cs, mp_state, TSC
  *
@@ -30,6 +31,11 @@
  * fsr fields: "result" ("ok" | "rolled_back"), "stun_us", "version_before",
  * "version_after"; when rolled back, "reason". (fsr replies ok:true with
  * result "rolled_back": the VM runs on; the FSR did not happen.)
+ * snapshot fields: "path", "bytes", "time_ms".
+ * migrate fields: "downtime_ms", "total_ms", "bytes_sent", "rounds",
+ * "throttled" (the highest auto-converge step, 0: none); a failed
+ * migration replies ok:false with "error" and "result":"aborted" — the VM
+ * runs on here.
  *
  * Errors: a line that is not JSON, not an object, lacks "cmd", or names an
  * unknown command gets {"ok":false,...} and the connection stays open. A
@@ -63,11 +69,17 @@ enum vmx_cmd {
 		    "migrate", "regs"                                          \
 	}
 
+#define VMX_PROTO_TOKEN_MAX 64
+
 struct vmx_request {
 	enum vmx_cmd cmd;
-	char path[PATH_MAX]; /* fsr: "binary"; snapshot: "path" */
+	char path[PATH_MAX]; /* fsr: "binary"; snapshot: "path"; migrate: "to" */
 	/* fsr: test-only fault injection ("fail_stage"), see docs. */
 	char fail_stage[32];
+	/* migrate */
+	char token[VMX_PROTO_TOKEN_MAX];
+	unsigned int max_downtime_ms; /* 0: the default */
+	unsigned int timeout_s;	      /* 0: the default */
 };
 
 #endif

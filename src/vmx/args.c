@@ -115,8 +115,26 @@ static int args_set_vcpus(struct vmx_config *cfg, const char *v,
 	return 0;
 }
 
-static int args_set(struct vmx_config *cfg, const char *opt, const char *v,
-		    struct seam_err *e)
+static int args_set_source(struct vmx_source *src, const char *opt,
+			   const char *v, struct seam_err *e)
+{
+	if (!src)
+		return err_set(e, EINVAL, "unknown option '%s'", opt);
+	if (strcmp(opt, "--restore") == 0)
+		return args_copy(src->restore, sizeof(src->restore), opt, v, e);
+	if (strcmp(opt, "--incoming") == 0) {
+		const char *colon = strrchr(v, ':');
+		if (!colon || colon == v || !colon[1])
+			return err_set(e, EINVAL,
+				       "--incoming: '%s' is not ADDR:PORT", v);
+		return args_copy(src->incoming, sizeof(src->incoming), opt, v,
+				 e);
+	}
+	return args_copy(src->token, sizeof(src->token), opt, v, e);
+}
+
+static int args_set(struct vmx_config *cfg, struct vmx_source *src,
+		    const char *opt, const char *v, struct seam_err *e)
 {
 	if (strcmp(opt, "--name") == 0) {
 		int r = args_copy(cfg->name, sizeof(cfg->name), opt, v, e);
@@ -142,6 +160,9 @@ static int args_set(struct vmx_config *cfg, const char *opt, const char *v,
 				 v, e);
 	if (strcmp(opt, "--control") == 0)
 		return args_copy(cfg->control, sizeof(cfg->control), opt, v, e);
+	if (strcmp(opt, "--restore") == 0 || strcmp(opt, "--incoming") == 0 ||
+	    strcmp(opt, "--token") == 0)
+		return args_set_source(src, opt, v, e);
 	return err_set(e, EINVAL, "unknown option '%s'", opt);
 }
 
@@ -151,8 +172,8 @@ static const char *const args_required[] = {"--name", "--kernel",
 static int args_known(const char *opt)
 {
 	static const char *const known[] = {
-	    "--name",  "--kernel",     "--cmdline", "--mem",
-	    "--vcpus", "--serial-log", "--control"};
+	    "--name",	    "--kernel",	 "--cmdline", "--mem",	    "--vcpus",
+	    "--serial-log", "--control", "--restore", "--incoming", "--token"};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(opt, known[i]) == 0)
@@ -160,13 +181,29 @@ static int args_known(const char *opt)
 	return 0;
 }
 
-static int args_check_required(const struct vmx_config *cfg, struct seam_err *e)
+static int args_check_source(const struct vmx_source *src, struct seam_err *e)
+{
+	if (src->restore[0] && (src->incoming[0] || src->token[0]))
+		return err_set(e, EINVAL,
+			       "--restore cannot go with --incoming or "
+			       "--token");
+	if (src->incoming[0] && !src->token[0])
+		return err_set(e, EINVAL, "--incoming needs --token");
+	if (src->token[0] && !src->incoming[0])
+		return err_set(e, EINVAL, "--token goes with --incoming");
+	return 0;
+}
+
+static int args_check_required(const struct vmx_config *cfg,
+			       const struct vmx_source *src, struct seam_err *e)
 {
 	const char *vals[] = {cfg->name, cfg->kernel, cfg->serial_log,
 			      cfg->control};
 
+	if (src && src->restore[0])
+		return 0; /* the snapshot has them all */
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-		if (!vals[i][0])
+		if (!vals[i][0] && !(i == 1 && src && src->incoming[0]))
 			return err_set(e, EINVAL, "missing option %s",
 				       args_required[i]);
 	return 0;
@@ -175,13 +212,22 @@ static int args_check_required(const struct vmx_config *cfg, struct seam_err *e)
 int args_parse_run(int argc, char **argv, struct vmx_config *cfg,
 		   struct seam_err *e)
 {
+	return args_parse_run_source(argc, argv, cfg, NULL, e);
+}
+
+int args_parse_run_source(int argc, char **argv, struct vmx_config *cfg,
+			  struct vmx_source *src, struct seam_err *e)
+{
+	int r;
+
 	memset(cfg, 0, sizeof(*cfg));
+	if (src)
+		memset(src, 0, sizeof(*src));
 	cfg->mem_bytes = 256ULL << 20;
 	cfg->vcpus = 1;
 	for (int i = 0; i < argc; i++) {
 		char opt[32];
 		const char *v, *eq;
-		int r;
 
 		if (strncmp(argv[i], "--", 2) != 0)
 			return err_set(e, EINVAL, "unexpected argument '%s'",
@@ -208,9 +254,10 @@ int args_parse_run(int argc, char **argv, struct vmx_config *cfg,
 					       "option %s needs a value", opt);
 			v = argv[++i];
 		}
-		r = args_set(cfg, opt, v, e);
+		r = args_set(cfg, src, opt, v, e);
 		if (r < 0)
 			return r;
 	}
-	return args_check_required(cfg, e);
+	r = src ? args_check_source(src, e) : 0;
+	return r < 0 ? r : args_check_required(cfg, src, e);
 }

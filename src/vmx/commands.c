@@ -12,6 +12,8 @@
 #include "control.h"
 #include "fsr.h"
 #include "log.h"
+#include "migrate.h"
+#include "snapshot.h"
 
 static json_t *cmd_status(struct control *c)
 {
@@ -110,7 +112,9 @@ json_t *cmd_dispatch(struct control *c, struct control_conn *conn,
 	case VMX_CMD_FSR:
 		return fsr_command(c, conn, req, after);
 	case VMX_CMD_SNAPSHOT:
+		return snapshot_command(c, req, after);
 	case VMX_CMD_MIGRATE:
+		return migrate_command(c, req, after);
 	default:
 		return control_error("command \"%s\" is not implemented",
 				     proto_cmd_name(req->cmd));

@@ -59,7 +59,7 @@ static int control_write_all(int fd, const char *buf, size_t len)
 
 int control_reply(struct control_conn *conn, json_t *reply)
 {
-	char *s = json_dumps(reply, JSON_COMPACT);
+	char *s = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	char *line;
 	size_t n;
 	int r;
@@ -151,6 +151,14 @@ static void control_after(struct control *c, enum cmd_after after)
 	case CMD_AFTER_EXIT:
 		c->stopping = 1;
 		fsr_finish(c->vm);
+		break;
+	case CMD_AFTER_SNAPSHOT:
+		c->stopping = 1;
+		vm_request_end(c->vm, VMX_EXIT_SNAPSHOT);
+		break;
+	case CMD_AFTER_MIGRATED:
+		c->stopping = 1;
+		vm_request_end(c->vm, VMX_EXIT_MIGRATED);
 		break;
 	case CMD_AFTER_NOTHING:
 		break;

@@ -35,8 +35,10 @@ struct control {
 /* What a command asks the server to do once its reply is written. */
 enum cmd_after {
 	CMD_AFTER_NOTHING = 0,
-	CMD_AFTER_END,	/* end the VM with status 0 (`stop`) */
-	CMD_AFTER_EXIT, /* this worker is done (FSR handed over) */
+	CMD_AFTER_END,	    /* end the VM with status 0 (`stop`) */
+	CMD_AFTER_EXIT,	    /* this worker is done (FSR handed over) */
+	CMD_AFTER_SNAPSHOT, /* the VM is in a file: end (VMX_EXIT_SNAPSHOT) */
+	CMD_AFTER_MIGRATED, /* the VM runs elsewhere (VMX_EXIT_MIGRATED) */
 };
 
 int control_start(struct control *c, struct vm *vm, int listener,

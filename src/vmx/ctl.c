@@ -29,11 +29,15 @@
 
 static int ctl_usage(void)
 {
-	fprintf(stderr, "usage: seam-vmx ctl SOCKET "
-			"status|pause|resume|stop|regs\n"
-			"       seam-vmx ctl SOCKET fsr --binary PATH "
-			"[--fail-stage STAGE]\n"
-			"       seam-vmx ctl SOCKET snapshot PATH\n");
+	fprintf(stderr,
+		"usage: seam-vmx ctl SOCKET "
+		"status|pause|resume|stop|regs\n"
+		"       seam-vmx ctl SOCKET fsr --binary PATH "
+		"[--fail-stage STAGE]\n"
+		"       seam-vmx ctl SOCKET snapshot PATH\n"
+		"       seam-vmx ctl SOCKET migrate --to ADDR:PORT "
+		"--token TOKEN\n"
+		"                [--max-downtime-ms N] [--timeout-s N]\n");
 	return 2;
 }
 
@@ -63,17 +67,66 @@ static json_t *ctl_build_fsr(int argc, char **argv)
 	return o;
 }
 
+/* A number option of migrate; 0 when it is not one. */
+static json_int_t ctl_number(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	return *end || end == s || v < 1 ? 0 : (json_int_t)v;
+}
+
+static json_t *ctl_build_migrate(int argc, char **argv)
+{
+	static const char *const opts[][2] = {
+	    {"--to", "to"},
+	    {"--token", "token"},
+	    {"--max-downtime-ms", "max_downtime_ms"},
+	    {"--timeout-s", "timeout_s"}};
+	json_t *o = json_pack("{s:s}", "cmd", "migrate");
+
+	for (int i = 0; i < argc; i += 2) {
+		int k = 0;
+
+		while (k < 4 && strcmp(argv[i], opts[k][0]) != 0)
+			k++;
+		if (k == 4 || i + 1 >= argc ||
+		    (k >= 2 && !ctl_number(argv[i + 1])))
+			goto bad;
+		json_object_set_new(
+		    o, opts[k][1],
+		    k < 2 ? json_string(argv[i + 1])
+			  : json_integer(ctl_number(argv[i + 1])));
+	}
+	if (json_object_get(o, "to") && json_object_get(o, "token"))
+		return o;
+bad:
+	json_decref(o);
+	return NULL;
+}
+
+/* The VM resolves a relative path from its own directory: send ours. */
+static json_t *ctl_build_snapshot(const char *path)
+{
+	char cwd[PATH_MAX], abs[PATH_MAX * 2];
+
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
+	else
+		snprintf(abs, sizeof(abs), "%s", path);
+	return json_pack("{s:s, s:s}", "cmd", "snapshot", "path", abs);
+}
+
 static json_t *ctl_build(int argc, char **argv)
 {
 	const char *cmd = argv[0];
 
 	if (strcmp(cmd, "fsr") == 0)
 		return ctl_build_fsr(argc - 1, argv + 1);
-	if (strcmp(cmd, "snapshot") == 0 || strcmp(cmd, "migrate") == 0) {
-		if (argc != 2)
-			return NULL;
-		return json_pack("{s:s, s:s}", "cmd", cmd, "path", argv[1]);
-	}
+	if (strcmp(cmd, "migrate") == 0)
+		return ctl_build_migrate(argc - 1, argv + 1);
+	if (strcmp(cmd, "snapshot") == 0)
+		return argc == 2 ? ctl_build_snapshot(argv[1]) : NULL;
 	if (argc != 1)
 		return NULL;
 	return json_pack("{s:s}", "cmd", cmd);
@@ -121,8 +174,21 @@ static int ctl_send(int fd, json_t *req)
 	return r;
 }
 
+/* How long a reply may take: a migration as long as its own timeout. */
+static int ctl_timeout_ms(const json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	json_int_t s = json_integer_value(json_object_get(req, "timeout_s"));
+
+	if (strcmp(cmd, "migrate") == 0)
+		return (int)((s ? s : 600) + 60) * 1000;
+	if (strcmp(cmd, "snapshot") == 0)
+		return 10 * CTL_TIMEOUT_MS;
+	return CTL_TIMEOUT_MS;
+}
+
 /* Read one reply line into buf; returns its length or -1. */
-static int ctl_read_line(int fd, char *buf, size_t cap)
+static int ctl_read_line(int fd, char *buf, size_t cap, int timeout_ms)
 {
 	size_t len = 0;
 
@@ -130,7 +196,7 @@ static int ctl_read_line(int fd, char *buf, size_t cap)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
-		if (poll(&p, 1, CTL_TIMEOUT_MS) != 1)
+		if (poll(&p, 1, timeout_ms) != 1)
 			return -1;
 		n = read(fd, buf + len, cap - 1 - len);
 		if (n <= 0)
@@ -181,7 +247,7 @@ int ctl_main(int argc, char **argv)
 {
 	static char line[VMX_PROTO_LINE_MAX * 4];
 	json_t *req;
-	int fd, r;
+	int fd, r, timeout_ms;
 
 	if (argc < 2)
 		return ctl_usage();
@@ -194,8 +260,9 @@ int ctl_main(int argc, char **argv)
 		return 3;
 	}
 	r = ctl_send(fd, req);
+	timeout_ms = ctl_timeout_ms(req);
 	json_decref(req);
-	if (r < 0 || ctl_read_line(fd, line, sizeof(line)) < 0) {
+	if (r < 0 || ctl_read_line(fd, line, sizeof(line), timeout_ms) < 0) {
 		fprintf(stderr, "seam-vmx ctl: no reply from %s\n", argv[0]);
 		close(fd);
 		return 3;

@@ -35,7 +35,9 @@
 
 #include "args.h"
 #include "elfload.h"
+#include "incoming.h"
 #include "keeperproto.h"
+#include "keepsrc.h"
 #include "log.h"
 #include "vm.h"
 #include "worker.h"
@@ -48,6 +50,8 @@ struct keeper {
 	int current_sock;	   /* keeper's end of its socketpair */
 	struct keeper_spawn spawn; /* a successor being started (FSR) */
 	int term_sent;
+	int stream_fd; /* --restore / --incoming: where the VM comes from */
+	int live;      /* --incoming */
 };
 
 static int keeper_usage_fail(const char *msg)
@@ -203,9 +207,15 @@ static int keeper_fork_first(struct keeper *k, const void *img, size_t len,
 		close(sv[0]);
 		close(k->sigfd);
 		k->fds.keeper = sv[1];
+		if (k->stream_fd >= 0)
+			worker_main_incoming(&k->book, &k->fds, k->stream_fd,
+					     k->live);
 		worker_main_boot(&k->book, &k->fds, img, len);
 	}
 	close(sv[1]);
+	if (k->stream_fd >= 0)
+		close(k->stream_fd); /* the worker's alone now */
+	k->stream_fd = -1;
 	k->current = pid;
 	k->current_sock = sv[0];
 	return 0;
@@ -346,18 +356,64 @@ static int keeper_setup(struct keeper *k, const void *img, size_t len,
 	return r;
 }
 
+/*
+ * keepsrc.c says EBADMSG for a refused stream, EINVAL for a bad ADDR:PORT,
+ * ETIMEDOUT when no source came.
+ */
+static int keeper_stream_fail(struct seam_err *e)
+{
+	fprintf(stderr, "seam-vmx run: %s\n", e->msg);
+	if (e->code == EBADMSG)
+		return VMX_EXIT_BAD_STREAM;
+	if (e->code == EINVAL || e->code == ENOENT)
+		return VMX_EXIT_USAGE;
+	if (e->code == ETIMEDOUT)
+		return VMX_EXIT_INCOMING_LOST;
+	return VMX_EXIT_FAILURE;
+}
+
+/*
+ * Where the VM comes from: a kernel (checked, loaded), a snapshot (checked
+ * whole) or an incoming migration (accepted, hello and token checked).
+ * Returns -1 when it may go on, else the exit status.
+ */
+static int keeper_open_source(struct keeper *k, const struct vmx_source *src,
+			      void **img, size_t *len)
+{
+	struct seam_err e = {0};
+
+	if (src->restore[0]) {
+		k->stream_fd =
+		    keepsrc_open_snapshot(src->restore, &k->book, &e);
+		return k->stream_fd < 0 ? keeper_stream_fail(&e) : -1;
+	}
+	if (src->incoming[0]) {
+		if (keeper_check_socket(k->book.cfg.control, &e) < 0)
+			return keeper_usage_fail(e.msg);
+		k->live = 1;
+		k->stream_fd = keepsrc_accept_incoming(src, &k->book, &e);
+		return k->stream_fd < 0 ? keeper_stream_fail(&e) : -1;
+	}
+	if (keeper_check_kernel(&k->book.cfg, img, len, &e) < 0)
+		return keeper_usage_fail(e.msg);
+	return -1;
+}
+
 int keeper_main(int argc, char **argv)
 {
 	static struct keeper k;
 	struct seam_err e = {0};
+	struct vmx_source src;
 	void *img = NULL;
 	size_t len = 0;
 	int code;
 
-	if (args_parse_run(argc, argv, &k.book.cfg, &e) < 0)
+	k.stream_fd = -1;
+	if (args_parse_run_source(argc, argv, &k.book.cfg, &src, &e) < 0)
 		return keeper_usage_fail(e.msg);
-	if (keeper_check_kernel(&k.book.cfg, &img, &len, &e) < 0)
-		return keeper_usage_fail(e.msg);
+	code = keeper_open_source(&k, &src, &img, &len);
+	if (code >= 0)
+		return code;
 	k.book.keeper_pid = getpid();
 	k.book.start_mono_ns = vmx_now_ns();
 	k.fds = (struct vmx_fds){-1, -1, -1, -1};

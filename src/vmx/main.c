@@ -24,6 +24,12 @@ static int main_usage(void)
 	    "usage: seam-vmx run --name NAME --kernel PATH [--cmdline STR]\n"
 	    "                    [--mem SIZE] [--vcpus N] --serial-log PATH\n"
 	    "                    --control PATH\n"
+	    "       seam-vmx run --restore SNAPSHOT [--name NAME] "
+	    "[--serial-log PATH]\n"
+	    "                    [--control PATH]\n"
+	    "       seam-vmx run --incoming ADDR:PORT --token TOKEN --name "
+	    "NAME\n"
+	    "                    --serial-log PATH --control PATH\n"
 	    "       seam-vmx ctl SOCKET COMMAND [ARGS]\n"
 	    "       seam-vmx --version\n");
 	return 2;

@@ -47,6 +47,39 @@ static int proto_get_path(json_t *o, const char *key, char *dst, size_t cap,
 	return 0;
 }
 
+static int proto_get_uint(json_t *o, const char *key, unsigned int *out,
+			  struct seam_err *e)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 86400000)
+		return err_set(e, EINVAL,
+			       "\"%s\" must be a whole number from 1 to "
+			       "86400000",
+			       key);
+	*out = (unsigned int)json_integer_value(v);
+	return 0;
+}
+
+static int proto_parse_migrate(json_t *o, struct vmx_request *req,
+			       struct seam_err *e)
+{
+	int r = proto_get_path(o, "to", req->path, sizeof(req->path), 1, e);
+
+	if (r == 0)
+		r = proto_get_path(o, "token", req->token, sizeof(req->token),
+				   1, e);
+	if (r == 0)
+		r = proto_get_uint(o, "max_downtime_ms", &req->max_downtime_ms,
+				   e);
+	if (r == 0)
+		r = proto_get_uint(o, "timeout_s", &req->timeout_s, e);
+	return r;
+}
+
 static int proto_parse_args(json_t *o, struct vmx_request *req,
 			    struct seam_err *e)
 {
@@ -62,6 +95,8 @@ static int proto_parse_args(json_t *o, struct vmx_request *req,
 	case VMX_CMD_SNAPSHOT:
 		return proto_get_path(o, "path", req->path, sizeof(req->path),
 				      1, e);
+	case VMX_CMD_MIGRATE:
+		return proto_parse_migrate(o, req, e);
 	default:
 		return 0;
 	}

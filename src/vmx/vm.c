@@ -102,11 +102,13 @@ static int vm_map_ram(struct vm *vm, struct seam_err *e)
 	return 0;
 }
 
-static int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
-		       uint64_t size, uint8_t *host, struct seam_err *e)
+static int vm_set_slot(struct vm *vm, uint32_t slot, uint32_t flags,
+		       uint64_t gpa, uint64_t size, uint8_t *host,
+		       struct seam_err *e)
 {
 	struct kvm_userspace_memory_region r = {
 	    .slot = slot,
+	    .flags = flags,
 	    .guest_phys_addr = gpa,
 	    .memory_size = size,
 	    .userspace_addr = (uint64_t)(uintptr_t)host,
@@ -117,16 +119,42 @@ static int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
 	return 0;
 }
 
-static int vm_set_slots(struct vm *vm, struct seam_err *e)
+static int vm_set_slots(struct vm *vm, uint32_t flags, struct seam_err *e)
 {
 	struct gmem *gm = &vm->gm;
 	int r;
 
-	r = vm_set_slot(vm, VM_SLOT_LOW, 0, gm->low_size, gm->base, e);
+	r = vm_set_slot(vm, VM_SLOT_LOW, flags, 0, gm->low_size, gm->base, e);
 	if (r < 0 || gm->size == gm->low_size)
 		return r;
-	return vm_set_slot(vm, VM_SLOT_HIGH, SEAM_RAM_HIGH_BASE,
+	return vm_set_slot(vm, VM_SLOT_HIGH, flags, SEAM_RAM_HIGH_BASE,
 			   gm->size - gm->low_size, gm->base + gm->low_size, e);
+}
+
+int vm_dirty_log_enable(struct vm *vm, int on, struct seam_err *e)
+{
+	return vm_set_slots(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0, e);
+}
+
+/*
+ * The low slot's pages are RAM pages [0, low); the high slot's follow. The
+ * low size is a multiple of 2 MiB, so the high slot's bits start on a
+ * 64-bit word and KVM can write both straight into one bitmap.
+ */
+int vm_dirty_log_get(struct vm *vm, uint64_t *bitmap, struct seam_err *e)
+{
+	struct kvm_dirty_log d = {.slot = VM_SLOT_LOW, .dirty_bitmap = bitmap};
+	uint64_t low_pages = vm->gm.low_size / 4096;
+
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0)
+		return err_sys(e, "KVM_GET_DIRTY_LOG on the low slot");
+	if (vm->gm.size == vm->gm.low_size)
+		return 0;
+	d = (struct kvm_dirty_log){.slot = VM_SLOT_HIGH,
+				   .dirty_bitmap = bitmap + low_pages / 64};
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0)
+		return err_sys(e, "KVM_GET_DIRTY_LOG on the high slot");
+	return 0;
 }
 
 static int vm_create_devices(struct vm *vm, struct seam_err *e)
@@ -183,7 +211,7 @@ int vm_create(struct vm *vm, struct seam_err *e)
 	r = vm_map_ram(vm, e);
 	if (r < 0)
 		return r;
-	r = vm_set_slots(vm, e);
+	r = vm_set_slots(vm, 0, e);
 	if (r < 0)
 		return r;
 	r = vm_create_devices(vm, e);

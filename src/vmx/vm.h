@@ -83,6 +83,10 @@ int vm_start(struct vm *vm, struct seam_err *e);
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 void vm_request_end(struct vm *vm, int code);
+/* Migration: KVM's dirty-page log on guest RAM, one bit per RAM page
+ * (memfd offset / 4096); reading it clears it. */
+int vm_dirty_log_enable(struct vm *vm, int on, struct seam_err *e);
+int vm_dirty_log_get(struct vm *vm, uint64_t *bitmap, struct seam_err *e);
 /* Write out a partial console line (at the end). */
 void vm_flush_console(struct vm *vm);
 

@@ -34,6 +34,15 @@ enum vmx_exit {
 	VMX_EXIT_KVM_ERROR = 4,	   /* KVM_EXIT_INTERNAL_ERROR, FAIL_ENTRY */
 	VMX_EXIT_EMULATION = 5,	   /* internal error: emulation failure */
 	VMX_EXIT_WORKER_DIED = 6,  /* the worker was killed or crashed */
+	/* --restore / --incoming: the snapshot or the stream was refused
+	 * (bad magic, unknown version, truncated, a section or frame that
+	 * fails validation, RAM size mismatch, wrong token). */
+	VMX_EXIT_BAD_STREAM = 7,
+	/* --incoming: the migration did not complete (connection broken or
+	 * silent, the source gave up); the VM runs on at the source. */
+	VMX_EXIT_INCOMING_LOST = 8,
+	VMX_EXIT_SNAPSHOT = 9,	/* `snapshot` wrote the VM to a file */
+	VMX_EXIT_MIGRATED = 10, /* `migrate`: the VM runs on elsewhere */
 	/* A worker that handed its VM to a successor (FSR) exits with this;
 	 * the keeper never does. */
 	VMX_EXIT_HANDED_OVER = 64,

@@ -66,8 +66,11 @@ int worker_wait(struct vm *vm)
 			vm_request_end(vm, VMX_EXIT_OK);
 		}
 	}
-	/* A successor runs the VM now: its console line is the successor's. */
-	if (vm->end_code != VMX_EXIT_HANDED_OVER)
+	/* The VM goes on elsewhere (FSR, snapshot, migration): its partial
+	 * console line is in the saved UART state and ends over there. */
+	if (vm->end_code != VMX_EXIT_HANDED_OVER &&
+	    vm->end_code != VMX_EXIT_SNAPSHOT &&
+	    vm->end_code != VMX_EXIT_MIGRATED)
 		vm_flush_console(vm);
 	return vm->end_code;
 }

@@ -131,6 +131,48 @@ static void test_long_values(void **state)
 		     parse(&cfg, &e, BASE, "--cmdline", cl, NULL), &e);
 }
 
+static int parse_src(struct vmx_source *src, struct seam_err *e, int argc,
+		     char **argv)
+{
+	struct vmx_config cfg;
+
+	return args_parse_run_source(argc, argv, &cfg, src, e);
+}
+
+/* --restore and --incoming: no kernel needed; their own rules. */
+static void test_run_source(void **state)
+{
+	char *restore[] = {"--restore", "/snap"};
+	char *incoming[] = {"--name",	 "t",  "--serial-log", "/l",
+			    "--control", "/s", "--incoming",   "127.0.0.1:4444",
+			    "--token",	 "abc"};
+	char *no_token[] = {"--name",	 "t",  "--serial-log", "/l",
+			    "--control", "/s", "--incoming",   "127.0.0.1:1"};
+	char *no_port[] = {"--incoming", "127.0.0.1", "--token", "x"};
+	char *both[] = {"--restore", "/snap",	"--incoming",
+			"1.2.3.4:5", "--token", "x"};
+	struct vmx_config cfg;
+	struct vmx_source src;
+	struct seam_err e = {0};
+
+	(void)state;
+	assert_int_equal(parse_src(&src, &e, 2, restore), 0);
+	assert_string_equal(src.restore, "/snap");
+	assert_int_equal(parse_src(&src, &e, 10, incoming), 0);
+	assert_string_equal(src.incoming, "127.0.0.1:4444");
+	assert_string_equal(src.token, "abc");
+	expect_error("--incoming needs --token",
+		     parse_src(&src, &e, 8, no_token), &e);
+	expect_error("is not ADDR:PORT", parse_src(&src, &e, 4, no_port), &e);
+	expect_error("--restore cannot go with", parse_src(&src, &e, 6, both),
+		     &e);
+	expect_error("missing option --name",
+		     parse_src(&src, &e, 4, incoming + 6), &e);
+	/* the plain parser knows none of them */
+	expect_error("unknown option '--restore'",
+		     args_parse_run(2, restore, &cfg, &e), &e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +180,7 @@ int main(void)
 	    cmocka_unit_test(test_run_ok),
 	    cmocka_unit_test(test_run_errors),
 	    cmocka_unit_test(test_long_values),
+	    cmocka_unit_test(test_run_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
