@@ -10,11 +10,12 @@
  *
  * The poller is one thread for all hosts: every poll interval it asks each
  * host for its events after the cursor the center holds (a cheap call over
- * a kept-alive TLS connection), re-emits them as center events tagged with
- * host and cluster, and fetches the host's inventory when anything happened
- * (and every HOSTLINK_FULL_EVERY rounds regardless). A host that does not
- * answer is marked `disconnected` (one event), and `connected` again when
- * it answers.
+ * a kept-alive TLS connection), fetches the host's inventory when anything
+ * happened (and every HOSTLINK_FULL_EVERY rounds regardless), and only then
+ * re-emits the events as center events tagged with host and cluster: an
+ * event seen at the center implies the host's inventory and state already
+ * reflect it. A host that does not answer is marked `disconnected` (one
+ * event), and `connected` again when it answers.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -435,11 +436,16 @@ static void poller_host(struct center *c, struct poll_slot *s,
 		cursor = 0;
 		full = true;
 	}
-	if (json_array_size(evs) > 0) {
-		poller_forward(c, host, evs);
-		cursor = json_integer_value(json_object_get(reply, "cursor"));
+	if (json_array_size(evs) > 0)
 		full = true;
-	}
+	/*
+	 * The inventory is fetched (after the events, so it is at least as
+	 * new) and the host marked connected BEFORE its events are re-emitted:
+	 * a client that sees a host's event then finds the host connected and
+	 * the inventory holding what the event announced. If the inventory
+	 * cannot be fetched, nothing is forwarded and the cursor stays: the
+	 * same events are forwarded once, next round.
+	 */
 	if (full || strcmp(jsonio_str(host, "state"), "connected")) {
 		if (hostlink_fetch_inventory(s->cl, host, &inv, &e) < 0) {
 			json_decref(reply);
@@ -449,8 +455,12 @@ static void poller_host(struct center *c, struct poll_slot *s,
 		store_host_set_inventory(c->st, id, inv, 0);
 		json_decref(inv);
 	}
-	store_host_set_cursor(c->st, id, cursor);
 	hostlink_mark(c, host, "connected", NULL);
+	if (json_array_size(evs) > 0) {
+		poller_forward(c, host, evs);
+		cursor = json_integer_value(json_object_get(reply, "cursor"));
+	}
+	store_host_set_cursor(c->st, id, cursor);
 	json_decref(reply);
 }
 

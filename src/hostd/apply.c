@@ -1149,8 +1149,11 @@ void hostd_apply_recover(struct hostd *h)
 		json_decref(j);
 		return;
 	}
+	/* st points into the "state" string object that the next line
+	 * replaces (and frees): "interrupted_in" takes a reference to that
+	 * object first, and st is not used again. */
+	json_object_set(j, "interrupted_in", json_object_get(j, "state"));
 	json_object_set_new(j, "state", json_string("interrupted"));
-	json_object_set_new(j, "interrupted_in", json_string(st));
 	apply_journal_path(h, path, sizeof(path));
 	jsonio_save_file(path, j, 0600, NULL);
 	ev = json_pack(

@@ -137,15 +137,45 @@ static void fsr_reason(struct fsr_old *f, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Undo everything: kill the successor, run our own vCPUs again. */
+/*
+ * Wait until the successor is gone: its end of the handover socket closes
+ * only when it exits (it closes it itself only after DONE, which a rolled
+ * back FSR never sends). Whatever it still sent is dropped; a RESUMED among
+ * it means its vCPUs ran before the keeper's SIGKILL landed.
+ */
+static void fsr_wait_successor_gone(struct fsr_old *f)
+{
+	struct fsr_msg m;
+	int r;
+
+	do
+		r = fdpass_recv(f->hv, &m, sizeof(m), NULL, 0, NULL,
+				fsr_timeout_ms());
+	while (r == 0 || r == -EPROTO);
+	if (r == -ETIMEDOUT)
+		log_warnx("fsr rollback: the new binary did not exit within "
+			  "%d ms of the abort; resuming anyway",
+			  fsr_timeout_ms());
+}
+
+/*
+ * Undo everything: have the keeper kill the successor, and run our own
+ * vCPUs again only once it is gone. The keeper acts on ABORT in its own
+ * time; resuming before that would let two VMMs run the same guest RAM
+ * should the successor have resumed its vCPUs as the wait for RESUMED
+ * timed out here.
+ */
 static json_t *fsr_rollback(struct fsr_old *f)
 {
 	struct keeper_msg m = {.type = KEEPER_MSG_ABORT};
 
 	if (f->spawned)
 		keeper_msg_send(f->vm->fds.keeper, &m, -1);
-	if (f->hv >= 0)
+	if (f->hv >= 0) {
+		if (f->spawned)
+			fsr_wait_successor_gone(f);
 		close(f->hv);
+	}
 	f->hv = -1;
 	if (f->paused_here)
 		vm_resume(f->vm);

@@ -139,8 +139,10 @@ def test_disconnect_and_reconnect(center, hosts_factory):
 
 
 def test_host_event_log_reset(center, hosts_factory):
-    """A host whose event log starts over (state reinstalled) stays
-    connected and its new events still reach the center."""
+    """A host whose event log starts over (state reinstalled) is
+    connected again and its new events still reach the center; once the
+    center shows such an event, the host is connected and its inventory
+    holds what the event announced."""
     api = center.api
     api.ok("POST", "/clusters", json={"name": "c1"})
     [h] = hosts_factory(1)

@@ -480,6 +480,8 @@ def test_killed_mid_apply_restarts_consistent(host, bundles, point):
         assert os.readlink(comps / c / "active") in (V_OLD, V_NEW)
     j = h.req("GET", "/apply").json()
     assert j["state"] == "interrupted", j
+    # every crash point is reached while the journal says "running"
+    assert j["interrupted_in"] == "running", j
     r = h.req("POST", "/apply", json={"image": V_NEW, "mode": "live"})
     assert r.status_code == 202, r.text
     end = h.wait_apply(r.json()["event_cursor"])

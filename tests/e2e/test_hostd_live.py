@@ -61,9 +61,13 @@ class LiveHost(Host):
         cmd = [str(HOSTD), "--state", str(self.state),
                "--listen", f"127.0.0.1:{port}"]
         self.log = open(self.state / "hostd.log", "ab")
+        # The VMs inherit hostd's environment: each FSR hand-over step
+        # of their seam-vmx gets the scaled timeout too (as in
+        # tests/integration), not 10 s of an emulated, loaded box.
         full = dict(os.environ, SEAM_TRUST_DIR=str(BUNDLES / "trust"),
                     SEAM_HOSTD_FSR_TIMEOUT_MS=str(int(120000 * SCALE)),
-                    SEAM_HOSTD_SCRIPT_TIMEOUT_MS=str(int(60000 * SCALE)))
+                    SEAM_HOSTD_SCRIPT_TIMEOUT_MS=str(int(60000 * SCALE)),
+                    SEAM_FSR_TIMEOUT_MS=str(int(10000 * SCALE)))
         full.update(env or {})
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=self.log, text=True, env=full)

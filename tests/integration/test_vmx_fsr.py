@@ -8,6 +8,8 @@ test-only fault injection (SEAM_VMX_TEST_FAULTS=1 in the VM's environment).
 import json
 import os
 import shutil
+import socket
+import struct
 import time
 
 import pytest
@@ -227,3 +229,48 @@ def test_fsr_4g_guest(running_vm, vmx_next_bin, vmx_bin, scale):
     hbs = vm.wait_hb(n + 10, 10 * scale)
     check_sequence(hbs)
     assert not [l for l in vm.lines() if "FAIL" in l]
+
+
+def wait_version(vm, versions, timeout):
+    """The version the VM reports once it answers `status` with one of
+    versions (an FSR in flight holds the control thread until it ends)."""
+    def probe():
+        try:
+            v = vm.request({"cmd": "status"}, timeout=timeout)["version"]
+        except (OSError, ValueError):
+            return None
+        return v if v in versions else None
+    return vm.wait_for(probe, timeout, f"status with a version in {versions}")
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_fsr_requester_gone(running_vm, vmx_next_bin, scale, how):
+    """The client that asked for the FSR goes away at once, as a hostd
+    killed mid-request does (a FIN, or a RST): the VM does not depend on
+    it. The FSR completes (or rolls back) all the same, nobody gets the
+    reply, and the VM runs on under the same keeper with an unbroken
+    heartbeat."""
+    vm = running_vm("heartbeat=10,verify=16")
+    keeper = vm.pid
+    s = vm.connect()
+    if how == "reset":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+    s.sendall(json.dumps({"cmd": "fsr", "binary": vmx_next_bin}).encode() +
+              b"\n")
+    s.close()
+    # No fault injected: the move itself succeeds.
+    assert wait_version(vm, {V_NEW}, 60 * scale) == V_NEW
+    vm.wait_for(lambda: any(h[2] == V_NEW for h in vm.heartbeats()),
+                10 * scale, "a heartbeat from the new binary")
+    n = len(vm.heartbeats())
+    hbs = vm.wait_hb(n + 10, 10 * scale)
+    check_sequence(hbs)
+    assert not [l for l in vm.lines() if "FAIL" in l]
+    assert vm.proc.poll() is None and pid_alive(keeper)
+    vm.wait_for(lambda: len(children_of(keeper)) == 1, 10 * scale,
+                "one worker")
+    assert vm.request({"cmd": "status"})["pid"] == keeper
+    # and the VM still answers and moves
+    r = fsr(vm, vmx_next_bin)
+    assert r["result"] == "ok", r
