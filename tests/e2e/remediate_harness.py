@@ -59,6 +59,13 @@ class Cluster:
         self.bundles = real_bundles()
         self.center = Center(self.tmp / "center")
         self.hosts = []
+        try:
+            self._start(n, settings)
+        except BaseException:
+            self.close()   # nothing started is left behind
+            raise
+
+    def _start(self, n, settings):
         self.center.start()
         trust(self.center, self.bundles)
         for v in ("1.0.0.0", "1.0.0.0100", "2.0.0.0"):
@@ -68,7 +75,8 @@ class Cluster:
         for i in range(n):
             h = Host(self.tmp / f"host{i}", self.bundles / "seam-1.0.0.0.zip",
                      "1.0.0.0")
-            self.hosts.append(h.start())
+            self.hosts.append(h)
+            h.start()
             add_host(self.center, h, "c1", f"h{i + 1}")
         if settings:
             self.api.ok("PUT", "/clusters/c1/settings", json=settings)
