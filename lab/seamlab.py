@@ -408,33 +408,35 @@ def proof(lab, settle=3, expect=None):
             break
         time.sleep(0.5)
     kept = 0
-    say("VM     HOST  HEARTBEATS               VMX (before -> after)     "
-        "VERIFY             LARGEST GAP")
+    rows = [("VM", "HOST", "HEARTBEATS", "VMX BEFORE -> AFTER", "VERIFY",
+             "LARGEST GAP", "GAP AT FSR", "")]
     for v in vms:
         lines = seamlog.read_log_lines(lab.serial(v))
         st = seamlog.parse_log(lines)
-        beating = st.heartbeats >= start[v] + settle
         hbs = seamlog.heartbeats(lines)
-        first = hbs[0][0] if hbs else 0
-        continuous = st.hb_seq_errors == 0 and first == 1 and hbs
-        versions = " -> ".join(st.versions) if st.versions else "-"
+        beating = st.heartbeats >= start[v] + settle
+        continuous = bool(hbs) and hbs[0][0] == 1 and st.hb_seq_errors == 0
         on_expected = expect is None or (st.versions and
                                          st.versions[-1] == expect)
         ok = bool(continuous and st.verify_failures == 0 and beating and
                   on_expected)
         kept += ok
-        seq = (f"seq 1..{st.last_seq} continuous" if continuous else
-               f"{st.hb_seq_errors} SEQUENCE BREAKS")
-        ver = (f"{st.verify_passes} passes, 0 failed"
-               if not st.verify_failures else
-               f"{st.verify_failures} FAILURES")
-        gap = (f"{st.guest_gap_us_max / 1000:.1f} ms "
-               f"(seq {st.guest_gap_from_seq}->{st.guest_gap_to_seq})")
-        why = "" if ok else ("  NOT RUNNING" if not beating else
-                             "  NOT ON " + expect if not on_expected
-                             else "")
-        say(f"{v:<6} {lab.info['vms'][v]:<5} {seq:<24} {versions:<25} "
-            f"{ver:<18} {gap}{why}")
+        fsr = seamlog.handovers(hbs)
+        rows.append((
+            v, lab.info["vms"][v],
+            f"1..{st.last_seq} continuous" if continuous else
+            f"{st.hb_seq_errors} SEQUENCE BREAKS",
+            " -> ".join(st.versions) if st.versions else "-",
+            f"{st.verify_passes} passes, 0 failed" if not st.verify_failures
+            else f"{st.verify_failures} FAILED",
+            f"{st.guest_gap_us_max / 1000:.1f} ms (seq "
+            f"{st.guest_gap_from_seq}->{st.guest_gap_to_seq})",
+            ", ".join(f"{g / 1000:.1f} ms" for _, _, g, _, _ in fsr) or "-",
+            "kept running" if ok else "NOT RUNNING" if not beating else
+            "NOT ON " + expect if not on_expected else "BROKEN"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        say("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return kept, len(vms)
 
 

@@ -142,6 +142,14 @@ def heartbeats(lines):
     return out
 
 
+def handovers(hbs):
+    """Where the vmx version changes between two consecutive heartbeats (an
+    FSR or a migration onto another binary): (from_seq, to_seq, gap_us,
+    from_version, to_version) for each, from heartbeats() output."""
+    return [(a[0], b[0], b[1] - a[1], a[2], b[2])
+            for a, b in zip(hbs, hbs[1:]) if a[2] != b[2]]
+
+
 def judge(path):
     """parse_log over a whole serial log file (complete lines only)."""
     return parse_log(read_log_lines(path))
