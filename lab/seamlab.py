@@ -130,12 +130,23 @@ class Lab:
 
 # ------------------------------------------------------------------ up
 
-def start_daemon(argv, out, log):
+def start_daemon(argv, out, log, env=None):
     """Start a daemon in its own session, stdout and stderr to files."""
     with open(out, "wb") as o, open(log, "ab") as e:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=o,
-                             stderr=e, start_new_session=True)
+                             stderr=e, start_new_session=True, env=env)
     return p
+
+
+def host_env():
+    """A hostd's environment, which its seam-vmx processes inherit. On a
+    machine known to be slow (SEAM_TIME_SCALE > 1: the emulated box), the
+    new seam-vmx of an FSR gets SCALE times its 10 s to build its VM before
+    the old one takes the VM back (SEAM_FSR_TIMEOUT_MS, see src/vmx/fsr.h)."""
+    env = dict(os.environ)
+    if SCALE > 1 and "SEAM_FSR_TIMEOUT_MS" not in env:
+        env["SEAM_FSR_TIMEOUT_MS"] = str(int(10000 * SCALE))
+    return env
 
 
 def wait_printed(proc, out, log, what):
@@ -189,7 +200,7 @@ def start_host(lab, name):
             enroll[k.strip()] = v.strip()
     out, log = d / "stdout", d / "hostd.log"
     proc = start_daemon([str(BUILD / "seam-hostd"), "--state", str(state),
-                         "--listen", "127.0.0.1:0"], out, log)
+                         "--listen", "127.0.0.1:0"], out, log, host_env())
     kv = wait_printed(proc, out, log, f"seam-hostd {name}")
     lab.info["hosts"][name] = {"pid": proc.pid, "port": int(kv["port"]),
                                "state": str(state), "log": str(log),
