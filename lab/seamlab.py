@@ -365,8 +365,19 @@ def vmx_pids(state):
     return out
 
 
-def stop_pids(pids, grace=10.0):
-    pids = [p for p in pids if p and alive(p)]
+def ours(pid, mark):
+    """Whether pid is alive and its command line names the lab directory
+    (a recorded pid may since belong to another process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return alive(pid) and mark.encode() in f.read()
+    except OSError:
+        return False
+
+
+def stop_pids(pids, mark, grace=10.0):
+    """SIGTERM, then after grace seconds SIGKILL, the lab's own pids."""
+    pids = [p for p in pids if p and ours(p, mark)]
     for p in pids:
         try:
             os.kill(p, signal.SIGTERM)
@@ -376,7 +387,7 @@ def stop_pids(pids, grace=10.0):
     while time.monotonic() < deadline and any(alive(p) for p in pids):
         time.sleep(0.1)
     for p in pids:
-        if alive(p):
+        if ours(p, mark):
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
@@ -386,10 +397,12 @@ def stop_pids(pids, grace=10.0):
 def stop_all(lab):
     c = lab.info.get("center", {})
     hosts = lab.info.get("hosts", {})
-    stop_pids([c.get("pid")])
-    stop_pids([h["pid"] for h in hosts.values()])
+    mark = str(lab.dir)
+    stop_pids([c.get("pid")], mark)
+    stop_pids([h["pid"] for h in hosts.values()], mark)
     # the VMs hostd detached: each seam-vmx keeper ends its worker
-    stop_pids([p for h in hosts.values() for p in vmx_pids(h["state"])])
+    stop_pids([p for h in hosts.values() for p in vmx_pids(h["state"])],
+              mark)
 
 
 def down(lab):
