@@ -405,8 +405,24 @@ def stop_all(lab):
               mark)
 
 
-def down(lab):
+def keep_logs(lab, dest):
+    """Copy what explains a lab's run — lab.json, each daemon's log, each
+    guest's serial log — to dest before the directory goes."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for pat in ("lab.json", "*/*.log", "*/stdout", "*/state/vms/*/*.log",
+                "*/state/vms/*/*.json", "proof.txt"):
+        for f in lab.dir.glob(pat):
+            to = dest / f.relative_to(lab.dir)
+            to.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, to)
+    say(f"lab: logs kept in {dest}")
+
+
+def down(lab, keep=None):
     stop_all(lab)
+    if keep:
+        keep_logs(lab, keep)
     shutil.rmtree(lab.dir, ignore_errors=True)
     try:
         if RECORD.read_text().strip() == str(lab.dir):
@@ -420,12 +436,13 @@ def down(lab):
 
 def proof(lab, settle=3, expect=None):
     """The continuity proof, from each guest's own serial log. Waits (a
-    bounded time) for `settle` more heartbeats from every VM, so that a VM
-    that stopped is not counted as kept running. Returns (kept, total)."""
+    minute, up to five on a slow machine) for `settle` more heartbeats from
+    every VM, so that a VM that stopped is not counted as kept running.
+    Returns (kept, total)."""
     vms = sorted(lab.info["vms"])
     start = {v: seamlog.heartbeat_count(seamlog.read_log_lines(
         lab.serial(v))) for v in vms}
-    deadline = time.monotonic() + 60 * SCALE
+    deadline = time.monotonic() + 60 * min(SCALE, 5)
     while time.monotonic() < deadline:
         if all(seamlog.heartbeat_count(seamlog.read_log_lines(
                 lab.serial(v))) >= start[v] + settle for v in vms):
@@ -468,7 +485,7 @@ def proof(lab, settle=3, expect=None):
 
 USAGE = """usage: lab/up [DIR] [--hosts N] [--vms-per-host N] [--mem SIZE]
        lab/status [DIR]
-       lab/down [DIR]
+       lab/down [DIR] [--keep-logs DEST]
        lab/proof [DIR] [--expect VERSION]
 DIR defaults to a new temporary directory (up) or the last lab started
 (recorded in %s). $SEAM_LAB_VMS_PER_HOST is the default of
@@ -516,7 +533,7 @@ def main(cmd, argv):
         if cmd == "status":
             return status(lab)
         if cmd == "down":
-            down(lab)
+            down(lab, opts.get("keep-logs"))
             return 0
         if cmd == "proof":
             kept, n = proof(lab, expect=opts.get("expect"))
