@@ -2,7 +2,8 @@
 #
 # meson + ninja do the building; this file only strings the steps together.
 #   make          install missing Debian packages, build everything into build/
-#   make demo     the same, then run the demo (scripts/demo)
+#   make demo     the same and the bundles, then the demo (scripts/demo: a lab of
+#                 three hosts and six VMs, live-patched while they run)
 #   make test     the same plus the sanitizer build (build-asan/), then every test
 #   make unit | integration | bench
 #   make bundles  build/bundles/: dev key, trust store and the seam-*.zip bundles
@@ -26,7 +27,7 @@ asan: deps
 	@test -f $(ASAN)/build.ninja || $(MESON_SETUP) -Dsanitize=true $(ASAN)
 	ninja -C $(ASAN)
 
-demo: build
+demo: bundles
 	scripts/demo
 
 test: build asan

@@ -175,10 +175,19 @@ int ctl_client(struct ctl *c)
 	o.thumbprint = c->cfg.thumbprint;
 	o.token = c->cfg.token;
 	o.timeout_ms = 120000;
-	o.connect_timeout_ms = CTL_CONNECT_TIMEOUT_MS;
+	o.connect_timeout_ms = ctl_connect_timeout_ms();
 	if (http_client_new(&o, &c->http, &e) < 0)
 		return ctl_fail(CTL_CONN, "%s", e.msg);
 	return CTL_OK;
+}
+
+long ctl_connect_timeout_ms(void)
+{
+	const char *s = getenv("SEAM_TIME_SCALE");
+	double f = s ? atof(s) : 1.0;
+
+	return f > 1.0 ? (long)(CTL_CONNECT_TIMEOUT_MS * f)
+		       : CTL_CONNECT_TIMEOUT_MS;
 }
 
 static const char *client_err_msg(const json_t *reply)

@@ -73,7 +73,7 @@ static int login_thumbprint(struct ctl *c, const char *url, const char *given,
 			return ctl_fail(CTL_USAGE, "--thumbprint: %s", e.msg);
 		return CTL_OK;
 	}
-	if (http_client_peer_thumbprint(url, CTL_CONNECT_TIMEOUT_MS, tp, &e) <
+	if (http_client_peer_thumbprint(url, ctl_connect_timeout_ms(), tp, &e) <
 	    0)
 		return ctl_fail(CTL_CONN, "%s", e.msg);
 	tls_thumbprint_format(tp, fmt, sizeof(fmt));
@@ -128,7 +128,7 @@ int ctl_cmd_login(struct ctl *c, const struct ctl_args *a)
 	o.thumbprint = c->cfg.thumbprint;
 	o.token = c->cfg.token;
 	o.timeout_ms = 120000;
-	o.connect_timeout_ms = CTL_CONNECT_TIMEOUT_MS;
+	o.connect_timeout_ms = ctl_connect_timeout_ms();
 	if (http_client_new(&o, &c->http, &e) < 0)
 		return ctl_fail(CTL_CONN, "%s", e.msg);
 	rc = ctl_call(c, "GET", "/api/v1/me", NULL, &me);

@@ -33,9 +33,12 @@ struct http_client;
 /*
  * Connecting, TLS handshake included. Generous: a loaded center (or one
  * built with sanitizers) may take seconds to answer a handshake, and a
- * person would rather wait than retry.
+ * person would rather wait than retry. ctl_connect_timeout_ms() stretches
+ * it by SEAM_TIME_SCALE (>= 1) on machines known to be slow (the emulated
+ * tests/kvmbox), as seam-center's host links do.
  */
 #define CTL_CONNECT_TIMEOUT_MS 15000L
+long ctl_connect_timeout_ms(void);
 
 struct ctl {
 	bool json;    /* --json: print the API's JSON only */

@@ -44,7 +44,8 @@ static int stream_pin(struct ctl *c, char pin[STREAM_PIN_SIZE])
 	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CTL_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 ctl_connect_timeout_ms());
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
@@ -97,7 +98,8 @@ static CURL *stream_handle(struct ctl *c, const char *path, const char *pin,
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pin);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CTL_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 ctl_connect_timeout_ms());
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
 	return h;

@@ -14,7 +14,6 @@ Everything is slow in the box (TCG): waits scale with SEAM_TIME_SCALE.
 """
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import seamlog  # lab/seamlog.py (on sys.path: the root conftest)
 from test_hostd_api import BUILD, HOSTD, Host, parse_kv
 
 pytestmark = [pytest.mark.kvm, pytest.mark.filterwarnings(
@@ -34,7 +34,6 @@ pytestmark = [pytest.mark.kvm, pytest.mark.filterwarnings(
 V_OLD, V_NEW = "1.0.0.0", "1.0.0.0100"
 SCALE = float(os.environ.get("SEAM_TIME_SCALE", "1"))
 NVMS = int(os.environ.get("SEAM_HOSTD_LIVE_VMS", "4"))
-HB_RE = re.compile(r"^hb seq=(\d+) t_us=(\d+) vmx=(\S+)$")
 BUNDLES = None
 REPO = Path(__file__).resolve().parents[2]
 
@@ -123,12 +122,7 @@ def heartbeats(state, vm):
     if not log.exists():
         return [], []
     lines = log.read_text(errors="replace").splitlines()
-    hbs = []
-    for line in lines:
-        m = HB_RE.match(line.strip())
-        if m:
-            hbs.append((int(m.group(1)), int(m.group(2)), m.group(3)))
-    return hbs, lines
+    return seamlog.heartbeats(lines), lines
 
 
 def wait_heartbeats(state, vm, n, version=None, timeout=120):

@@ -11,12 +11,12 @@ events are complete and in order (per host: selected, the five steps, an
 FSR event with its stun per VM, done; then the run's total).
 """
 import os
-import re
 import time
 from pathlib import Path
 
 import pytest
 
+import seamlog  # lab/seamlog.py (on sys.path: the root conftest)
 from remediate_harness import SCALE, cluster_factory  # noqa: F401
 
 pytestmark = [
@@ -27,7 +27,6 @@ pytestmark = [
         "ignore::urllib3.exceptions.InsecureRequestWarning"),
 ]
 
-HB_RE = re.compile(r"^hb seq=(\d+) t_us=(\d+) vmx=(\S+)$")
 V_OLD, V_NEW = "1.0.0.0", "1.0.0.0100"
 STEPS = ["stage", "enter_partial", "apply_live", "exit_maintenance",
          "compliance"]
@@ -43,12 +42,7 @@ def heartbeats(path):
     except FileNotFoundError:
         return [], []
     lines = text.splitlines()
-    hbs = []
-    for line in lines:
-        m = HB_RE.match(line)
-        if m:
-            hbs.append((int(m.group(1)), int(m.group(2)), m.group(3)))
-    return hbs, lines
+    return seamlog.heartbeats(lines), lines
 
 
 def wait_for(fn, timeout, what):

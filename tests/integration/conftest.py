@@ -8,13 +8,13 @@ killed by a finalizer.
 """
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import time
 
 import pytest
+import seamlog  # lab/seamlog.py (the root conftest puts lab/ on sys.path)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("SEAM_BUILD", os.path.join(REPO, "build"))
@@ -69,9 +69,6 @@ def pid_alive(pid):
         return False
 
 
-HB_RE = re.compile(r"^hb seq=(\d+) t_us=(\d+) vmx=(\S+)$")
-
-
 class VM:
     """A seam-vmx run process and its files."""
 
@@ -99,12 +96,7 @@ class VM:
             return []
 
     def heartbeats(self):
-        out = []
-        for line in self.lines():
-            m = HB_RE.match(line)
-            if m:
-                out.append((int(m.group(1)), int(m.group(2)), m.group(3)))
-        return out
+        return seamlog.heartbeats(self.lines())
 
     def stderr_text(self):
         self.stderr.flush()
