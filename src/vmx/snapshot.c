@@ -5,8 +5,9 @@
  * The file is the VM stream of migstream.h written to disk: a hello without
  * token, guest RAM (zero pages as markers, so an idle guest's file is
  * small), the FSR state and END — `run --restore PATH` reads it with the
- * same reader a migration's destination uses. It is written aside to
- * PATH.tmp, fsync'd and renamed, and its directory fsync'd: PATH is either
+ * same reader a migration's destination uses. It is written aside (a
+ * temporary beside PATH, afile.h), fsync'd and renamed, and its directory
+ * fsync'd: PATH is either
  * the old file or a complete new one. Until the rename nothing of the VM
  * has changed (the vCPUs were only paused), so any failure resumes the VM
  * and replies with the reason; after it the reply says ok and the VM ends
@@ -16,29 +17,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "afile.h"
 #include "log.h"
 #include "migio.h"
-
-static int snapshot_fsync_dir(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, r;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
 
 /* Hello, RAM, state, END into fd. */
 static int snapshot_write(struct vm *vm, const struct vmx_saved *s, int fd,
@@ -61,34 +48,26 @@ static int snapshot_write(struct vm *vm, const struct vmx_saved *s, int fd,
 	r = mig_write_bare(&w, MIG_FRAME_END);
 	if (r < 0)
 		return err_set(e, -r, "writing END: %s", strerror(-r));
-	if (fsync(fd) < 0)
-		return err_sys(e, "fsync");
 	*bytes = w.bytes;
 	return 0;
 }
 
-/* The file, aside then renamed into place. */
+/* The file, aside then renamed into place (afile.h). */
 static int snapshot_file(struct vm *vm, const struct vmx_saved *s,
 			 const char *path, uint64_t *bytes, struct seam_err *e)
 {
-	char tmp[PATH_MAX + 8];
-	int fd, r;
+	struct afile f;
+	int r;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_sys(e, "cannot create '%s'", tmp);
-	r = snapshot_write(vm, s, fd, bytes, e);
-	if (close(fd) < 0 && r == 0)
-		r = err_sys(e, "close '%s'", tmp);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = err_sys(e, "rename '%s' to '%s'", tmp, path);
+	r = afile_open(&f, path, 0600, e);
+	if (r < 0)
+		return r;
+	r = snapshot_write(vm, s, f.af_fd, bytes, e);
 	if (r < 0) {
-		unlink(tmp);
+		afile_abort(&f);
 		return r;
 	}
-	snapshot_fsync_dir(path);
-	return 0;
+	return afile_commit(&f, e);
 }
 
 json_t *snapshot_command(struct control *c, const struct vmx_request *req,
