@@ -399,6 +399,7 @@ static void *apply_fsr_worker(void *arg)
 	json_t *req, *reply;
 	struct seam_err e = {0};
 	const char *res;
+	bool committed;
 
 	for (;;) {
 		pthread_mutex_lock(&r->mlock);
@@ -443,13 +444,20 @@ static void *apply_fsr_worker(void *arg)
 				     json_object_get(reply, "version_after"))
 				     ?: m->to_version);
 		}
+		/* Past the vmx's commit point the VM belongs to the new
+		 * binary, whether or not it confirmed: record where it is. */
+		committed = m->ok || (reply && (res = json_string_value(
+						    json_object_get(
+							reply, "result"))) &&
+				      !strcmp(res, "failed_after_commit"));
 		json_decref(req);
 		json_decref(reply);
 		apply_crash_point("fsr");
 		pthread_mutex_lock(&r->h->lock);
-		if (m->ok)
+		if (committed)
 			hostd_vm_record_vmx(r->h, m->vm, m->to_vmx,
-					    m->got_after, NULL);
+					    m->ok ? m->got_after : m->to_version,
+					    NULL);
 		pthread_mutex_unlock(&r->h->lock);
 		pthread_mutex_lock(&r->jlock);
 		{

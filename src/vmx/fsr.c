@@ -16,25 +16,39 @@
  *   <─────────────────────────────── READY   before the pause
  *   T0: pause vCPUs, save state
  *   STATE (state memfd + control
- *   connections, SCM_RIGHTS) ───────> validate, restore, start vCPUs: T1
- *   <─────────────────────────────── RESUMED(T1)    (or FAILED(reason))
- *   COMMIT ──keeper; reply ok with stun = T1 - T0 to the requester
+ *   connections, SCM_RIGHTS) ───────> validate, restore; vCPUs still parked
+ *   <─────────────────────────────── RESTORED   (or FAILED(reason))
+ *   GO ─────────────────────────────> start vCPUs: T1
+ *   COMMIT ──keeper
+ *   <─────────────────────────────── RESUMED(T1)
+ *   reply ok with stun = T1 - T0 to the requester
  *   DONE ───────────────────────────> start the control thread
  *   exit(VMX_EXIT_HANDED_OVER): the old VM is torn down after the pause
  *
- * Rollback: until RESUMED arrives nothing of the old VM has changed (state
- * was only read; the new VM's vCPUs have not run, so guest RAM is as the
- * old vCPUs left it). Any failure before that — the binary cannot be
- * executed, the successor fails, dies, times out or rejects the state —
- * makes the old worker ask the keeper to kill the successor, resume its own
- * vCPUs and reply "rolled_back" with the reason. RESUMED is the commit
- * point: after it there is no way back.
+ * Rollback: until GO is sent nothing of the old VM has changed: the state
+ * was only read, and the new VM's vCPUs cannot have run, because they start
+ * only on GO. Any failure before that — the binary cannot be executed, the
+ * successor fails, dies, times out or rejects the state — makes the old
+ * worker ask the keeper to kill the successor, resume its own vCPUs and
+ * reply "rolled_back" with the reason. A successor that loses the handover
+ * before GO exits without running a single guest instruction.
  *
+ * GO is the commit point. Had the successor started its vCPUs on its own
+ * after restoring (and said RESUMED), an old worker that timed out in that
+ * moment would resume its saved vCPU state over guest RAM the successor had
+ * already changed. After GO there is no way back: should the successor die
+ * before confirming RESUMED, the VM is down (the keeper ends with the
+ * worker-died status, which a supervisor reports as a crash), and the reply
+ * says "failed_after_commit"; the old vCPUs are never run again.
+
  * Test-only fault injection ("fail_stage"), accepted only when the VM was
  * started with SEAM_VMX_TEST_FAULTS=1: exit_at_start (the successor exits
  * before building its VM), exit_before_restore (after receiving the state),
  * restore (fails in the middle of restoring vCPU 0), unknown_section (the
- * old worker adds an unknown mandatory section to the state).
+ * old worker adds an unknown mandatory section to the state),
+ * stall_before_restored (the successor restores, then stays silent for
+ * twice the hand-over timeout: the old worker's timeout at the last moment
+ * before the commit point).
  */
 #include "fsr.h"
 
@@ -47,6 +61,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdpass.h"
@@ -62,6 +77,8 @@ enum fsr_msg_type {
 	FSR_MSG_RESUMED,
 	FSR_MSG_FAILED,
 	FSR_MSG_DONE,
+	FSR_MSG_RESTORED,
+	FSR_MSG_GO,
 };
 
 struct fsr_msg {
@@ -74,8 +91,9 @@ struct fsr_msg {
 	struct vmx_book book;
 };
 
-static const char *const fsr_stages[] = {"exit_at_start", "exit_before_restore",
-					 "restore", "unknown_section"};
+static const char *const fsr_stages[] = {
+    "exit_at_start", "exit_before_restore", "restore", "unknown_section",
+    "stall_before_restored"};
 
 /* The old worker keeps its handover socket until fsr_finish(). */
 static int fsr_done_fd = -1;
@@ -140,8 +158,9 @@ static void fsr_reason(struct fsr_old *f, const char *fmt, ...)
 /*
  * Wait until the successor is gone: its end of the handover socket closes
  * only when it exits (it closes it itself only after DONE, which a rolled
- * back FSR never sends). Whatever it still sent is dropped; a RESUMED among
- * it means its vCPUs ran before the keeper's SIGKILL landed.
+ * back FSR never sends). Whatever it still sent is dropped. Its vCPUs never
+ * ran (no GO was sent), so this is not for guest RAM's sake: the reply
+ * "rolled_back" promises that nothing of the attempt is left.
  */
 static void fsr_wait_successor_gone(struct fsr_old *f)
 {
@@ -159,11 +178,8 @@ static void fsr_wait_successor_gone(struct fsr_old *f)
 }
 
 /*
- * Undo everything: have the keeper kill the successor, and run our own
- * vCPUs again only once it is gone. The keeper acts on ABORT in its own
- * time; resuming before that would let two VMMs run the same guest RAM
- * should the successor have resumed its vCPUs as the wait for RESUMED
- * timed out here.
+ * Undo everything before the commit point: have the keeper kill the
+ * successor, wait until it is gone, run our own vCPUs again.
  */
 static json_t *fsr_rollback(struct fsr_old *f)
 {
@@ -276,9 +292,12 @@ static int fsr_state_memfd(struct fsr_old *f, const struct vmx_saved *s, int fd)
 	return fd;
 }
 
-/* Pause, save, hand the state over. Returns 0 when the successor runs. */
+/*
+ * Pause, save, hand the state over. Returns 0 when the successor has
+ * restored it and waits for GO; T0 (the pause) in *t0_ns.
+ */
 static int fsr_transfer(struct fsr_old *f, struct control_conn *conn,
-			const char *stage, uint64_t *stun_ns)
+			const char *stage, uint64_t *t0_ns)
 {
 	uint64_t t0, t_paused, t_saved;
 	int fds[VMX_PROTO_CLIENTS_MAX + 1], nconns, fd, r;
@@ -327,10 +346,44 @@ static int fsr_transfer(struct fsr_old *f, struct control_conn *conn,
 		fsr_reason(f, "cannot send the state: %s", strerror(-r));
 		return -1;
 	}
-	if (fsr_expect(f, FSR_MSG_RESUMED, &m, "restoring the state") < 0)
+	if (fsr_expect(f, FSR_MSG_RESTORED, &m, "restoring the state") < 0)
+		return -1;
+	*t0_ns = t0;
+	return 0;
+}
+
+/*
+ * Past the point of no return: let the successor start its vCPUs and tell
+ * the keeper it owns the VM. Returns 0 once the successor confirmed that
+ * its vCPUs run, with the stun time; -1 (reason set) when it did not.
+ */
+static int fsr_commit(struct fsr_old *f, uint64_t t0, uint64_t *stun_ns)
+{
+	struct keeper_msg km = {.type = KEEPER_MSG_COMMIT};
+	struct fsr_msg m;
+	int r;
+
+	r = fsr_send(f->hv, FSR_MSG_GO, NULL, NULL, 0);
+	keeper_msg_send(f->vm->fds.keeper, &km, -1);
+	if (r < 0) {
+		fsr_reason(f, "the new binary is gone");
+		return -1;
+	}
+	if (fsr_expect(f, FSR_MSG_RESUMED, &m, "starting its vCPUs") < 0)
 		return -1;
 	*stun_ns = m.t_ns > t0 ? m.t_ns - t0 : 0;
 	return 0;
+}
+
+static json_t *fsr_failed_after_commit(struct fsr_old *f)
+{
+	log_warnx("fsr failed after the commit point: %s", f->reason);
+	return json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "ok", 0, "result",
+			 "failed_after_commit", "error",
+			 "fsr failed after the commit point; the VM belongs to "
+			 "the new binary",
+			 "reason", f->reason, "version_before", SEAM_VMX_VERSION,
+			 "version_after", f->version_after);
 }
 
 static int fsr_check_request(const struct vmx_request *req, char *err,
@@ -361,9 +414,8 @@ json_t *fsr_command(struct control *c, struct control_conn *conn,
 		    const struct vmx_request *req, enum cmd_after *after)
 {
 	struct fsr_old f = {.c = c, .vm = c->vm, .hv = -1};
-	struct keeper_msg km = {.type = KEEPER_MSG_COMMIT};
 	struct fsr_msg m;
-	uint64_t stun_ns;
+	uint64_t t0, stun_ns;
 	char err[256];
 
 	if (fsr_check_request(req, err, sizeof(err)) < 0)
@@ -379,11 +431,12 @@ json_t *fsr_command(struct control *c, struct control_conn *conn,
 	}
 	if (fsr_expect(&f, FSR_MSG_READY, &m, "creating its VM") < 0)
 		return fsr_rollback(&f);
-	if (fsr_transfer(&f, conn, req->fail_stage, &stun_ns) < 0)
+	if (fsr_transfer(&f, conn, req->fail_stage, &t0) < 0)
 		return fsr_rollback(&f);
-	keeper_msg_send(f.vm->fds.keeper, &km, -1);
 	fsr_done_fd = f.hv;
 	*after = CMD_AFTER_EXIT;
+	if (fsr_commit(&f, t0, &stun_ns) < 0)
+		return fsr_failed_after_commit(&f);
 	log_info("fsr: VM %s now runs on %s (%s), stun %llu us",
 		 f.vm->book.cfg.name, req->path, f.version_after,
 		 (unsigned long long)(stun_ns / 1000));
@@ -522,6 +575,17 @@ int fsr_worker_main(void)
 		fsr_fail(hv, e.msg);
 	fsr_send(hv, FSR_MSG_READY, NULL, NULL, 0);
 	fsr_new_restore(vm, hv, stage, s, conns, &nconns);
+	if (strcmp(stage, "stall_before_restored") == 0)
+		nanosleep(&(struct timespec){.tv_sec = fsr_timeout_ms() / 500,
+					     .tv_nsec = fsr_timeout_ms() % 500 *
+							2000000L},
+			  NULL);
+	fsr_send(hv, FSR_MSG_RESTORED, NULL, NULL, 0);
+	/* Not one guest instruction before GO: without it the old binary
+	 * takes the VM back, and we only leave. */
+	if (fdpass_recv(hv, &m, sizeof(m), NULL, 0, NULL, -1) < 0 ||
+	    m.type != FSR_MSG_GO)
+		_exit(VMX_EXIT_FAILURE);
 	if (!vm->paused)
 		vm_resume(vm);
 	t1 = vmx_now_ns();

@@ -47,7 +47,7 @@ def fsr(vm, binary, **extra):
 def running_vm(vm_factory, guest_bin, scale):
     def start(cmdline="heartbeat=10", vcpus=2, env=FAULTS, **kw):
         # a slow (emulated) KVM needs longer for each hand-over step
-        env = dict(env, SEAM_FSR_TIMEOUT_MS=str(int(10000 * scale)))
+        env = dict({"SEAM_FSR_TIMEOUT_MS": str(int(10000 * scale))}, **env)
         vm = vm_factory(guest_bin, cmdline, vcpus=vcpus, env=env, **kw)
         vm.wait_hb(10, 10 * scale)
         return vm
@@ -162,6 +162,25 @@ def test_fsr_rollback(running_vm, vmx_next_bin, tmp_path, scale, case):
     # and a real FSR still works afterwards
     r = fsr(vm, vmx_next_bin)
     assert r["result"] == "ok", r
+
+
+def test_fsr_rollback_at_the_commit_point(running_vm, vmx_next_bin, scale):
+    """The successor has restored everything and goes silent: the old
+    worker's timeout fires at the last moment before GO. The successor's
+    vCPUs never ran, so the old ones resume over untouched memory."""
+    timeout_ms = int(1500 * scale)
+    vm = running_vm(env=dict(FAULTS, SEAM_FSR_TIMEOUT_MS=str(timeout_ms)))
+    worker = vm.worker()
+    r = fsr(vm, vmx_next_bin, fail_stage="stall_before_restored")
+    assert r["ok"] is False and r["result"] == "rolled_back", r
+    assert "did not answer" in r["reason"], r
+    assert "restoring the state" in r["reason"], r
+    n = len(vm.heartbeats())
+    hbs = vm.wait_hb(n + 10, 10 * scale)
+    check_sequence(hbs)
+    assert {h[2] for h in hbs} == {V_OLD}
+    assert not [l for l in vm.lines() if "FAIL" in l]
+    assert children_of(vm.pid) == [worker]
 
 
 def test_fail_stage_needs_test_env(running_vm, vmx_next_bin):
