@@ -446,18 +446,18 @@ static void *apply_fsr_worker(void *arg)
 		}
 		/* Past the vmx's commit point the VM belongs to the new
 		 * binary, whether or not it confirmed: record where it is. */
-		committed = m->ok || (reply && (res = json_string_value(
-						    json_object_get(
-							reply, "result"))) &&
+		committed = m->ok || (reply &&
+				      (res = json_string_value(
+					   json_object_get(reply, "result"))) &&
 				      !strcmp(res, "failed_after_commit"));
 		json_decref(req);
 		json_decref(reply);
 		apply_crash_point("fsr");
 		pthread_mutex_lock(&r->h->lock);
 		if (committed)
-			hostd_vm_record_vmx(r->h, m->vm, m->to_vmx,
-					    m->ok ? m->got_after : m->to_version,
-					    NULL);
+			hostd_vm_record_vmx(
+			    r->h, m->vm, m->to_vmx,
+			    m->ok ? m->got_after : m->to_version, NULL);
 		pthread_mutex_unlock(&r->h->lock);
 		pthread_mutex_lock(&r->jlock);
 		{

@@ -91,9 +91,9 @@ struct fsr_msg {
 	struct vmx_book book;
 };
 
-static const char *const fsr_stages[] = {
-    "exit_at_start", "exit_before_restore", "restore", "unknown_section",
-    "stall_before_restored"};
+static const char *const fsr_stages[] = {"exit_at_start", "exit_before_restore",
+					 "restore", "unknown_section",
+					 "stall_before_restored"};
 
 /* The old worker keeps its handover socket until fsr_finish(). */
 static int fsr_done_fd = -1;
@@ -382,8 +382,8 @@ static json_t *fsr_failed_after_commit(struct fsr_old *f)
 			 "failed_after_commit", "error",
 			 "fsr failed after the commit point; the VM belongs to "
 			 "the new binary",
-			 "reason", f->reason, "version_before", SEAM_VMX_VERSION,
-			 "version_after", f->version_after);
+			 "reason", f->reason, "version_before",
+			 SEAM_VMX_VERSION, "version_after", f->version_after);
 }
 
 static int fsr_check_request(const struct vmx_request *req, char *err,
