@@ -168,7 +168,7 @@ def live_host(bundles):
     top = Path(tempfile.mkdtemp(prefix="hl", dir="/tmp"))
     hosts = []
 
-    def make(nvms, cmdline="heartbeat=10,verify=8", env=None):
+    def make(nvms, cmdline="heartbeat=10,verify=32", env=None):
         h = LiveHost(top / "state", vmx=None, init_args=[
             "--bundle", str(bundles / f"seam-{V_OLD}.zip"),
             "--base", V_OLD, "--trust", str(bundles / "trust")])

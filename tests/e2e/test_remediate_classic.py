@@ -1,5 +1,5 @@
 """Acceptance of the classic path and of mixed clusters (issue 7), with
-running VMs (seam-guest heartbeat=10,verify=8): needs /dev/kvm; on machines
+running VMs (seam-guest heartbeat=10,verify=32): needs /dev/kvm; on machines
 without one run inside tests/kvmbox/run (see test_remediate_live.py).
 
 - 1.0.0.0100 -> 2.0.0.0 with live_patch=auto: each host is emptied by live

@@ -1,5 +1,5 @@
 """Acceptance of the live path (issue 7): a real center, three real hostd,
-two running VMs per host (seam-guest, heartbeat=10,verify=8, small memory),
+two running VMs per host (seam-guest, heartbeat=10,verify=32, 64 MiB),
 live patch 1.0.0.0 -> 1.0.0.0100 with live_patch=enforce.
 
 Needs /dev/kvm: on machines without one run it inside the box:
@@ -54,13 +54,13 @@ def wait_for(fn, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start_vms(cl, per_host=2, cmdline="heartbeat=10,verify=8"):
+def start_vms(cl, per_host=2, cmdline="heartbeat=10,verify=32"):
     vms = {}
     for i in range(len(cl.hosts)):
         for k in range(per_host):
             name = f"vm{i + 1}{chr(ord('a') + k)}"
             cl.api.ok("POST", "/vms", status=201, timeout=60 * SCALE,
-                      json={"name": name, "mem": "32M", "vcpus": 1,
+                      json={"name": name, "mem": "64M", "vcpus": 1,
                             "cmdline": cmdline, "host": f"h{i + 1}"})
             cl.api.ok("POST", f"/vms/{name}/power-on", timeout=60 * SCALE)
             vms[name] = i
