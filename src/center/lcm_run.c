@@ -934,6 +934,7 @@ static int lcm_suspend_vm(struct lcm_run *r, struct lcm_host *hh,
 	snprintf(path, sizeof(path), "/api/v1/vms/%s/suspend", vm);
 	rc = lcm_call(src, "POST", path, NULL,
 		      (long)(600000 * lcm_time_scale()), &rep, NULL, e);
+	lcm_crash_point("suspend", true);
 	store_remediation_step_end(r->c->st, sid, rc < 0 ? "failed" : "done",
 				   NULL);
 	if (rc < 0) {

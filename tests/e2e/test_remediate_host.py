@@ -261,11 +261,9 @@ class FakeVmxHost(center_harness.Host):
         cfgp.write_text(json.dumps(cfg))
 
 
-def test_classic_power_policy_suspend_then_resume(cluster_factory,
-                                                  monkeypatch):
-    """Classic path with power_policy suspend: a VM that fits on no other
-    host is suspended to disk while its host is remediated and resumed
-    after (issue 7 item 1)."""
+def suspend_cluster(cluster_factory, monkeypatch):
+    """Three fake-vmx hosts, power_policy suspend, VM `big` (2 GiB) running
+    on h1 where nothing else has room, image 2.0.0.0 (classic path)."""
     FakeVmxHost.memory = []
     monkeypatch.setattr(remediate_harness, "Host", FakeVmxHost)
     cl = cluster_factory(settings={"power_policy": "suspend"})
@@ -273,6 +271,34 @@ def test_classic_power_policy_suspend_then_resume(cluster_factory,
               json={"name": "big", "mem": "2G", "vcpus": 1, "host": "h1"})
     cl.api.ok("POST", "/vms/big/power-on")
     cl.api.ok("PUT", "/clusters/c1/image", json={"base": "2.0.0.0"})
+    return cl
+
+
+def check_big_restored(cl):
+    """VM big runs again on h1, restored from its snapshot (the fake
+    vmx's `run --restore`), once suspended and once resumed."""
+    vm = cl.hosts[0].direct("GET", "/vms/big").json()
+    assert vm["state"] == "running", vm
+    d = cl.hosts[0].state / "vms" / "big"
+    assert not (d / "suspend.snap").exists()
+    assert (d / "vmx.log").read_text().count("--restore") == 1
+    assert "fake guest restored" in (d / "serial.log").read_text()
+    hev = [e["type"] for e in cl.hosts[0].direct(
+        "GET", "/events?limit=1000").json()["events"] if e.get("vm") == "big"]
+    assert hev.count("vm.suspended") == hev.count("vm.resumed") == 1, hev
+    assert hev.index("vm.suspended") < hev.index("vm.resumed"), hev
+    for i in range(3):
+        inv = cl.host_direct(i, "/inventory")
+        assert inv["image"]["base"]["version"] == "2.0.0.0"
+        assert inv["maintenance_mode"] == "none"
+
+
+def test_classic_power_policy_suspend_then_resume(cluster_factory,
+                                                  monkeypatch):
+    """Classic path with power_policy suspend: a VM that fits on no other
+    host is suspended to disk while its host is remediated and resumed
+    after (issue 7 item 1)."""
+    cl = suspend_cluster(cluster_factory, monkeypatch)
     res = cl.task("/clusters/c1/precheck")["result"]
     assert res["paths"] == {"h1": "classic", "h2": "classic",
                             "h3": "classic"}
@@ -306,18 +332,30 @@ def test_classic_power_policy_suspend_then_resume(cluster_factory,
     i_apply = types.index(("remediation.step_done", None, "apply_classic"))
     assert i_sus < i_apply < i_res, types
 
-    # The host: the VM runs again, restored from its snapshot (the fake
-    # vmx's `run --restore`), and hostd says so in its own events.
-    vm = cl.hosts[0].direct("GET", "/vms/big").json()
-    assert vm["state"] == "running", vm
-    d = cl.hosts[0].state / "vms" / "big"
-    assert not (d / "suspend.snap").exists()
-    assert "--restore" in (d / "vmx.log").read_text()
-    assert "fake guest restored" in (d / "serial.log").read_text()
-    hev = [e["type"] for e in cl.hosts[0].direct(
-        "GET", "/events?limit=1000").json()["events"] if e.get("vm") == "big"]
-    assert hev.index("vm.suspended") < hev.index("vm.resumed"), hev
-    for i in range(3):
-        inv = cl.host_direct(i, "/inventory")
-        assert inv["image"]["base"]["version"] == "2.0.0.0"
-        assert inv["maintenance_mode"] == "none"
+    check_big_restored(cl)
+
+
+@pytest.mark.parametrize("step", ["suspend", "suspend:after",
+                                  "evacuate:after", "restore",
+                                  "restore:after"])
+def test_center_killed_around_suspend_resumes(cluster_factory, monkeypatch,
+                                              step):
+    """The center SIGKILLed before or after asking for the suspension, after
+    the evacuation, before or after the resume: restarted, it finishes the
+    run, and the VM is resumed exactly once."""
+    cl = suspend_cluster(cluster_factory, monkeypatch)
+    cl.start_center_with({"SEAM_CENTER_CRASH_AT": step})
+    rem, _ = remediate(cl)
+    cl.center.proc.wait(timeout=120)
+    assert cl.center.proc.returncode == -9
+    cl.restart_center()
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done", r
+    assert {h["status"] for h in r["hosts"]} == {"ok"}
+    check_sequence(cl, rem, CLASSIC_STEPS, "classic")
+    killed = [s["step"] for s in r["steps"] if s["state"] == "abandoned"]
+    # a suspension is a step inside the evacuate step: both were under way
+    want = ["evacuate", "suspend"] if step.startswith("suspend") else \
+        [step.split(":")[0]]
+    assert killed == want, r["steps"]
+    check_big_restored(cl)
