@@ -92,12 +92,11 @@ static void suspend_forget(const char *dir, bool keep_file)
 
 bool hostd_vm_suspended(const char *dir)
 {
-	json_t *rec = suspend_record_load(dir);
-	const char *snap = json_string_value(json_object_get(rec, "snapshot"));
-	bool yes = snap && access(snap, R_OK) == 0;
+	char rec[PATH_MAX], snap[PATH_MAX];
 
-	json_decref(rec);
-	return yes;
+	suspend_path(dir, SUSPEND_RECORD, rec, sizeof(rec));
+	suspend_path(dir, SUSPEND_FILE, snap, sizeof(snap));
+	return access(rec, F_OK) == 0 && access(snap, R_OK) == 0;
 }
 
 json_t *hostd_vm_suspend_describe(const char *dir)
