@@ -216,6 +216,12 @@ static int lcm_observe(const json_t *row, struct lcm_obs *o, struct seam_err *e)
 	return 0;
 }
 
+/* A new reference: v itself when it is an array, else an empty one. */
+static json_t *lcm_array_or_empty(const json_t *v)
+{
+	return json_is_array(v) ? json_incref((json_t *)v) : json_array();
+}
+
 /* The staging record hostd takes (stage.c there) from an effective image. */
 static json_t *lcm_stage_record(const json_t *eff)
 {
@@ -232,22 +238,20 @@ static json_t *lcm_stage_record(const json_t *eff)
 		json_array_append_new(
 		    comps,
 		    json_pack(
-			"{s:s,s:s,s:s,s:I,s:O,s:O,s:b}", "name", k, "version",
+			"{s:s,s:s,s:s,s:I,s:o,s:o,s:b}", "name", k, "version",
 			jsonio_str(row, "version"), "sha256",
 			jsonio_str(row, "digest"), "size",
 			(json_int_t)jint(row, "size"), "scripts",
-			json_is_array(sc) ? sc : json_array(),
-			"live_patch_from",
-			json_is_array(lp) ? lp : json_array(), "fsr_required",
+			lcm_array_or_empty(sc), "live_patch_from",
+			lcm_array_or_empty(lp), "fsr_required",
 			json_is_true(json_object_get(row, "fsr_required")) ||
 			    jint(row, "fsr_required") != 0));
 	}
-	return json_pack("{s:s,s:O,s:o}", "version",
-			 jsonio_str(base, "version"), "live_patch_from",
-			 json_is_array(json_object_get(base, "live_patch_from"))
-			     ? json_object_get(base, "live_patch_from")
-			     : json_array(),
-			 "components", comps);
+	return json_pack(
+	    "{s:s,s:o,s:o}", "version", jsonio_str(base, "version"),
+	    "live_patch_from",
+	    lcm_array_or_empty(json_object_get(base, "live_patch_from")),
+	    "components", comps);
 }
 
 /* Stage the host's image (idempotent on the host). *version: target. */
