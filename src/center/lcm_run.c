@@ -1670,7 +1670,7 @@ static json_t *lcm_run_hosts(struct lcm_run *r)
 	state =
 	    r->cancel ? "cancelled" : (nerr > r->tolerated ? "failed" : "done");
 	store_remediation_set_state(r->c->st, r->rem_id, state);
-	center_event(
+	lcm_event(
 	    r->c, "remediation.done", r->cluster_id, 0, NULL, r->task_id,
 	    json_pack("{s:I,s:s,s:f,s:i,s:i,s:i,s:O}", "remediation_id",
 		      (json_int_t)r->rem_id, "state", state, "total_seconds",
