@@ -1398,7 +1398,7 @@ static void lcm_host_run(struct lcm_run *r, struct lcm_host *hh)
 static struct lcm_host *lcm_pick(struct lcm_run *r, bool *wait, char *why,
 				 size_t len)
 {
-	json_t *cands = json_array();
+	json_t *cands;
 	size_t i;
 	int k;
 	bool pending = false;
@@ -1412,6 +1412,7 @@ static struct lcm_host *lcm_pick(struct lcm_run *r, bool *wait, char *why,
 				 r->h[i].name);
 			return &r->h[i];
 		}
+	cands = json_array();
 	for (i = 0; i < r->n; i++) {
 		struct lcm_host *hh = &r->h[i];
 

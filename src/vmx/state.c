@@ -168,21 +168,29 @@ static uint64_t state_elapsed_tsc(const struct vmx_saved *s, uint32_t khz,
 	return (uint64_t)((unsigned __int128)ns * khz / 1000000ULL);
 }
 
+/*
+ * The interrupt controllers before the PIT that feeds them. KVM_SET_PIT2
+ * restarts channel 0 at once, and KVM's PIT (in reinject mode) fires its
+ * next tick only after the guest acknowledged the last one. A tick that
+ * lands in a PIC which is then overwritten by KVM_SET_IRQCHIP is lost,
+ * and if the restored PIC holds no IRQ 0 of its own, no acknowledgement
+ * ever comes: the guest's timer is dead, and a halted guest never wakes.
+ */
 static int state_restore_vm(struct vm *vm, const struct vmx_saved *s,
 			    uint64_t elapsed_ns, struct seam_err *e)
 {
 	struct vmx_vm_state v = s->vm;
 
+	if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &v.pic_master) < 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &v.pic_slave) < 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &v.ioapic) < 0)
+		return err_sys(e, "KVM_SET_IRQCHIP");
 	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &v.pit) < 0)
 		return err_sys(e, "KVM_SET_PIT2");
 	v.clock.clock += elapsed_ns;
 	v.clock.flags = 0;
 	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &v.clock) < 0)
 		return err_sys(e, "KVM_SET_CLOCK");
-	if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &v.pic_master) < 0 ||
-	    ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &v.pic_slave) < 0 ||
-	    ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &v.ioapic) < 0)
-		return err_sys(e, "KVM_SET_IRQCHIP");
 	return 0;
 }
 
