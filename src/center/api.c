@@ -654,7 +654,7 @@ static const struct jsonio_field api_token_fields[] = {
 
 #define R(m, p, h, f)                                                          \
 	{                                                                      \
-		m, "/api/v1" p, h, f, 0, 0                                      \
+		m, "/api/v1" p, h, f, 0, 0                                     \
 	}
 static const struct httpd_route api_routes[] = {
     WEB_ROUTES, /* web.c: the web client at / and /ui/ (public) */
@@ -726,6 +726,7 @@ static const struct httpd_route api_routes[] = {
     R("POST", "/vms/{name}/power-on", api_vm_power_on, NULL),
     R("POST", "/vms/{name}/power-off", api_vm_power_off,
       api_vm_power_off_fields),
+    R("POST", "/vms/{name}/suspend", api_vm_suspend, NULL),
 
     {"POST", "/api/v1/depot/bundles", api_depot_upload, NULL,
      HTTPD_ROUTE_BODY_FILE, CENTER_MAX_UPLOAD},

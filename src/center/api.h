@@ -50,6 +50,7 @@ API_HANDLER(api_vm_get);
 API_HANDLER(api_vm_delete);
 API_HANDLER(api_vm_power_on);
 API_HANDLER(api_vm_power_off);
+API_HANDLER(api_vm_suspend);
 /* api_depot.c */
 API_HANDLER(api_depot_upload);
 API_HANDLER(api_depot_bundles);

@@ -960,3 +960,8 @@ API_HANDLER(api_vm_power_off)
 	api_vm_op(req, "POST", "/power-off", httpd_req_json(req),
 		  "vm.powered_off", 200);
 }
+
+API_HANDLER(api_vm_suspend)
+{
+	api_vm_op(req, "POST", "/suspend", NULL, "vm.suspended", 200);
+}

@@ -19,9 +19,9 @@
  * migration downtime per VM, time per host, total time.
  *
  * Test-only: SEAM_CENTER_CRASH_AT=<step> (stage, enter_partial,
- * apply_live, exit_maintenance, compliance, evacuate, migrate, enter_full,
- * apply_classic, restore) SIGKILLs the center right after that step is
- * recorded `planned`, before it is acted on; `<step>:after` kills it once
+ * apply_live, exit_maintenance, compliance, evacuate, migrate, suspend,
+ * enter_full, apply_classic, restore) SIGKILLs the center right after that step
+ * is recorded `planned`, before it is acted on; `<step>:after` kills it once
  * the host was asked to do it (before the step is recorded done). Only
  * tests set it.
  */
@@ -187,22 +187,26 @@ static int lcm_observe(const json_t *row, struct lcm_obs *o, struct seam_err *e)
 	if (rc < 0)
 		return rc;
 	snprintf(o->maint, sizeof(o->maint), "%s",
-		 jsonio_str(inv, "maintenance_mode") ? jsonio_str(inv, "maintenance_mode")
-					       : "none");
+		 jsonio_str(inv, "maintenance_mode")
+		     ? jsonio_str(inv, "maintenance_mode")
+		     : "none");
 	snprintf(
 	    o->base, sizeof(o->base), "%s",
 	    jsonio_str(json_object_get(json_object_get(inv, "image"), "base"),
-		 "version")
-		? jsonio_str(json_object_get(json_object_get(inv, "image"), "base"),
 		       "version")
+		? jsonio_str(
+		      json_object_get(json_object_get(inv, "image"), "base"),
+		      "version")
 		: "");
 	json_decref(inv);
 	if (lcm_call(row, "GET", "/api/v1/apply", NULL, LCM_CALL_MS, &ap, NULL,
 		     NULL) == 0) {
 		snprintf(o->apply_state, sizeof(o->apply_state), "%s",
-			 jsonio_str(ap, "state") ? jsonio_str(ap, "state") : "none");
+			 jsonio_str(ap, "state") ? jsonio_str(ap, "state")
+						 : "none");
 		snprintf(o->apply_image, sizeof(o->apply_image), "%s",
-			 jsonio_str(ap, "image") ? jsonio_str(ap, "image") : "");
+			 jsonio_str(ap, "image") ? jsonio_str(ap, "image")
+						 : "");
 		o->apply_running = json_is_true(json_object_get(ap, "running"));
 		o->apply_id = jint(ap, "id");
 		json_decref(ap);
@@ -235,8 +239,9 @@ static json_t *lcm_stage_record(const json_t *eff)
 		    comps,
 		    json_pack(
 			"{s:s,s:s,s:s,s:I,s:o,s:o,s:b}", "name", k, "version",
-			jsonio_str(row, "version"), "sha256", jsonio_str(row, "digest"),
-			"size", (json_int_t)jint(row, "size"), "scripts",
+			jsonio_str(row, "version"), "sha256",
+			jsonio_str(row, "digest"), "size",
+			(json_int_t)jint(row, "size"), "scripts",
 			lcm_array_or_empty(sc), "live_patch_from",
 			lcm_array_or_empty(lp), "fsr_required",
 			json_is_true(json_object_get(row, "fsr_required")) ||
@@ -287,8 +292,8 @@ static bool lcm_is_staged(const json_t *row, const char *version)
 				 &r, NULL, NULL) < 0)
 		return false;
 	json_array_foreach(json_object_get(r, "images"), i,
-			   im) if (streq(jsonio_str(im, "version"), version)) found =
-	    true;
+			   im) if (streq(jsonio_str(im, "version"), version))
+	    found = true;
 	json_decref(r);
 	return found;
 }
@@ -314,17 +319,19 @@ static json_t *lcm_precheck_hosts(struct center *c, int64_t cid,
 		if (!eff && !image_error[0])
 			snprintf(image_error, len, "%s", why);
 		if (eff)
-			ver = jsonio_str(json_object_get(eff, "base"), "version");
+			ver =
+			    jsonio_str(json_object_get(eff, "base"), "version");
 		snprintf(ref, sizeof(ref), "%lld", (long long)jint(row, "id"));
 		fresh = store_host_get(c->st, ref, false);
-		doc = json_pack("{s:O,s:O,s:O,s:O,s:b,s:b}", "name",
-				json_object_get(row, "name"), "state",
-				json_object_get(fresh, "state"), "compliance",
-				res ? res : json_null(), "inventory",
-				inv ? inv : json_null(), "staged",
-				streq(jsonio_str(fresh, "state"), "connected") &&
-				    lcm_is_staged(row, ver),
-				"stageable", eff != NULL);
+		doc =
+		    json_pack("{s:O,s:O,s:O,s:O,s:b,s:b}", "name",
+			      json_object_get(row, "name"), "state",
+			      json_object_get(fresh, "state"), "compliance",
+			      res ? res : json_null(), "inventory",
+			      inv ? inv : json_null(), "staged",
+			      streq(jsonio_str(fresh, "state"), "connected") &&
+				  lcm_is_staged(row, ver),
+			      "stageable", eff != NULL);
 		json_array_append_new(out, doc);
 		json_decref(res);
 		json_decref(inv);
@@ -388,7 +395,8 @@ static struct lcm_job *lcm_job_new(const json_t *cl, struct seam_err *e)
 		return NULL;
 	}
 	job->cluster_id = jint(cl, "id");
-	snprintf(job->cluster, sizeof(job->cluster), "%s", jsonio_str(cl, "name"));
+	snprintf(job->cluster, sizeof(job->cluster), "%s",
+		 jsonio_str(cl, "name"));
 	return job;
 }
 
@@ -434,7 +442,8 @@ static void *lcm_stage_worker(void *p)
 			return NULL;
 		lcm_event(s->c, "stage.host_started", s->cluster_id,
 			  jint(row, "id"), NULL, s->task_id, NULL,
-			  "staging on host '%s' starts", jsonio_str(row, "name"));
+			  "staging on host '%s' starts",
+			  jsonio_str(row, "name"));
 		t0 = lcm_now_ms();
 		rc = lcm_stage_host(s->c, row, ver, sizeof(ver), &e);
 		pthread_mutex_lock(&s->lock);
@@ -757,8 +766,8 @@ static json_t *lcm_evac_targets(struct lcm_run *r, const struct lcm_host *hh)
 
 	json_array_foreach(rows, i, row)
 	{
-		const char *mm =
-		    jsonio_str(json_object_get(row, "inventory"), "maintenance_mode");
+		const char *mm = jsonio_str(json_object_get(row, "inventory"),
+					    "maintenance_mode");
 		bool busy = false;
 
 		if (jint(row, "id") == hh->id ||
@@ -773,9 +782,10 @@ static json_t *lcm_evac_targets(struct lcm_run *r, const struct lcm_host *hh)
 		if (busy)
 			continue;
 		json_array_append_new(
-		    out, json_pack("{s:s,s:I,s:I}", "name", jsonio_str(row, "name"),
-				   "id", (json_int_t)jint(row, "id"),
-				   "free_mib", (json_int_t)drs_free_mib(row)));
+		    out,
+		    json_pack("{s:s,s:I,s:I}", "name", jsonio_str(row, "name"),
+			      "id", (json_int_t)jint(row, "id"), "free_mib",
+			      (json_int_t)drs_free_mib(row)));
 	}
 	json_decref(rows);
 	return out;
@@ -795,7 +805,8 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 	int rc;
 
 	rows = store_host_list_full(r->c->st, r->cluster_id, false);
-	json_array_foreach(rows, i, row) if (streq(jsonio_str(row, "name"), target))
+	json_array_foreach(rows, i,
+			   row) if (streq(jsonio_str(row, "name"), target))
 	{
 		snprintf(ref, sizeof(ref), "%lld", (long long)jint(row, "id"));
 		dst = store_host_get(r->c->st, ref, true);
@@ -904,6 +915,54 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 	return 0;
 }
 
+/*
+ * Power policy `suspend`: the host writes the VM to disk (POST
+ * /vms/NAME/suspend) and it waits there until the restore step powers it
+ * on. Recorded as its own step `suspend` (planned before the host is
+ * asked), so the restore step finds it even when the center died before
+ * the evacuate step's result was stored.
+ */
+static int lcm_suspend_vm(struct lcm_run *r, struct lcm_host *hh,
+			  const json_t *src, const char *vm, json_t *result,
+			  struct seam_err *e)
+{
+	json_t *d = json_pack("{s:s}", "vm", vm), *rep = NULL;
+	char path[256];
+	int64_t sid, t0 = lcm_now_ms();
+	int rc;
+
+	sid = store_remediation_step_plan(r->c->st, r->rem_id, hh->id,
+					  "suspend", d);
+	json_decref(d);
+	lcm_crash_point("suspend", false);
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/suspend", vm);
+	rc = lcm_call(src, "POST", path, NULL,
+		      (long)(600000 * lcm_time_scale()), &rep, NULL, e);
+	lcm_crash_point("suspend", true);
+	store_remediation_step_end(r->c->st, sid, rc < 0 ? "failed" : "done",
+				   NULL);
+	if (rc < 0) {
+		json_decref(rep);
+		return rc;
+	}
+	json_array_append_new(json_object_get(result, "suspended"),
+			      json_string(vm));
+	lcm_event(r->c, "remediation.vm_suspended", r->cluster_id, hh->id, vm,
+		  r->task_id,
+		  json_pack("{s:I,s:s,s:O,s:I}", "remediation_id",
+			    (json_int_t)r->rem_id, "host", hh->name,
+			    "snapshot_bytes",
+			    json_object_get(json_object_get(rep, "suspended"),
+					    "bytes")
+				?: json_null(),
+			    "ms", (json_int_t)(lcm_now_ms() - t0)),
+		  "VM %s on host '%s' suspended to disk (power policy): it "
+		  "fits on no other host",
+		  vm, hh->name);
+	json_decref(rep);
+	return 0;
+}
+
 static int lcm_power_policy(struct lcm_run *r, struct lcm_host *hh,
 			    const json_t *src, const char *vm, json_t *result,
 			    struct seam_err *e)
@@ -919,10 +978,7 @@ static int lcm_power_policy(struct lcm_run *r, struct lcm_host *hh,
 			       "cannot be emptied",
 			       vm, hh->name);
 	if (streq(r->power_policy, "suspend"))
-		return err_set(e, ENOTSUP,
-			       "VM %s on host '%s': power_policy suspend is "
-			       "not supported by the hosts yet",
-			       vm, hh->name);
+		return lcm_suspend_vm(r, hh, src, vm, result, e);
 	snprintf(path, sizeof(path), "/api/v1/vms/%s/power-off", vm);
 	b = json_pack("{s:b}", "force", 0);
 	rc = lcm_call(src, "POST", path, b, 120000, NULL, NULL, e);
@@ -982,6 +1038,7 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 	json_object_set(result, "unplaced", unplaced);
 	json_object_set_new(result, "migrated", json_array());
 	json_object_set_new(result, "powered_off", json_array());
+	json_object_set_new(result, "suspended", json_array());
 	lcm_event(r->c, "remediation.evacuation_plan", r->cluster_id, hh->id,
 		  NULL, r->task_id,
 		  json_pack("{s:I,s:O,s:O}", "remediation_id",
@@ -1005,7 +1062,8 @@ static int lcm_step_evacuate(struct lcm_run *r, struct lcm_host *hh,
 	}
 	json_array_foreach(unplaced, i, vm)
 	{
-		rc = lcm_power_policy(r, hh, row, jsonio_str(vm, "vm"), result, e);
+		rc = lcm_power_policy(r, hh, row, jsonio_str(vm, "vm"), result,
+				      e);
 		if (rc < 0)
 			goto out;
 	}
@@ -1018,34 +1076,106 @@ out:
 	return rc;
 }
 
-/* Power on what the evacuation powered off on this host. */
-static int lcm_step_restore(struct lcm_run *r, struct lcm_host *hh,
-			    const json_t *row, json_t *result,
-			    struct seam_err *e)
+/* Add the string v to the array a unless it is there. */
+static void lcm_add_name(json_t *a, const json_t *v)
 {
-	json_t *rem = store_remediation_get(r->c->st, r->rem_id), *s, *vm;
-	json_t *off = NULL, *done = json_array();
+	const json_t *x;
 	size_t i;
-	int rc = 0;
 
-	json_array_foreach(json_object_get(rem, "steps"), i,
-			   s) if (jint(s, "host_id") == hh->id &&
-				  streq(jsonio_str(s, "step"), "evacuate") &&
-				  streq(jsonio_str(s, "state"), "done")) off =
-	    json_object_get(json_object_get(s, "result"), "powered_off");
-	json_array_foreach(off, i, vm)
+	if (!json_is_string(v))
+		return;
+	json_array_foreach(a, i, x) if (json_equal(x, v)) return;
+	json_array_append_new(a, json_string(json_string_value(v)));
+}
+
+/*
+ * What the evacuations of this host put aside: the VMs powered off
+ * (the evacuate step's result) into off, the VMs suspended into sus —
+ * from the evacuate step's result and from every `suspend` step the host
+ * may have carried out (done, or abandoned by a center that died while
+ * asking).
+ */
+static void lcm_put_aside(const json_t *rem, int64_t host_id, json_t *off,
+			  json_t *sus)
+{
+	const json_t *s, *v;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(rem, "steps"), i, s)
+	{
+		const char *step = jsonio_str(s, "step"),
+			   *st = jsonio_str(s, "state");
+		const json_t *res = json_object_get(s, "result");
+
+		if (jint(s, "host_id") != host_id)
+			continue;
+		if (streq(step, "evacuate") && streq(st, "done")) {
+			json_array_foreach(json_object_get(res, "powered_off"),
+					   j, v) lcm_add_name(off, v);
+			json_array_foreach(json_object_get(res, "suspended"), j,
+					   v) lcm_add_name(sus, v);
+		} else if (streq(step, "suspend") &&
+			   (streq(st, "done") || streq(st, "abandoned"))) {
+			lcm_add_name(
+			    sus,
+			    json_object_get(json_object_get(s, "data"), "vm"));
+		}
+	}
+}
+
+/*
+ * Power on (resume, for a suspended one) each VM of names; a VM that
+ * already runs (a resumed center doing this step again) is not an error.
+ */
+static int lcm_power_on_all(struct lcm_run *r, struct lcm_host *hh,
+			    const json_t *row, const json_t *names, bool resume,
+			    json_t *done, struct seam_err *e)
+{
+	const json_t *vm;
+	size_t i;
+	int rc;
+
+	json_array_foreach(names, i, vm)
 	{
 		char path[256];
 
 		snprintf(path, sizeof(path), "/api/v1/vms/%s/power-on",
 			 json_string_value(vm));
-		rc = lcm_call(row, "POST", path, NULL, 120000, NULL, NULL, e);
-		if (rc < 0 && !strstr(e->msg, "running"))
-			break;
-		rc = 0;
-		json_array_append(done, vm);
+		rc = lcm_call(row, "POST", path, NULL,
+			      (long)(300000 * lcm_time_scale()), NULL, NULL, e);
+		if (rc < 0 && !strstr(e->msg, "already running"))
+			return rc;
+		json_array_append_new(done, json_string(json_string_value(vm)));
+		if (resume && rc == 0)
+			lcm_event(r->c, "remediation.vm_resumed", r->cluster_id,
+				  hh->id, json_string_value(vm), r->task_id,
+				  json_pack("{s:I,s:s}", "remediation_id",
+					    (json_int_t)r->rem_id, "host",
+					    hh->name),
+				  "VM %s on host '%s' resumed from disk",
+				  json_string_value(vm), hh->name);
 	}
-	json_object_set_new(result, "powered_on", done);
+	return 0;
+}
+
+/* Power on what the evacuation powered off or suspended on this host. */
+static int lcm_step_restore(struct lcm_run *r, struct lcm_host *hh,
+			    const json_t *row, json_t *result,
+			    struct seam_err *e)
+{
+	json_t *rem = store_remediation_get(r->c->st, r->rem_id);
+	json_t *off = json_array(), *sus = json_array();
+	json_t *on = json_array(), *resumed = json_array();
+	int rc;
+
+	lcm_put_aside(rem, hh->id, off, sus);
+	rc = lcm_power_on_all(r, hh, row, off, false, on, e);
+	if (rc == 0)
+		rc = lcm_power_on_all(r, hh, row, sus, true, resumed, e);
+	json_object_set_new(result, "powered_on", on);
+	json_object_set_new(result, "resumed", resumed);
+	json_decref(off);
+	json_decref(sus);
 	json_decref(rem);
 	return rc;
 }
@@ -1065,7 +1195,9 @@ static int lcm_step_compliance(struct lcm_run *r, struct lcm_host *hh,
 
 		rc = err_set(e, EIO, "host '%s' is %s after remediation: %s",
 			     hh->name, st ? st : "unknown",
-			     jsonio_str(why, "message") ? jsonio_str(why, "message") : "");
+			     jsonio_str(why, "message")
+				 ? jsonio_str(why, "message")
+				 : "");
 	}
 	json_decref(res);
 	return rc;
@@ -1453,7 +1585,8 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 		hh->path = lcm_path_parse(jsonio_str(hr, "path"));
 		hh->attempts = (int)jint(hr, "attempts");
 		snprintf(hh->status, sizeof(hh->status), "%s",
-			 jsonio_str(hr, "status") ? jsonio_str(hr, "status") : "pending");
+			 jsonio_str(hr, "status") ? jsonio_str(hr, "status")
+						  : "pending");
 		row = lcm_host_row(c, hh->id);
 		snprintf(hh->name, sizeof(hh->name), "%s",
 			 row ? jsonio_str(row, "name") : "?");
@@ -1471,10 +1604,10 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 			json_t *eff =
 			    checks_host_image(c, row, why, sizeof(why));
 
-			snprintf(
-			    hh->target, sizeof(hh->target), "%s",
-			    eff ? jsonio_str(json_object_get(eff, "base"), "version")
-				: "");
+			snprintf(hh->target, sizeof(hh->target), "%s",
+				 eff ? jsonio_str(json_object_get(eff, "base"),
+						  "version")
+				     : "");
 			json_decref(eff);
 		}
 		if (row)
@@ -1608,9 +1741,9 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl, int64_t *rem_id,
 	if (streq(jsonio_str(pc, "status"), "error")) {
 		char msg[1024] = "";
 
-		json_array_foreach(json_object_get(pc, "results"), i,
-				   l) if (streq(jsonio_str(l, "status"), "error") &&
-					  !msg[0])
+		json_array_foreach(
+		    json_object_get(pc, "results"), i,
+		    l) if (streq(jsonio_str(l, "status"), "error") && !msg[0])
 		    snprintf(msg, sizeof(msg), "%s", jsonio_str(l, "message"));
 		json_decref(pc);
 		return err_set(e, EBUSY, "pre-check failed: %s", msg);
@@ -1618,12 +1751,13 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl, int64_t *rem_id,
 	hosts = json_array();
 	rows = store_host_list(c->st, cid);
 	json_array_foreach(rows, i, row) json_array_append_new(
-	    hosts,
-	    json_pack(
-		"{s:I,s:s}", "host_id", (json_int_t)jint(row, "id"), "path",
-		jsonio_str(json_object_get(pc, "paths"), jsonio_str(row, "name"))
-		    ? jsonio_str(json_object_get(pc, "paths"), jsonio_str(row, "name"))
-		    : "skip"));
+	    hosts, json_pack("{s:I,s:s}", "host_id",
+			     (json_int_t)jint(row, "id"), "path",
+			     jsonio_str(json_object_get(pc, "paths"),
+					jsonio_str(row, "name"))
+				 ? jsonio_str(json_object_get(pc, "paths"),
+					      jsonio_str(row, "name"))
+				 : "skip"));
 	json_decref(rows);
 	settings = center_settings(c, cid);
 	id = store_remediation_create(c->st, cid, 0, settings, hosts, e);
@@ -1634,14 +1768,16 @@ int64_t lcm_spawn_remediate(struct center *c, const json_t *cl, int64_t *rem_id,
 		return id;
 	}
 	/* Compliant hosts are skipped from the start. */
-	json_array_foreach(hosts, i, row) if (streq(jsonio_str(row, "path"), "skip"))
+	json_array_foreach(hosts, i,
+			   row) if (streq(jsonio_str(row, "path"), "skip"))
 	    store_remediation_host_set(c->st, id, jint(row, "host_id"),
 				       "skipped", NULL, "compliant");
 	lcm_event(c, "remediation.started", cid, 0, NULL, 0,
 		  json_pack("{s:I,s:O}", "remediation_id", (json_int_t)id,
 			    "paths", json_object_get(pc, "paths")),
 		  "remediation %lld of cluster '%s' starts (%zu host(s))",
-		  (long long)id, jsonio_str(cl, "name"), json_array_size(hosts));
+		  (long long)id, jsonio_str(cl, "name"),
+		  json_array_size(hosts));
 	json_decref(hosts);
 	json_decref(pc);
 	job = lcm_job_new(cl, e);
@@ -1674,19 +1810,23 @@ static void lcm_resume_host(json_t *rem, json_t *hr)
 	json_array_foreach(json_object_get(rem, "steps"), i,
 			   s) if (jint(s, "host_id") == jint(hr, "host_id") &&
 				  !streq(jsonio_str(s, "step"), "migrate") &&
+				  !streq(jsonio_str(s, "step"), "suspend") &&
 				  !json_is_true(json_object_get(
 				      json_object_get(s, "data"), "cleanup")))
 	    last = s;
 	if (!last)
 		return;
-	json_object_set_new(hr, "resume_step", json_string(jsonio_str(last, "step")));
-	json_object_set_new(hr, "resume_after",
-			    json_boolean(streq(jsonio_str(last, "state"), "done")));
+	json_object_set_new(hr, "resume_step",
+			    json_string(jsonio_str(last, "step")));
+	json_object_set_new(
+	    hr, "resume_after",
+	    json_boolean(streq(jsonio_str(last, "state"), "done")));
 	json_object_set_new(
 	    hr, "resume_target",
-	    json_string(jsonio_str(json_object_get(last, "data"), "target")
-			    ? jsonio_str(json_object_get(last, "data"), "target")
-			    : ""));
+	    json_string(
+		jsonio_str(json_object_get(last, "data"), "target")
+		    ? jsonio_str(json_object_get(last, "data"), "target")
+		    : ""));
 }
 
 void lcm_resume_all(struct center *c)

@@ -838,6 +838,11 @@ static int cmd_vm_power_off(struct ctl *c, const struct ctl_args *a)
 	return rc;
 }
 
+static int cmd_vm_suspend(struct ctl *c, const struct ctl_args *a)
+{
+	return vm_power(c, a, "/suspend", NULL);
+}
+
 static int cmd_vm_delete(struct ctl *c, const struct ctl_args *a)
 {
 	char path[600];
@@ -873,6 +878,9 @@ const struct ctl_cmd ctl_vm_cmds[] = {
      NULL, 1, 1, NULL},
     {"power-off", "NAME", "Power a VM off", NULL, vm_off_opts, cmd_vm_power_off,
      NULL, 1, 1, NULL},
+    {"suspend", "NAME",
+     "Suspend a VM to disk on its host (power-on resumes it)", NULL, vm_op_opts,
+     cmd_vm_suspend, NULL, 1, 1, NULL},
     {"delete", "NAME", "Delete a VM", NULL, vm_op_opts, cmd_vm_delete, NULL, 1,
      1, NULL},
     {"show", "NAME", "Show a VM", NULL, vm_op_opts, cmd_vm_show, NULL, 1, 1,

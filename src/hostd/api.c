@@ -236,6 +236,24 @@ static void api_vm_power_off(struct httpd_req *req)
 	pthread_mutex_unlock(&h->lock);
 }
 
+static void api_vm_suspend(struct httpd_req *req)
+{
+	struct hostd *h = httpd_req_ctx(req);
+	struct seam_err e = {0};
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->applying) {
+		httpd_reply_error(req, 409, "conflict",
+				  "an apply is under way on this host; suspend "
+				  "the VM after it");
+	} else {
+		rc = hostd_vm_suspend(h, httpd_req_param(req, "name"), &e);
+		api_vm_reply(req, h, rc, &e);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 static json_t *api_maint_json(struct hostd *h)
 {
 	return json_pack("{s:s}", "mode", maint_mode_name(h->maint));
@@ -457,6 +475,7 @@ const struct httpd_route hostd_routes[] = {
     ROUTE("POST", "/vms/{name}/power-on", api_vm_power_on, api_no_fields),
     ROUTE("POST", "/vms/{name}/power-off", api_vm_power_off,
 	  api_power_off_fields),
+    ROUTE("POST", "/vms/{name}/suspend", api_vm_suspend, api_no_fields),
     ROUTE("POST", "/vms/{name}/incoming", api_vm_incoming, api_incoming_fields),
     ROUTE("POST", "/vms/{name}/migrate", api_vm_migrate, api_migrate_fields),
     ROUTE("GET", "/maintenance", api_maint_get, NULL),

@@ -974,14 +974,6 @@ out:
 	return NULL;
 }
 
-static long apply_env_long(const char *name, long def)
-{
-	const char *s = getenv(name);
-	long v = s ? strtol(s, NULL, 10) : 0;
-
-	return v > 0 ? v : def;
-}
-
 static json_t *apply_comps_json(struct apply_run *r)
 {
 	json_t *a = json_array();
@@ -1040,10 +1032,10 @@ static int apply_prepare(struct hostd *h, const json_t *req,
 	r->concurrency = conc > 0 ? (unsigned)conc : 1;
 	r->script_timeout_ms =
 	    sto > 0 ? (long)sto
-		    : apply_env_long("SEAM_HOSTD_SCRIPT_TIMEOUT_MS",
+		    : hostd_env_long("SEAM_HOSTD_SCRIPT_TIMEOUT_MS",
 				     APPLY_SCRIPT_TIMEOUT_MS);
 	r->fsr_timeout_ms =
-	    apply_env_long("SEAM_HOSTD_FSR_TIMEOUT_MS", APPLY_FSR_TIMEOUT_MS);
+	    hostd_env_long("SEAM_HOSTD_FSR_TIMEOUT_MS", APPLY_FSR_TIMEOUT_MS);
 	r->journal = json_object();
 	rc = apply_plan(r, e);
 	if (rc == 0 && r->live)

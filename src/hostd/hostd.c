@@ -244,3 +244,11 @@ void hostd_close(struct hostd *h)
 	pthread_mutex_destroy(&h->stop_lock);
 	pthread_mutex_destroy(&h->lock);
 }
+
+long hostd_env_long(const char *name, long def)
+{
+	const char *s = getenv(name);
+	long v = s ? strtol(s, NULL, 10) : 0;
+
+	return v > 0 ? v : def;
+}

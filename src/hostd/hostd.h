@@ -12,7 +12,8 @@
  *   tls/                cert.pem + key.pem (tls.h)
  *   maintenance.json    the maintenance mode (maint.h)
  *   events.jsonl        the event log (evlog.h)
- *   vms/NAME/           one VM (vmstore.h, vm_proc.h)
+ *   vms/NAME/           one VM (vmstore.h, vm_proc.h); a suspended one
+ *                       holds suspended.json + suspend.snap (vm_suspend.c)
  *   components/         the component store (compstore.h); a revision
  *                       holds bin/ and scripts/ as its payload unpacks,
  *                       and release.json when staged by POST /stage
@@ -39,6 +40,7 @@
 #include "httpd.h"
 #include "maint.h"
 #include "tls.h"
+#include "vm_proc.h"
 
 #define HOSTD_VERSION "1.0.0.0"
 #define HOSTD_SECRET_HEX 64
@@ -85,6 +87,9 @@ void hostd_close(struct hostd *h);
  */
 int hostd_lock_state(struct hostd *h, struct seam_err *e);
 
+/* A positive number from the environment (test and tuning knobs), or def. */
+long hostd_env_long(const char *name, long def);
+
 /* VMs (vm.c). Callers hold h->lock. */
 json_t *hostd_vm_describe(struct hostd *h, const char *name,
 			  struct seam_err *e);
@@ -97,6 +102,29 @@ int hostd_vm_start(struct hostd *h, const char *name, const char *incoming,
 		   const char *token, struct seam_err *e);
 int hostd_vm_power_off(struct hostd *h, const char *name, bool force,
 		       struct seam_err *e);
+/*
+ * The vmx new VMs start from: --vmx / config "vmx_path", else the active
+ * `vmx` revision; ver gets its version ("unmanaged" for a vmx_path).
+ */
+int hostd_vmx_active(struct hostd *h, char *path, size_t plen, char *ver,
+		     size_t vlen, struct seam_err *e);
+/* Stopped, running, crashed or suspended; rt filled when it has a process. */
+enum vm_power hostd_vm_power_state(struct hostd *h, const char *name,
+				   struct vm_runtime *rt);
+
+/*
+ * Suspend and resume (vm_suspend.c). Callers hold h->lock. Suspend: the
+ * running VM is written to STATE/vms/NAME/suspend.snap by its vmx and ends.
+ * Resume (power-on of a suspended VM): `run --restore` from the active vmx;
+ * the file goes once the VM answers. Discard: power-off of a suspended VM.
+ */
+int hostd_vm_suspend(struct hostd *h, const char *name, struct seam_err *e);
+int hostd_vm_resume(struct hostd *h, const char *name, struct seam_err *e);
+/* True when the VM's directory holds a suspend record and its snapshot. */
+bool hostd_vm_suspended(const char *dir);
+/* The suspend record for GET (snapshot, bytes, when, from which vmx). */
+json_t *hostd_vm_suspend_describe(const char *dir);
+void hostd_vm_suspend_discard(const char *dir);
 /*
  * Record that a running VM now runs another vmx (after FSR onto a new
  * revision, or back): what inventory reports as its vmx_version.

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "vm_proc.h"
 #include "vmstore.h"
+#include "vmxctl.h"
 
 #define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
 #define MIGRATE_EXIT_WAIT_MS 30000
@@ -109,52 +110,18 @@ static int migrate_run_ctl(const struct vm_runtime *rt, const char *dest,
 			   const char *token, json_t **reply,
 			   struct seam_err *e)
 {
-	char buf[8192];
-	size_t len = 0;
-	int p[2], st = 0;
-	struct pollfd pf;
-	json_error_t je;
-	ssize_t n;
-	pid_t pid;
+	const char *args[] = {"migrate", "--to", dest, "--token", token, NULL};
+	int rc, st;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_sys(e, "pipe");
-	pid = fork();
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(p[1], 1);
-		execl(rt->vmx, rt->vmx, "ctl", rt->control, "migrate", "--to",
-		      dest, "--token", token, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return err_sys(e, "fork");
-	}
-	pf = (struct pollfd){.fd = p[0], .events = POLLIN};
-	while (len < sizeof(buf) - 1 && poll(&pf, 1, MIGRATE_TIMEOUT_MS) > 0) {
-		n = read(p[0], buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	close(p[0]);
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	*reply = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
-	if (!*reply || !json_is_object(*reply)) {
-		json_decref(*reply);
-		*reply = NULL;
+	rc = vmxctl_client(rt->vmx, rt->control, args, MIGRATE_TIMEOUT_MS,
+			   reply, &st, e);
+	if (rc < 0)
+		return rc;
+	if (!*reply)
 		return err_set(e, EIO,
 			       "seam-vmx ctl migrate gave no JSON reply "
-			       "(status %d): %.200s",
-			       WIFEXITED(st) ? WEXITSTATUS(st) : -1, buf);
-	}
+			       "(status %d)",
+			       st);
 	return 0;
 }
 

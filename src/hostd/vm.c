@@ -7,6 +7,7 @@
  * development host), else the active revision of the `vmx` component — the
  * revision directory itself is recorded in the VM's runtime file, so a later
  * switch of `active` does not change what a running VM is said to run.
+ * Power-on of a suspended VM is a resume (vm_suspend.c).
  */
 #include "hostd.h"
 
@@ -26,8 +27,8 @@
 #define HOSTD_STOP_TIMEOUT_MS 10000
 #define HOSTD_MONITOR_PERIOD_MS 1000
 
-static int hostd_vmx_resolve(struct hostd *h, char *path, size_t plen,
-			     char *ver, size_t vlen, struct seam_err *e)
+int hostd_vmx_active(struct hostd *h, char *path, size_t plen, char *ver,
+		     size_t vlen, struct seam_err *e)
 {
 	char rev[256];
 
@@ -69,16 +70,24 @@ static int hostd_kernel_resolve(struct hostd *h, const struct vm_config *c,
 	return 0;
 }
 
-/* State from the runtime file: stopped (none), running or crashed. */
-static enum vm_power hostd_vm_power(struct hostd *h, const char *name,
-				    struct vm_runtime *rt)
+/*
+ * A live process: running; else a suspend record with its snapshot:
+ * suspended; else a runtime record: crashed; else stopped (vm_suspend.c
+ * says why in this order).
+ */
+enum vm_power hostd_vm_power_state(struct hostd *h, const char *name,
+				   struct vm_runtime *rt)
 {
 	char dir[PATH_MAX];
+	bool has_rt;
 
 	vmstore_dir(h->state, name, dir, sizeof(dir));
-	if (vm_runtime_load(dir, rt, NULL) < 0)
-		return VM_POWER_STOPPED;
-	return vm_proc_state(rt);
+	has_rt = vm_runtime_load(dir, rt, NULL) == 0;
+	if (has_rt && vm_proc_state(rt) == VM_POWER_RUNNING)
+		return VM_POWER_RUNNING;
+	if (hostd_vm_suspended(dir))
+		return VM_POWER_SUSPENDED;
+	return has_rt ? VM_POWER_CRASHED : VM_POWER_STOPPED;
 }
 
 json_t *hostd_vm_describe(struct hostd *h, const char *name, struct seam_err *e)
@@ -91,10 +100,17 @@ json_t *hostd_vm_describe(struct hostd *h, const char *name, struct seam_err *e)
 	if (vmstore_load(h->state, name, &c, e) < 0)
 		return NULL;
 	j = vm_config_to_json(&c);
-	p = hostd_vm_power(h, name, &rt);
+	p = hostd_vm_power_state(h, name, &rt);
 	json_object_set_new(j, "state", json_string(vm_power_name(p)));
-	if (p == VM_POWER_STOPPED) {
+	if (p == VM_POWER_STOPPED || p == VM_POWER_SUSPENDED) {
 		json_object_set_new(j, "vmx_version", json_null());
+		if (p == VM_POWER_SUSPENDED) {
+			char dir[PATH_MAX];
+
+			vmstore_dir(h->state, name, dir, sizeof(dir));
+			json_object_set_new(j, "suspended",
+					    hostd_vm_suspend_describe(dir));
+		}
 		return j;
 	}
 	json_object_set_new(j, "vmx_version", json_string(rt.vmx_version));
@@ -148,7 +164,7 @@ int hostd_vm_delete(struct hostd *h, const char *name, struct seam_err *e)
 	rc = vmstore_load(h->state, name, &c, e);
 	if (rc < 0)
 		return rc;
-	if (hostd_vm_power(h, name, &rt) == VM_POWER_RUNNING)
+	if (hostd_vm_power_state(h, name, &rt) == VM_POWER_RUNNING)
 		return err_set(e, EBUSY,
 			       "VM '%s' is running; power it off first", name);
 	rc = vmstore_delete(h->state, name, e);
@@ -174,10 +190,21 @@ int hostd_vm_start(struct hostd *h, const char *name, const char *incoming,
 
 	if ((rc = vmstore_load(h->state, name, &c, e)) < 0)
 		return rc;
-	if (hostd_vm_power(h, name, &rt) == VM_POWER_RUNNING)
+	switch (hostd_vm_power_state(h, name, &rt)) {
+	case VM_POWER_RUNNING:
 		return err_set(e, EBUSY, "VM '%s' is already running (pid %d)",
 			       name, (int)rt.pid);
-	if ((rc = hostd_vmx_resolve(h, vmx, sizeof(vmx), ver, sizeof(ver), e)) <
+	case VM_POWER_SUSPENDED:
+		if (incoming)
+			return err_set(e, EBUSY,
+				       "VM '%s' is suspended on this host; "
+				       "power it off or on first",
+				       name);
+		return hostd_vm_resume(h, name, e);
+	default:
+		break;
+	}
+	if ((rc = hostd_vmx_active(h, vmx, sizeof(vmx), ver, sizeof(ver), e)) <
 		0 ||
 	    (rc = hostd_kernel_resolve(h, &c, kernel, sizeof(kernel), e)) < 0)
 		return rc;
@@ -221,10 +248,18 @@ int hostd_vm_power_off(struct hostd *h, const char *name, bool force,
 
 	if ((rc = vmstore_load(h->state, name, &c, e)) < 0)
 		return rc;
-	p = hostd_vm_power(h, name, &rt);
+	p = hostd_vm_power_state(h, name, &rt);
 	if (p == VM_POWER_STOPPED)
 		return 0;
 	vmstore_dir(h->state, name, dir, sizeof(dir));
+	if (p == VM_POWER_SUSPENDED) {
+		hostd_vm_suspend_discard(dir);
+		evlog_emit(h->events, "vm.powered_off", name,
+			   "VM %s powered off (it was suspended: its "
+			   "snapshot is discarded)",
+			   name);
+		return 0;
+	}
 	if (p == VM_POWER_RUNNING) {
 		rc = vm_proc_stop(&rt, HOSTD_STOP_TIMEOUT_MS, force, e);
 		if (rc < 0)
@@ -242,7 +277,7 @@ int hostd_vm_record_vmx(struct hostd *h, const char *name, const char *vmx,
 	char dir[PATH_MAX];
 	struct vm_runtime rt;
 
-	if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
+	if (hostd_vm_power_state(h, name, &rt) != VM_POWER_RUNNING)
 		return err_set(e, EBUSY, "VM '%s' is not running", name);
 	if (fs_path(rt.vmx, sizeof(rt.vmx), "%s", vmx) < 0 ||
 	    fs_path(rt.vmx_version, sizeof(rt.vmx_version), "%s", version) < 0)
@@ -259,7 +294,7 @@ int hostd_vm_refresh_version(struct hostd *h, const char *name, long timeout_ms,
 	struct vm_runtime rt;
 	int rc;
 
-	if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
+	if (hostd_vm_power_state(h, name, &rt) != VM_POWER_RUNNING)
 		return 0;
 	rc = vmxctl_version(rt.control, timeout_ms, ver, sizeof(ver), e);
 	if (rc < 0)
@@ -290,7 +325,7 @@ unsigned hostd_vm_running(struct hostd *h, char *buf, size_t len)
 	{
 		const char *name = json_string_value(v);
 
-		if (hostd_vm_power(h, name, &rt) != VM_POWER_RUNNING)
+		if (hostd_vm_power_state(h, name, &rt) != VM_POWER_RUNNING)
 			continue;
 		if (used < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s",
@@ -299,15 +334,6 @@ unsigned hostd_vm_running(struct hostd *h, char *buf, size_t len)
 	}
 	json_decref(names);
 	return n;
-}
-
-static void hostd_now(char *buf, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 void hostd_vm_scan(struct hostd *h, bool at_start)
@@ -320,20 +346,20 @@ void hostd_vm_scan(struct hostd *h, bool at_start)
 	json_array_foreach(names, i, v)
 	{
 		const char *name = json_string_value(v);
-		enum vm_power p = hostd_vm_power(h, name, &rt);
+		enum vm_power p = hostd_vm_power_state(h, name, &rt);
 
 		vmstore_dir(h->state, name, dir, sizeof(dir));
 		if (p == VM_POWER_RUNNING &&
 		    (at_start || !rt.version_checked) && !h->applying &&
 		    hostd_vm_refresh_version(h, name, at_start ? 2000 : 300,
 					     NULL) == 0)
-			hostd_vm_power(h, name, &rt);
+			hostd_vm_power_state(h, name, &rt);
 		if (p == VM_POWER_RUNNING && at_start) {
 			evlog_emit(h->events, "vm.adopted", name,
 				   "VM %s still runs (vmx %s, pid %d)", name,
 				   rt.vmx_version, (int)rt.pid);
 		} else if (p == VM_POWER_CRASHED && !rt.crashed[0]) {
-			hostd_now(rt.crashed, sizeof(rt.crashed));
+			vm_proc_now(rt.crashed, sizeof(rt.crashed));
 			vm_runtime_save(dir, &rt, NULL);
 			evlog_emit(h->events, "vm.crashed", name,
 				   "VM %s crashed: vmx pid %d is gone", name,

@@ -36,6 +36,8 @@ const char *vm_power_name(enum vm_power p)
 		return "running";
 	case VM_POWER_CRASHED:
 		return "crashed";
+	case VM_POWER_SUSPENDED:
+		return "suspended";
 	}
 	return "?";
 }
@@ -73,7 +75,7 @@ unsigned long long vm_proc_starttime(pid_t pid)
 	return st;
 }
 
-static void vm_proc_now(char *buf, size_t len)
+void vm_proc_now(char *buf, size_t len)
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -107,15 +109,21 @@ static void vm_proc_exec(const struct vm_proc_spec *s, const char *sock,
 	if (null < 0 || out < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
 	    dup2(out, 2) < 0)
 		goto fail;
-	if (s->incoming)
+	if (s->restore)
+		execl(s->vmx, s->vmx, "run", "--restore", s->restore, "--name",
+		      s->name, "--serial-log", a->serial, "--control", sock,
+		      (char *)NULL);
+	else if (s->incoming)
 		execl(s->vmx, s->vmx, "run", "--name", s->name, "--kernel",
 		      s->kernel, "--cmdline", s->cmdline, "--mem", a->mem,
 		      "--vcpus", a->vcpus, "--serial-log", a->serial,
 		      "--control", sock, "--incoming", s->incoming, "--token",
 		      s->token, (char *)NULL);
-	execl(s->vmx, s->vmx, "run", "--name", s->name, "--kernel", s->kernel,
-	      "--cmdline", s->cmdline, "--mem", a->mem, "--vcpus", a->vcpus,
-	      "--serial-log", a->serial, "--control", sock, (char *)NULL);
+	else
+		execl(s->vmx, s->vmx, "run", "--name", s->name, "--kernel",
+		      s->kernel, "--cmdline", s->cmdline, "--mem", a->mem,
+		      "--vcpus", a->vcpus, "--serial-log", a->serial,
+		      "--control", sock, (char *)NULL);
 fail:
 	err = errno;
 	(void)!write(errfd, &err, sizeof(err));

@@ -14,6 +14,10 @@
  * reported, never restarted behind the operator's back. Powering off a
  * crashed VM acknowledges it (removes the runtime file).
  *
+ * A suspended VM has no process and no runtime file: its snapshot is
+ * restored by a new vmx (`run --restore`, spec->restore), which takes
+ * the kernel, command line, RAM and vCPUs from the file.
+ *
  * Stopping asks the vmx politely (`seam-vmx ctl SOCK stop`), waits, and
  * only with force sends SIGKILL.
  */
@@ -27,7 +31,13 @@
 
 #include "err.h"
 
-enum vm_power { VM_POWER_STOPPED, VM_POWER_RUNNING, VM_POWER_CRASHED };
+/* SUSPENDED: no process, the VM waits in a snapshot file (vm_suspend.c). */
+enum vm_power {
+	VM_POWER_STOPPED,
+	VM_POWER_RUNNING,
+	VM_POWER_CRASHED,
+	VM_POWER_SUSPENDED,
+};
 
 struct vm_runtime {
 	pid_t pid;
@@ -53,6 +63,8 @@ struct vm_proc_spec {
 	/* migration target: `run --incoming ADDR:PORT --token T`; NULL = no */
 	const char *incoming;
 	const char *token;
+	/* `run --restore PATH`: the VM continues from a snapshot; NULL = no */
+	const char *restore;
 };
 
 const char *vm_power_name(enum vm_power p);
@@ -74,6 +86,9 @@ int vm_runtime_load(const char *dir, struct vm_runtime *rt, struct seam_err *e);
 int vm_runtime_save(const char *dir, const struct vm_runtime *rt,
 		    struct seam_err *e);
 int vm_runtime_remove(const char *dir);
+
+/* Now, UTC, as "2026-01-31T12:00:00Z" (the times runtime.json holds). */
+void vm_proc_now(char *buf, size_t len);
 
 /* /proc/PID/stat start time; 0 when the process is gone or a zombie. */
 unsigned long long vm_proc_starttime(pid_t pid);

@@ -3,18 +3,21 @@
  *
  * The socket is non-blocking and every wait is a poll() against one
  * deadline, so a VM that hangs (or an FSR that takes its full timeout on
- * the vmx side) cannot hang the caller beyond timeout_ms.
+ * the vmx side) cannot hang the caller beyond timeout_ms. The same holds
+ * for the client process of vmxctl_client: killed at the deadline.
  */
 #include "vmxctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,4 +174,89 @@ int vmxctl_version(const char *sock, long timeout_ms, char *buf, size_t len,
 	}
 	json_decref(reply);
 	return rc;
+}
+
+#define VMXCTL_CLIENT_ARGS 8
+#define VMXCTL_CLIENT_POLL_US 10000
+
+/* In the child: stdout to the pipe, signals unblocked, exec. */
+static void vmxctl_client_exec(const char *vmx, const char *sock,
+			       const char *const args[], int out)
+{
+	const char *argv[VMXCTL_CLIENT_ARGS + 4] = {vmx, "ctl", sock};
+	sigset_t none;
+	size_t i;
+
+	for (i = 0; args[i] && i < VMXCTL_CLIENT_ARGS; i++)
+		argv[3 + i] = args[i];
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	dup2(out, 1);
+	execv(vmx, (char *const *)argv);
+	_exit(127);
+}
+
+/* Read fd to EOF or the deadline, into buf (NUL-terminated). */
+static void vmxctl_read_all(int fd, char *buf, size_t cap, long deadline)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	size_t len = 0;
+	long left;
+	ssize_t n;
+
+	buf[0] = '\0';
+	while (len + 1 < cap) {
+		left = deadline - vmxctl_now_ms();
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			break;
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+}
+
+int vmxctl_client(const char *vmx, const char *sock, const char *const args[],
+		  long timeout_ms, json_t **reply, int *status,
+		  struct seam_err *e)
+{
+	long deadline = vmxctl_now_ms() + timeout_ms;
+	char buf[8192];
+	json_error_t je;
+	int p[2], st = 0;
+	pid_t pid, w;
+
+	if (reply)
+		*reply = NULL;
+	*status = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_sys(e, "pipe");
+	pid = fork();
+	if (pid == 0)
+		vmxctl_client_exec(vmx, sock, args, p[1]);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return err_sys(e, "fork");
+	}
+	vmxctl_read_all(p[0], buf, sizeof(buf), deadline);
+	close(p[0]);
+	while ((w = waitpid(pid, &st, WNOHANG)) == 0 &&
+	       vmxctl_now_ms() < deadline)
+		usleep(VMXCTL_CLIENT_POLL_US);
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	} else if (w > 0 && WIFEXITED(st)) {
+		*status = WEXITSTATUS(st);
+	}
+	if (!reply)
+		return 0;
+	*reply = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
+	if (*reply && !json_is_object(*reply)) {
+		json_decref(*reply);
+		*reply = NULL;
+	}
+	return 0;
 }

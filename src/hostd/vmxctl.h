@@ -26,4 +26,14 @@ int vmxctl_request(const char *sock, const json_t *req, long timeout_ms,
 int vmxctl_version(const char *sock, long timeout_ms, char *buf, size_t len,
 		   struct seam_err *e);
 
+/*
+ * Run `vmx ctl sock args...` (args NULL-terminated) and wait up to
+ * timeout_ms for it. *status: its exit status (-1 when it was killed at the
+ * deadline); *reply (may be NULL): its first output line as a JSON object,
+ * or NULL when it printed none. -errno only when it could not be run.
+ */
+int vmxctl_client(const char *vmx, const char *sock, const char *const args[],
+		  long timeout_ms, json_t **reply, int *status,
+		  struct seam_err *e);
+
 #endif

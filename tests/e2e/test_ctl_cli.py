@@ -346,6 +346,15 @@ def test_hosts_and_vms(ctl, hosts_factory, bundles):  # noqa: F811
     c = ctl.run("compliance", "show", "c1", "--json").json
     assert {h["status"] for h in c["hosts"]} == {"non_compliant"}
     ctl.run("compliance", "show", "c1", "--host", "h1", "--json")
+    # suspend to disk on its host; power-on resumes it
+    assert "VM 'vm1': suspended." in ctl.run("vm", "suspend", "vm1").stdout
+    assert ctl.run("vm", "list", "--json").json["vms"][0]["state"] == \
+        "suspended"
+    p = ctl.run("vm", "suspend", "vm1", rc=None)
+    assert p.returncode != 0 and "vm1" in p.stderr and \
+        "only a running VM" in p.stderr, p.stderr
+    assert ctl.run("vm", "power-on", "vm1", "--json").json["state"] == \
+        "running"
     ctl.run("vm", "power-off", "vm1", "--force", "--json")
     ctl.run("vm", "delete", "vm1")
     m = ctl.run("host", "maintenance", "h1", "partial", "--json").json

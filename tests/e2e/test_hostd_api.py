@@ -717,3 +717,109 @@ def test_sighup_reexec_keeps_socket_and_cursor(host):
     types = [e["type"] for e in evs]
     assert types.index("host.reexec") < types.index("host.started")
     assert "vm.adopted" in types
+
+
+# --- suspend and resume (issue 7 item 1, power policy `suspend`) -----------
+# fake-vmx writes a small file for `ctl SOCK snapshot PATH` and reads it back
+# for `run --restore PATH`; the real snapshot is tests/e2e/
+# test_hostd_suspend.py's business (kvm).
+
+def pid_gone(pid):
+    """No such process, or a zombie nobody reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def test_suspend_refusals_name_the_vm_and_state(host):
+    r = host.req("POST", "/vms/nosuch/suspend")
+    assert r.status_code == 404 and "nosuch" in error_of(r)[1]
+    r = host.req("POST", "/vms/Bad..Name/suspend")
+    assert r.status_code in (400, 404)
+    assert "Bad..Name" in error_of(r)[1]
+    assert host.req("POST", "/vms", json=vm_spec()).status_code == 201
+    before = snapshot(host.state)
+    r = host.req("POST", "/vms/vm1/suspend")
+    assert r.status_code == 409
+    code, msg = error_of(r)
+    assert "vm1" in msg and "stopped" in msg and "running" in msg, msg
+    r = host.req("POST", "/vms/vm1/suspend", json={"now": True})
+    assert r.status_code == 400 and "now" in error_of(r)[1]
+    assert snapshot(host.state) == before
+    assert host.req("GET", "/vms/vm1").json()["state"] == "stopped"
+
+
+def test_suspend_resume_and_restart(host):
+    d = host.state / "vms" / "vm1"
+    host.req("POST", "/vms", json=vm_spec())
+    pid = host.req("POST", "/vms/vm1/power-on").json()["pid"]
+    r = host.req("POST", "/vms/vm1/suspend")
+    assert r.status_code == 200, r.text
+    vm = r.json()
+    assert vm["state"] == "suspended" and vm["vmx_version"] is None
+    assert vm["suspended"]["snapshot"] == str(d / "suspend.snap")
+    assert vm["suspended"]["bytes"] > 0
+    assert (d / "suspend.snap").exists() and not (d / "runtime.json").exists()
+    assert pid_gone(pid)
+    wait_event(host, "vm.suspended", "vm1")
+    # Suspended is not running: a second suspend is refused, delete and
+    # full maintenance are allowed.
+    r = host.req("POST", "/vms/vm1/suspend")
+    assert r.status_code == 409 and "suspended" in error_of(r)[1]
+    assert [v["state"] for v in host.req("GET", "/vms").json()["vms"]] == \
+        ["suspended"]
+
+    # A restarted hostd (even after SIGKILL) says suspended, not crashed.
+    host.stop(signal.SIGKILL)
+    host.start()
+    time.sleep(1.5)  # one monitor pass
+    assert host.req("GET", "/vms/vm1").json()["state"] == "suspended"
+
+    # Partial maintenance refuses the resume as any power-on.
+    assert host.req("PUT", "/maintenance", json={"mode": "partial"}).ok
+    r = host.req("POST", "/vms/vm1/power-on")
+    assert r.status_code == 409 and error_of(r)[0] == "maintenance_mode"
+    assert host.req("GET", "/vms/vm1").json()["state"] == "suspended"
+    assert host.req("PUT", "/maintenance", json={"mode": "full"}).ok
+    assert host.req("PUT", "/maintenance", json={"mode": "none"}).ok
+
+    r = host.req("POST", "/vms/vm1/power-on")
+    assert r.status_code == 200, r.text
+    vm = r.json()
+    assert vm["state"] == "running" and vm["pid"] != pid
+    assert "suspended" not in vm
+    assert not (d / "suspend.snap").exists()
+    assert not (d / "suspended.json").exists()
+    log = (d / "vmx.log").read_text()
+    assert f"--restore {d / 'suspend.snap'} --name vm1" in log
+    assert "fake guest restored" in (d / "serial.log").read_text()
+    wait_event(host, "vm.resumed", "vm1")
+
+
+def test_failed_restore_keeps_the_vm_suspended(host):
+    d = host.state / "vms" / "vm1"
+    host.req("POST", "/vms", json=vm_spec())
+    host.req("POST", "/vms/vm1/power-on")
+    assert host.req("POST", "/vms/vm1/suspend").ok
+    (d / "suspend.snap").write_text("garbage\n")
+    r = host.req("POST", "/vms/vm1/power-on")
+    assert r.status_code >= 400
+    msg = error_of(r)[1]
+    assert "vm1" in msg and "refused: bad magic" in msg, msg
+    assert "stays suspended" in msg
+    assert host.req("GET", "/vms/vm1").json()["state"] == "suspended"
+    assert (d / "suspend.snap").read_text() == "garbage\n"
+    assert not (d / "runtime.json").exists()
+    wait_event(host, "vm.resume_failed", "vm1")
+    # Power-off discards the snapshot; the VM boots afresh after.
+    r = host.req("POST", "/vms/vm1/power-off", json={})
+    assert r.status_code == 200 and r.json()["state"] == "stopped"
+    assert not (d / "suspend.snap").exists()
+    assert not (d / "suspended.json").exists()
+    assert host.req("POST", "/vms/vm1/power-on").json()["state"] == "running"
+    assert host.req("POST", "/vms/vm1/suspend").ok
+    # Delete removes a suspended VM with its snapshot.
+    assert host.req("DELETE", "/vms/vm1").status_code == 204
+    assert not d.exists()

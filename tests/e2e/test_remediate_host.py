@@ -5,8 +5,12 @@ checked is the orchestration: pre-check lines, staging, the per-host
 sequence of steps and its events, compliance at the end, the persisted
 state machine, and resume after the center is SIGKILLed at a step.
 """
+import json
+
 import pytest
 
+import center_harness
+import remediate_harness
 from remediate_harness import cluster_factory  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings(
@@ -237,3 +241,121 @@ def test_one_remediation_per_cluster(cluster_factory):
     assert r.status_code == 409 or cl.api.ok(
         "GET", f"/remediations/{rem}")["state"] == "done", r.text
     assert cl.wait_remediation(rem)["state"] == "done"
+
+
+class FakeVmxHost(center_harness.Host):
+    """A host whose VMs run tests/unit/fake-vmx (config `vmx_path`), with
+    its memory set by attribute override: the first 4 GiB, the others
+    1 GiB — so a 2 GiB VM on the first fits on no other host."""
+    memory = []
+
+    def __init__(self, state, bundle=None, base="1.0.0.0"):
+        mem = 4096 if not FakeVmxHost.memory else 1024
+        FakeVmxHost.memory.append(mem)
+        super().__init__(state, bundle, base,
+                         attributes={"memory_mib": mem})
+        cfgp = self.state / "config.json"
+        cfg = json.loads(cfgp.read_text())
+        cfg["vmx_path"] = str(center_harness.REPO / "tests" / "unit" /
+                              "fake-vmx")
+        cfgp.write_text(json.dumps(cfg))
+
+
+def suspend_cluster(cluster_factory, monkeypatch):
+    """Three fake-vmx hosts, power_policy suspend, VM `big` (2 GiB) running
+    on h1 where nothing else has room, image 2.0.0.0 (classic path)."""
+    FakeVmxHost.memory = []
+    monkeypatch.setattr(remediate_harness, "Host", FakeVmxHost)
+    cl = cluster_factory(settings={"power_policy": "suspend"})
+    cl.api.ok("POST", "/vms", status=201,
+              json={"name": "big", "mem": "2G", "vcpus": 1, "host": "h1"})
+    cl.api.ok("POST", "/vms/big/power-on")
+    cl.api.ok("PUT", "/clusters/c1/image", json={"base": "2.0.0.0"})
+    return cl
+
+
+def check_big_restored(cl):
+    """VM big runs again on h1, restored from its snapshot (the fake
+    vmx's `run --restore`), once suspended and once resumed."""
+    vm = cl.hosts[0].direct("GET", "/vms/big").json()
+    assert vm["state"] == "running", vm
+    d = cl.hosts[0].state / "vms" / "big"
+    assert not (d / "suspend.snap").exists()
+    assert (d / "vmx.log").read_text().count("--restore") == 1
+    assert "fake guest restored" in (d / "serial.log").read_text()
+    hev = [e["type"] for e in cl.hosts[0].direct(
+        "GET", "/events?limit=1000").json()["events"] if e.get("vm") == "big"]
+    assert hev.count("vm.suspended") == hev.count("vm.resumed") == 1, hev
+    assert hev.index("vm.suspended") < hev.index("vm.resumed"), hev
+    for i in range(3):
+        inv = cl.host_direct(i, "/inventory")
+        assert inv["image"]["base"]["version"] == "2.0.0.0"
+        assert inv["maintenance_mode"] == "none"
+
+
+def test_classic_power_policy_suspend_then_resume(cluster_factory,
+                                                  monkeypatch):
+    """Classic path with power_policy suspend: a VM that fits on no other
+    host is suspended to disk while its host is remediated and resumed
+    after (issue 7 item 1)."""
+    cl = suspend_cluster(cluster_factory, monkeypatch)
+    res = cl.task("/clusters/c1/precheck")["result"]
+    assert res["paths"] == {"h1": "classic", "h2": "classic",
+                            "h3": "classic"}
+    cap = [x for x in res["results"] if x["check"] == "capacity"]
+    assert any("h1" in x["message"] and "suspend" in x["message"]
+               and x["status"] == "ok" for x in cap), cap
+    rem, _ = remediate(cl)
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done", r
+    evs = check_sequence(cl, rem, CLASSIC_STEPS, "classic")
+
+    # Recorded: the evacuate step suspended it, the restore step resumed it.
+    steps = [s for s in r["steps"] if s["state"] == "done"]
+    h1 = cl.api.ok("GET", "/hosts/h1")["id"]
+    evac = [s for s in steps if s["step"] == "evacuate" and
+            (s["result"] or {}).get("suspended")]
+    assert [s["result"]["suspended"] for s in evac] == [["big"]], steps
+    assert evac[0]["result"]["unplaced"][0]["vm"] == "big"
+    rest = [s for s in steps if s["step"] == "restore" and
+            (s["result"] or {}).get("resumed")]
+    assert [s["result"]["resumed"] for s in rest] == [["big"]], steps
+    assert evac[0]["host_id"] == rest[0]["host_id"] == h1
+    sus = [s for s in steps if s["step"] == "suspend"]
+    assert [(s["data"]["vm"], s["host_id"]) for s in sus] == [("big", h1)]
+
+    # Events: suspended before h1's host is restarted, resumed after.
+    types = [(e["type"], e.get("vm"), (e.get("data") or {}).get("step"))
+             for e in evs if (e.get("data") or {}).get("host") == "h1"]
+    i_sus = types.index(("remediation.vm_suspended", "big", None))
+    i_res = types.index(("remediation.vm_resumed", "big", None))
+    i_apply = types.index(("remediation.step_done", None, "apply_classic"))
+    assert i_sus < i_apply < i_res, types
+
+    check_big_restored(cl)
+
+
+@pytest.mark.parametrize("step", ["suspend", "suspend:after",
+                                  "evacuate:after", "restore",
+                                  "restore:after"])
+def test_center_killed_around_suspend_resumes(cluster_factory, monkeypatch,
+                                              step):
+    """The center SIGKILLed before or after asking for the suspension, after
+    the evacuation, before or after the resume: restarted, it finishes the
+    run, and the VM is resumed exactly once."""
+    cl = suspend_cluster(cluster_factory, monkeypatch)
+    cl.start_center_with({"SEAM_CENTER_CRASH_AT": step})
+    rem, _ = remediate(cl)
+    cl.center.proc.wait(timeout=120)
+    assert cl.center.proc.returncode == -9
+    cl.restart_center()
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done", r
+    assert {h["status"] for h in r["hosts"]} == {"ok"}
+    check_sequence(cl, rem, CLASSIC_STEPS, "classic")
+    killed = [s["step"] for s in r["steps"] if s["state"] == "abandoned"]
+    # a suspension is a step inside the evacuate step: both were under way
+    want = ["evacuate", "suspend"] if step.startswith("suspend") else \
+        [step.split(":")[0]]
+    assert killed == want, r["steps"]
+    check_big_restored(cl)
