@@ -61,24 +61,38 @@ static int vcpu_pause_requested(struct vm *vm)
 	return r;
 }
 
+/*
+ * A vCPU that ends the VM (triple fault, failed entry, internal error)
+ * leaves its registers and pending events in the log, at warning level:
+ * they are what tells a bad restore from a guest bug.
+ */
 static void vcpu_dump(struct vcpu *v)
 {
+	struct kvm_vcpu_events ev;
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (log_get_level() < LOG_LEVEL_DEBUG)
-		return;
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
-	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ||
+	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+		log_warn("vCPU %u: cannot read its state", v->index);
 		return;
-	log_debug("vCPU %u: rip=%#llx rsp=%#llx rflags=%#llx rax=%#llx "
+	}
+	log_warnx("vCPU %u: rip=%#llx rsp=%#llx rflags=%#llx rax=%#llx "
 		  "rbx=%#llx rcx=%#llx rdx=%#llx rsi=%#llx rdi=%#llx",
 		  v->index, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
 		  r.rsi, r.rdi);
-	log_debug("vCPU %u: cr0=%#llx cr2=%#llx cr3=%#llx cr4=%#llx "
+	log_warnx("vCPU %u: cr0=%#llx cr2=%#llx cr3=%#llx cr4=%#llx "
 		  "efer=%#llx cs=%#x ss=%#x idt=%#llx+%#x",
 		  v->index, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector,
 		  s.ss.selector, s.idt.base, s.idt.limit);
+	log_warnx("vCPU %u: exception injected=%u pending=%u nr=%u "
+		  "error=%#x; interrupt injected=%u nr=%u; nmi injected=%u "
+		  "pending=%u; shadow=%#x",
+		  v->index, ev.exception.injected, ev.exception.pending,
+		  ev.exception.nr, ev.exception.error_code,
+		  ev.interrupt.injected, ev.interrupt.nr, ev.nmi.injected,
+		  ev.nmi.pending, ev.interrupt.shadow);
 }
 
 static int vcpu_internal_error(struct vcpu *v)

@@ -85,8 +85,14 @@ def test_fsr_many_flat_resources(running_vm, vmx_next_bin, vmx_bin, scale):
     fds0, rss0 = vm.fd_count(), vm.rss_kib()
     stuns = []
     for i in range(count):
-        r = fsr(vm, vmx_next_bin if i % 2 == 0 else vmx_bin)
-        assert r["result"] == "ok", r
+        try:
+            r = fsr(vm, vmx_next_bin if i % 2 == 0 else vmx_bin)
+        except (OSError, ValueError) as ex:
+            raise AssertionError(
+                f"FSR {i + 1} of {count}: {ex}; exit status "
+                f"{vm.proc.poll()}; vmx stderr:\n{vm.stderr_text()[-3000:]}"
+                f"\nguest: {vm.lines()[-5:]}") from ex
+        assert r["result"] == "ok", (i, r)
         stuns.append(r["stun_us"])
     n = len(vm.heartbeats())
     hbs = vm.wait_hb(n + 5, 10 * scale)
