@@ -134,7 +134,6 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 	char dir[PATH_MAX], dest[300];
 	struct vm_runtime rt;
 	json_t *reply = NULL;
-	long waited;
 	int rc;
 
 	if (port < 1 || port > 65535)
@@ -151,12 +150,8 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 		   name, dest);
 	pthread_mutex_unlock(&h->lock);
 	rc = migrate_run_ctl(&rt, dest, token, &reply, e);
-	for (waited = 0;
-	     rc == 0 && json_is_true(json_object_get(reply, "ok")) &&
-	     waited < MIGRATE_EXIT_WAIT_MS &&
-	     vm_proc_state(&rt) == VM_POWER_RUNNING;
-	     waited += 50)
-		usleep(50000);
+	if (rc == 0 && json_is_true(json_object_get(reply, "ok")))
+		vm_proc_wait_gone(&rt, MIGRATE_EXIT_WAIT_MS);
 	pthread_mutex_lock(&h->lock);
 	if (rc < 0) {
 		evlog_emit(h->events, "vm.migrate_failed", name,

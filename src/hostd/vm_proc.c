@@ -245,7 +245,7 @@ static void vm_proc_ctl_stop(const struct vm_runtime *rt)
 		waitpid(pid, &status, 0);
 }
 
-static bool vm_proc_wait_gone(const struct vm_runtime *rt, long timeout_ms)
+bool vm_proc_wait_gone(const struct vm_runtime *rt, long timeout_ms)
 {
 	struct timespec ts = {0, VM_PROC_POLL_MS * 1000000L};
 	long waited = 0;

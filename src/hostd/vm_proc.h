@@ -87,6 +87,10 @@ int vm_runtime_save(const char *dir, const struct vm_runtime *rt,
 		    struct seam_err *e);
 int vm_runtime_remove(const char *dir);
 
+/* Wait until the vmx of rt has ended; false when it still runs after
+ * timeout_ms. */
+bool vm_proc_wait_gone(const struct vm_runtime *rt, long timeout_ms);
+
 /* Now, UTC, as "2026-01-31T12:00:00Z" (the times runtime.json holds). */
 void vm_proc_now(char *buf, size_t len);
 

@@ -129,20 +129,12 @@ static const char *suspend_why(const json_t *reply, int status, char *buf,
 /* After the reply: the vmx ends by itself (status 9); it is made to. */
 static void suspend_wait_exit(const struct vm_runtime *rt)
 {
-	long waited;
-
-	for (waited = 0; waited < SUSPEND_EXIT_WAIT_MS &&
-			 vm_proc_state(rt) == VM_POWER_RUNNING;
-	     waited += SUSPEND_POLL_US / 1000)
-		usleep(SUSPEND_POLL_US);
-	if (vm_proc_state(rt) != VM_POWER_RUNNING)
+	if (vm_proc_wait_gone(rt, SUSPEND_EXIT_WAIT_MS))
 		return;
 	log_warnx("vmx pid %d still runs after its snapshot; killing it",
 		  (int)rt->pid);
 	kill(rt->pid, SIGKILL);
-	for (waited = 0; waited < 5000 && vm_proc_state(rt) == VM_POWER_RUNNING;
-	     waited += SUSPEND_POLL_US / 1000)
-		usleep(SUSPEND_POLL_US);
+	vm_proc_wait_gone(rt, 5000);
 }
 
 int hostd_vm_suspend(struct hostd *h, const char *name, struct seam_err *e)
