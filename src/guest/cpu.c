@@ -3,7 +3,8 @@
  *
  * One GDT for all vCPUs: kernel code/data, user data/code, then a 64-bit TSS
  * descriptor per vCPU (its RSP0 is the vCPU's kernel stack, used when an
- * interrupt or `int $0x80` arrives from user mode). One IDT, built by vCPU 0
+ * interrupt or `int $0x80` arrives from user mode; its IST 1 the stack of
+ * the double-fault handler). One IDT, built by vCPU 0
  * while the others wait for idt_ready: exceptions, the PIT tick, the x2APIC
  * tick, the system call gate (DPL 3) and do-nothing gates for spurious PIC
  * vectors. Each vCPU then leaves for user mode and never comes back except
@@ -62,6 +63,11 @@ static struct tss tss[GUEST_MAX_CPUS] __attribute__((aligned(16)));
 static volatile int idt_ready;
 
 uint8_t kstacks[GUEST_MAX_CPUS][GUEST_KSTACK_SIZE] __attribute__((aligned(16)));
+/* A double fault gets a stack of its own (IST 1): when the first fault
+ * came from a bad kernel stack, it still reaches trap_handle() and prints,
+ * instead of becoming a triple fault that says nothing. */
+static uint8_t dfstacks[GUEST_MAX_CPUS][GUEST_DFSTACK_SIZE]
+    __attribute__((aligned(16)));
 static uint8_t ustacks[GUEST_MAX_CPUS][GUEST_USTACK_SIZE]
     __attribute__((aligned(16)));
 uint8_t boot_via_pvh;
@@ -86,6 +92,7 @@ static void idt_build(void)
 
 	for (v = 0; v < 32; v++)
 		idt_set(v, isr_exception_table[v], IDT_GATE_KERNEL);
+	idt[VEC_DOUBLE_FAULT].ist = 1;
 	idt_set(VEC_PIC_BASE, (uint64_t)isr_timer, IDT_GATE_KERNEL);
 	for (v = VEC_PIC_BASE + 1; v < VEC_PIC_BASE + 16; v++)
 		idt_set(v, (uint64_t)isr_ignore, IDT_GATE_KERNEL);
@@ -101,6 +108,7 @@ static void tss_load(unsigned int cpu)
 	unsigned int slot = SEL_TSS0 / 8 + 2 * cpu;
 
 	tss[cpu].rsp[0] = (uint64_t)&kstacks[cpu][GUEST_KSTACK_SIZE];
+	tss[cpu].ist[0] = (uint64_t)&dfstacks[cpu][GUEST_DFSTACK_SIZE];
 	tss[cpu].iomap = sizeof(struct tss); /* no bitmap: IOPL 3 decides */
 	gdt[slot] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
 		    ((uint64_t)TSS_TYPE_AVAIL << 40) |

@@ -23,6 +23,7 @@
 #define GUEST_VERSION "1.0"
 #define GUEST_MAX_CPUS 8
 #define GUEST_KSTACK_SIZE 8192
+#define GUEST_DFSTACK_SIZE 4096
 #define GUEST_USTACK_SIZE 32768
 
 /* GDT selectors: kernel code/data, user data/code, then one TSS per CPU. */
@@ -33,6 +34,7 @@
 #define SEL_TSS0 0x28
 
 /* Interrupt vectors. */
+#define VEC_DOUBLE_FAULT 8
 #define VEC_PIC_BASE 32	  /* IRQ0 (PIT) .. IRQ15 */
 #define VEC_APIC_TIMER 64 /* the x2APIC timer of the secondary vCPUs */
 #define VEC_SYSCALL 0x80

@@ -19,13 +19,16 @@ void trap_handle(struct trap_frame *f)
 {
 	char line[160];
 	uint64_t cr2;
+	uint16_t tr;
 	size_t n;
 
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	__asm__ volatile("str %0" : "=r"(tr));
 	n = fmt_buf(line, sizeof(line),
-		    "exception vec=%lu rip=0x%lx err=0x%lx cr2=0x%lx "
+		    "exception vec=%lu cpu=%lu rip=0x%lx err=0x%lx cr2=0x%lx "
 		    "rsp=0x%lx cs=0x%lx\n",
-		    f->vector, f->rip, f->error, cr2, f->rsp, f->cs);
+		    f->vector, (uint64_t)(tr - SEL_TSS0) / 16, f->rip, f->error,
+		    cr2, f->rsp, f->cs);
 	uart_write(line, n);
 	outl(SEAM_PORT_EXIT, GUEST_EXIT_EXCEPTION);
 	for (;;)

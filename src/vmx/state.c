@@ -220,6 +220,24 @@ static int state_restore_msrs(struct vcpu *v, const struct vmx_msrs *saved,
 	return 0;
 }
 
+/* Keep what a later fatal exit of this vCPU should show (vcpu.c). */
+static void state_note_restored(struct vcpu *v, const struct vmx_vcpu_state *s)
+{
+	v->restored.valid = 1;
+	v->restored.rip = s->regs.rip;
+	v->restored.rsp = s->regs.rsp;
+	v->restored.rflags = s->regs.rflags;
+	v->restored.cs = s->sregs.cs.selector;
+	v->restored.ss = s->sregs.ss.selector;
+	v->restored.tr = s->sregs.tr.selector;
+	v->restored.tr_base = s->sregs.tr.base;
+	v->restored.mp_state = s->mp_state.mp_state;
+	memcpy(v->restored.intr_bitmap, s->sregs.interrupt_bitmap,
+	       sizeof(v->restored.intr_bitmap));
+	v->restored.ev = s->events;
+	v->runs = 0;
+}
+
 static int state_restore_vcpu(struct vm *vm, struct vcpu *v,
 			      const struct vmx_saved *all, uint64_t tsc,
 			      const char *fail_stage, struct seam_err *e)
@@ -257,6 +275,7 @@ static int state_restore_vcpu(struct vm *vm, struct vcpu *v,
 	    KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
 	STATE_SET(v->fd, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS",
 		  v->index);
+	state_note_restored(v, s);
 	return 0;
 }
 

@@ -61,6 +61,36 @@ static int vcpu_pause_requested(struct vm *vm)
 	return r;
 }
 
+static void vcpu_dump_restored(const struct vcpu *v)
+{
+	const struct kvm_vcpu_events *ev = &v->restored.ev;
+
+	if (!v->restored.valid)
+		return;
+	log_warnx("vCPU %u: %llu KVM_RUN since it was restored from rip=%#llx "
+		  "rsp=%#llx rflags=%#llx cs=%#x ss=%#x tr=%#x@%#llx mp=%u "
+		  "irq_bitmap=%#llx:%#llx:%#llx:%#llx",
+		  v->index, (unsigned long long)v->runs,
+		  (unsigned long long)v->restored.rip,
+		  (unsigned long long)v->restored.rsp,
+		  (unsigned long long)v->restored.rflags, v->restored.cs,
+		  v->restored.ss, v->restored.tr,
+		  (unsigned long long)v->restored.tr_base, v->restored.mp_state,
+		  (unsigned long long)v->restored.intr_bitmap[0],
+		  (unsigned long long)v->restored.intr_bitmap[1],
+		  (unsigned long long)v->restored.intr_bitmap[2],
+		  (unsigned long long)v->restored.intr_bitmap[3]);
+	log_warnx("vCPU %u: restored events: exception injected=%u "
+		  "pending=%u nr=%u has_error=%u error=%#x; interrupt "
+		  "injected=%u nr=%u soft=%u shadow=%#x; nmi injected=%u "
+		  "pending=%u masked=%u; flags=%#x",
+		  v->index, ev->exception.injected, ev->exception.pending,
+		  ev->exception.nr, ev->exception.has_error_code,
+		  ev->exception.error_code, ev->interrupt.injected,
+		  ev->interrupt.nr, ev->interrupt.soft, ev->interrupt.shadow,
+		  ev->nmi.injected, ev->nmi.pending, ev->nmi.masked, ev->flags);
+}
+
 /*
  * A vCPU that ends the VM (triple fault, failed entry, internal error)
  * leaves its registers and pending events in the log, at warning level:
@@ -93,6 +123,7 @@ static void vcpu_dump(struct vcpu *v)
 		  ev.exception.nr, ev.exception.error_code,
 		  ev.interrupt.injected, ev.interrupt.nr, ev.nmi.injected,
 		  ev.nmi.pending, ev.interrupt.shadow);
+	vcpu_dump_restored(v);
 }
 
 static int vcpu_internal_error(struct vcpu *v)
@@ -176,6 +207,7 @@ static void *vcpu_thread(void *arg)
 	if (vcpu_pause_requested(v->vm))
 		vcpu_park(v, 0); /* restored from a paused VM */
 	while (code < 0) {
+		v->runs++;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
 				log_warn("vCPU %u: KVM_RUN", v->index);

@@ -37,6 +37,18 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	int started;
+	uint64_t runs; /* KVM_RUN calls; what a fatal exit logs */
+	/* What this vCPU was restored from (FSR, snapshot, migration): a
+	 * fatal exit logs it, to tell a bad restore from a guest bug. */
+	struct {
+		int valid;
+		uint64_t rip, rsp, rflags;
+		uint16_t cs, ss, tr;
+		uint64_t tr_base;
+		uint32_t mp_state;
+		uint64_t intr_bitmap[4];
+		struct kvm_vcpu_events ev;
+	} restored;
 };
 
 struct vm {

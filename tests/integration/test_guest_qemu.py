@@ -167,7 +167,7 @@ def test_exception_prints_a_line(boot):
     g = boot("heartbeat=20,fault=100")
     lines = g.wait_for(lambda ls: any(l.startswith("exception") for l in ls))
     exc = [l for l in lines if l.startswith("exception")][0]
-    assert re.match(r"exception vec=6 rip=0x[0-9a-f]+ err=0x0 .*cs=0x23$",
+    assert re.match(r"exception vec=6 cpu=0 rip=0x[0-9a-f]+ err=0x0 .*cs=0x23$",
                     exc), exc
 
 
