@@ -883,10 +883,12 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 			       hh->name, path, status);
 	if (rc < 0)
 		return rc;
-	/* The VM lives on the target now: the source forgets it. */
+	/* The VM lives on the target now: the source forgets it (a hostd
+	 * that deletes it itself after the migration answers 404). */
 	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
-	if (lcm_call(src, "DELETE", path, NULL, LCM_CALL_MS, NULL, NULL, &de) <
-	    0)
+	if (lcm_call(src, "DELETE", path, NULL, LCM_CALL_MS, NULL, &status,
+		     &de) < 0 &&
+	    status != 404)
 		log_warnx("VM %s migrated; host %s keeps its stopped "
 			  "configuration: %s",
 			  vm, hh->name, de.msg);
