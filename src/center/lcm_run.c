@@ -1588,13 +1588,37 @@ static const char *lcm_vm_state_on(const json_t *row, const char *vm,
 }
 
 /*
+ * The VM's state on the source once no migration of it runs there any
+ * more (the source hostd carries one through on its own and shows it as
+ * `migrating_to` meanwhile), waiting up to a migration's own bound.
+ */
+static const char *lcm_vm_state_settled(const json_t *src, const char *vm,
+					json_t **reply, bool *known)
+{
+	int64_t end = lcm_now_ms() + (int64_t)(600000 * lcm_time_scale());
+	const char *s;
+
+	for (;;) {
+		s = lcm_vm_state_on(src, vm, reply, known);
+		if (!json_object_get(*reply, "migrating_to") ||
+		    lcm_now_ms() > end)
+			return s;
+		log_info("VM %s still migrates to %s; waiting for its end", vm,
+			 jsonio_str(*reply, "migrating_to"));
+		json_decref(*reply);
+		lcm_sleep_ms(500);
+	}
+}
+
+/*
  * A `migrate` step the center died in (it was asking the source hostd,
  * which carries the migration through on its own and then deletes the VM
- * itself): when the target runs the VM and the source no longer does, the
- * migration completed while the center was down — the step ends done,
- * with an event (no downtime figure: the vmx's reply went to nobody).
- * Otherwise (still migrating, failed, hosts unreachable) it is abandoned
- * as any other and the evacuation plans again. True when it ended done.
+ * itself): once a migration still in flight is over, when the target
+ * runs the VM and the source no longer does, the migration completed while
+ * the center was down — the step ends done, with an event (no downtime
+ * figure: the vmx's reply went to nobody). Otherwise (failed, never asked,
+ * hosts unreachable) it is abandoned as any other and the evacuation plans
+ * again. True when it ended done.
  */
 static bool lcm_migrate_landed(struct lcm_run *r, const json_t *st)
 {
@@ -1607,7 +1631,7 @@ static bool lcm_migrate_landed(struct lcm_run *r, const json_t *st)
 	const char *s_src = NULL, *s_dst = NULL;
 
 	if (vm && src && dst) {
-		s_src = lcm_vm_state_on(src, vm, &on_src, &src_known);
+		s_src = lcm_vm_state_settled(src, vm, &on_src, &src_known);
 		s_dst = lcm_vm_state_on(dst, vm, &on_dst, &dst_known);
 		landed = src_known && !streq(s_src, "running") &&
 			 streq(s_dst, "running");

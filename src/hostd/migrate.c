@@ -22,8 +22,10 @@
  * gone (false only when the vmx did not end in time). The maintenance rules
  * (migrating in or out refused in `partial`, in in `full`) are checked by
  * the API layer; this file does the mechanics. The state lock is not held
- * while the migration runs (it can take long): the VM is marked by a
- * migrating flag instead.
+ * while the migration runs (it can take long): the VM is marked in
+ * h->migrating_out instead (shown as `migrating_to` by GET /vms/{name},
+ * so a restarted center can tell a migration in flight from one that is
+ * over; a second migration of the same VM is refused meanwhile).
  */
 #include "hostd.h"
 
@@ -190,7 +192,14 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 	if (vm_runtime_load(dir, &rt, NULL) < 0 ||
 	    vm_proc_state(&rt) != VM_POWER_RUNNING)
 		return err_set(e, EBUSY, "VM '%s' is not running", name);
+	if (json_object_get(h->migrating_out, name))
+		return err_set(
+		    e, EBUSY, "VM '%s' is already migrating to %s", name,
+		    json_string_value(json_object_get(h->migrating_out, name)));
 	snprintf(dest, sizeof(dest), "%s:%d", to, (int)port);
+	if (!h->migrating_out)
+		h->migrating_out = json_object();
+	json_object_set_new(h->migrating_out, name, json_string(dest));
 	evlog_emit(h->events, "vm.migrating", name, "VM %s migrates to %s",
 		   name, dest);
 	pthread_mutex_unlock(&h->lock);
@@ -198,6 +207,7 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 	if (rc == 0 && json_is_true(json_object_get(reply, "ok")))
 		vm_proc_wait_gone(&rt, MIGRATE_EXIT_WAIT_MS);
 	pthread_mutex_lock(&h->lock);
+	json_object_del(h->migrating_out, name);
 	if (rc < 0) {
 		evlog_emit(h->events, "vm.migrate_failed", name,
 			   "VM %s: migration to %s failed: %s", name, dest,

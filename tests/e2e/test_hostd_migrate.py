@@ -11,6 +11,9 @@ from the source (its configuration and directory, event
 `vm.migrated_out`) without anyone asking, and that a failed one leaves
 the VM running on the source.
 """
+import threading
+import time
+
 import pytest
 
 from test_hostd_api import (error_of, host, running_host,  # noqa: F401
@@ -116,3 +119,40 @@ def test_migrate_success_removes_the_source(host, host2):  # noqa: F811
     assert out[0]["source_deleted"] is True
     # a caller's DELETE afterwards finds nothing left
     assert host.req("DELETE", "/vms/vm1").status_code == 404
+
+
+@pytest.fixture
+def slow_migrate(monkeypatch):
+    """fake-vmx's `ctl migrate` held 2 s (set before the hosts start: the
+    hostd passes its environment on)."""
+    monkeypatch.setenv("FAKE_VMX_MIGRATE_MS", "2000")
+
+
+def test_migrating_vm_is_shown_and_not_migrated_twice(
+        slow_migrate, host, host2):  # noqa: F811
+    host.req("POST", "/vms", json=vm_spec())
+    assert host.req("POST", "/vms/vm1/power-on").status_code == 200
+    inc = host2.req("POST", "/vms/vm1/incoming",
+                    json={"mem": "256M", "vcpus": 2,
+                          "kernel": "/bin/true"}).json()
+    body = {"to_host": "127.0.0.1", "port": inc["port"],
+            "token": inc["token"]}
+    done = {}
+    t = threading.Thread(target=lambda: done.update(
+        r=host.req("POST", "/vms/vm1/migrate", json=body)))
+    t.start()
+    try:
+        vm = {}
+        for _ in range(200):
+            vm = host.req("GET", "/vms/vm1").json()
+            if "migrating_to" in vm:
+                break
+            time.sleep(0.01)
+        assert vm["migrating_to"] == f"127.0.0.1:{inc['port']}", vm
+        r = host.req("POST", "/vms/vm1/migrate", json=body)
+        assert r.status_code == 409 and "already migrating" in \
+            error_of(r)[1], r.text
+    finally:
+        t.join(60)
+    assert done["r"].status_code == 200, done["r"].text
+    assert host.req("GET", "/vms/vm1").status_code == 404

@@ -420,21 +420,28 @@ def check_mig_on_one_host(cl, rem):
     assert {x["status"] for x in res.values()} == {"compliant"}, res
 
 
+@pytest.mark.parametrize("restart", ["after", "while"])
 def test_center_killed_during_migration_resumes(cluster_factory,
-                                                monkeypatch):
+                                                monkeypatch, restart):
     """The center SIGKILLed while h1's hostd migrates VM mig (the fake's
     migration is held 3 s): the hostd finishes it and removes the VM from
-    h1 by itself; restarted, the center finds mig running on the target,
-    ends the abandoned `migrate` step done and finishes the run."""
+    h1 by itself; restarted after that (or while it still runs: the center
+    waits for its end), the center finds mig running on the target, ends
+    the abandoned `migrate` step done and finishes the run."""
     cl = migrate_cluster(cluster_factory, monkeypatch, delay_ms=3000)
     rem, _ = remediate(cl)
     wait_host_event(cl, 0, "vm.migrating", "mig")
     cl.center.proc.kill()
     cl.center.proc.wait(timeout=30)
+    if restart == "while":
+        vm = cl.hosts[0].direct("GET", "/vms/mig").json()
+        assert vm["migrating_to"].startswith("127.0.0.1:"), vm
+        r = resume_classic_run(cl, rem)
     out = wait_host_event(cl, 0, "vm.migrated_out", "mig")
     assert out["source_deleted"] is True, out
     assert cl.hosts[0].direct("GET", "/vms/mig").status_code == 404
-    r = resume_classic_run(cl, rem)
+    if restart == "after":
+        r = resume_classic_run(cl, rem)
     mig = [s for s in r["steps"] if s["step"] == "migrate" and
            s["data"]["vm"] == "mig"]
     first = mig[0]
