@@ -424,11 +424,13 @@ def check_mig_on_one_host(cl, rem):
 def test_center_killed_during_migration_resumes(cluster_factory,
                                                 monkeypatch, restart):
     """The center SIGKILLed while h1's hostd migrates VM mig (the fake's
-    migration is held 3 s): the hostd finishes it and removes the VM from
+    migration is held a few seconds): the hostd finishes it and removes the VM from
     h1 by itself; restarted after that (or while it still runs: the center
     waits for its end), the center finds mig running on the target, ends
     the abandoned `migrate` step done and finishes the run."""
-    cl = migrate_cluster(cluster_factory, monkeypatch, delay_ms=3000)
+    # held longer when the center must come back while it still runs
+    cl = migrate_cluster(cluster_factory, monkeypatch,
+                         delay_ms=3000 if restart == "after" else 8000)
     rem, _ = remediate(cl)
     wait_host_event(cl, 0, "vm.migrating", "mig")
     cl.center.proc.kill()
@@ -442,6 +444,9 @@ def test_center_killed_during_migration_resumes(cluster_factory,
     assert cl.hosts[0].direct("GET", "/vms/mig").status_code == 404
     if restart == "after":
         r = resume_classic_run(cl, rem)
+    else:  # the restarted center waited for the source's migration
+        log = (cl.center.state / "center.log").read_text()
+        assert "VM mig still migrates to" in log
     mig = [s for s in r["steps"] if s["step"] == "migrate" and
            s["data"]["vm"] == "mig"]
     first = mig[0]
