@@ -18,6 +18,15 @@
  * its figures: FSR stun per VM (from the host's own vm.fsr events),
  * migration downtime per VM, time per host, total time.
  *
+ * A center killed while a source hostd migrates a VM: the hostd finishes
+ * the migration and deletes the VM from itself (hostd/migrate.c), so the
+ * VM is never on two hosts; restarted, the center finds the `migrate` step
+ * still planned, and lcm_migrate_landed() asks both hosts: running on the
+ * target and not on the source means it completed while the center was
+ * down (step done, event remediation.vm_migrated without a downtime
+ * figure); otherwise the step is abandoned and the evacuation plans again
+ * from what the host holds now.
+ *
  * Test-only: SEAM_CENTER_CRASH_AT=<step> (stage, enter_partial,
  * apply_live, exit_maintenance, compliance, evacuate, migrate, suspend,
  * enter_full, apply_classic, restore) SIGKILLs the center right after that step
@@ -791,27 +800,59 @@ static json_t *lcm_evac_targets(struct lcm_run *r, const struct lcm_host *hh)
 	return out;
 }
 
+/* The full row of the cluster's host named name, or NULL. */
+static json_t *lcm_host_named(struct lcm_run *r, const char *name)
+{
+	json_t *rows, *row, *found = NULL;
+	char ref[32];
+	size_t i;
+
+	rows = store_host_list_full(r->c->st, r->cluster_id, false);
+	json_array_foreach(rows, i, row)
+	{
+		if (!found && streq(jsonio_str(row, "name"), name)) {
+			snprintf(ref, sizeof(ref), "%lld",
+				 (long long)jint(row, "id"));
+			found = store_host_get(r->c->st, ref, true);
+		}
+	}
+	json_decref(rows);
+	return found;
+}
+
+/*
+ * The VM lives on the target now: the source forgets it. A hostd deletes
+ * it itself once the migration ends (hostd/migrate.c), so 404 is the
+ * usual answer: already gone.
+ */
+static void lcm_source_forget(const json_t *src, const char *vm,
+			      const char *host)
+{
+	char path[256];
+	struct seam_err de = {0};
+	long status = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
+	if (lcm_call(src, "DELETE", path, NULL, LCM_CALL_MS, NULL, &status,
+		     &de) < 0 &&
+	    status != 404)
+		log_warnx("VM %s migrated; host %s keeps its stopped "
+			  "configuration: %s",
+			  vm, host, de.msg);
+}
+
 static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 			  const json_t *src, const char *vm, const char *target,
 			  json_t *result, struct seam_err *e)
 {
-	char ref[32], path[256], addr[256];
-	json_t *dst = NULL, *rows, *row, *inc = NULL, *rep = NULL, *body;
+	char path[256], addr[256];
+	json_t *dst = NULL, *inc = NULL, *rep = NULL, *body;
 	json_t *cfg = NULL;
-	struct seam_err de = {0};
 	long status = 0;
-	size_t i;
 	int64_t t0 = lcm_now_ms(), down;
 	int rc;
 
-	rows = store_host_list_full(r->c->st, r->cluster_id, false);
-	json_array_foreach(rows, i,
-			   row) if (streq(jsonio_str(row, "name"), target))
-	{
-		snprintf(ref, sizeof(ref), "%lld", (long long)jint(row, "id"));
-		dst = store_host_get(r->c->st, ref, true);
-	}
-	json_decref(rows);
+	dst = lcm_host_named(r, target);
 	if (!dst)
 		return err_set(e, ENOENT, "migration target '%s' is gone",
 			       target);
@@ -883,13 +924,7 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 			       hh->name, path, status);
 	if (rc < 0)
 		return rc;
-	/* The VM lives on the target now: the source forgets it. */
-	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
-	if (lcm_call(src, "DELETE", path, NULL, LCM_CALL_MS, NULL, NULL, &de) <
-	    0)
-		log_warnx("VM %s migrated; host %s keeps its stopped "
-			  "configuration: %s",
-			  vm, hh->name, de.msg);
+	lcm_source_forget(src, vm, hh->name);
 	{
 		const json_t *res = json_object_get(rep, "result")
 					? json_object_get(rep, "result")
@@ -1532,6 +1567,103 @@ static void lcm_run_free(struct lcm_run *r)
 
 static void lcm_resume_host(json_t *rem, json_t *hr);
 
+/* The VM's power state on host row ("running", ...), or NULL when the host
+ * does not have it or cannot be asked; *known says whether it answered. */
+static const char *lcm_vm_state_on(const json_t *row, const char *vm,
+				   json_t **reply, bool *known)
+{
+	char path[256];
+	struct seam_err e = {0};
+	long status = 0;
+
+	*reply = NULL;
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
+	if (lcm_call(row, "GET", path, NULL, LCM_CALL_MS, reply, &status, &e) <
+	    0) {
+		*known = status == 404;
+		return NULL;
+	}
+	*known = true;
+	return jsonio_str(*reply, "state");
+}
+
+/*
+ * The VM's state on the source once no migration of it runs there any
+ * more (the source hostd carries one through on its own and shows it as
+ * `migrating_to` meanwhile), waiting up to a migration's own bound.
+ */
+static const char *lcm_vm_state_settled(const json_t *src, const char *vm,
+					json_t **reply, bool *known)
+{
+	int64_t end = lcm_now_ms() + (int64_t)(600000 * lcm_time_scale());
+	const char *s;
+
+	for (;;) {
+		s = lcm_vm_state_on(src, vm, reply, known);
+		if (!json_object_get(*reply, "migrating_to") ||
+		    lcm_now_ms() > end)
+			return s;
+		log_info("VM %s still migrates to %s; waiting for its end", vm,
+			 jsonio_str(*reply, "migrating_to"));
+		json_decref(*reply);
+		lcm_sleep_ms(500);
+	}
+}
+
+/*
+ * A `migrate` step the center died in (it was asking the source hostd,
+ * which carries the migration through on its own and then deletes the VM
+ * itself): once a migration still in flight is over, when the target
+ * runs the VM and the source no longer does, the migration completed while
+ * the center was down — the step ends done, with an event (no downtime
+ * figure: the vmx's reply went to nobody). Otherwise (failed, never asked,
+ * hosts unreachable) it is abandoned as any other and the evacuation plans
+ * again. True when it ended done.
+ */
+static bool lcm_migrate_landed(struct lcm_run *r, const json_t *st)
+{
+	const json_t *d = json_object_get(st, "data");
+	const char *vm = jsonio_str(d, "vm"), *target = jsonio_str(d, "target");
+	json_t *src = lcm_host_row(r->c, jint(st, "host_id"));
+	json_t *dst = target ? lcm_host_named(r, target) : NULL;
+	json_t *on_src = NULL, *on_dst = NULL, *res;
+	bool src_known = false, dst_known = false, landed = false;
+	const char *s_src = NULL, *s_dst = NULL;
+
+	if (vm && src && dst) {
+		s_src = lcm_vm_state_settled(src, vm, &on_src, &src_known);
+		s_dst = lcm_vm_state_on(dst, vm, &on_dst, &dst_known);
+		landed = src_known && !streq(s_src, "running") &&
+			 streq(s_dst, "running");
+	}
+	if (landed && s_src)
+		lcm_source_forget(src, vm, jsonio_str(src, "name"));
+	if (landed) {
+		res = json_pack("{s:s,s:s,s:s,s:s}", "vm", vm, "target", target,
+				"note",
+				"the migration completed while the center was "
+				"down",
+				"source", s_src ? s_src : "gone");
+		store_remediation_step_end(r->c->st, jint(st, "id"), "done",
+					   res);
+		json_decref(res);
+		lcm_event(r->c, "remediation.vm_migrated", r->cluster_id,
+			  jint(st, "host_id"), vm, r->task_id,
+			  json_pack("{s:I,s:s,s:s,s:n,s:b}", "remediation_id",
+				    (json_int_t)r->rem_id, "from",
+				    jsonio_str(src, "name"), "to", target,
+				    "downtime_us", "while_center_down", 1),
+			  "VM %s migrated from host '%s' to '%s' while the "
+			  "center was down (downtime unknown)",
+			  vm, jsonio_str(src, "name"), target);
+	}
+	json_decref(on_src);
+	json_decref(on_dst);
+	json_decref(src);
+	json_decref(dst);
+	return landed;
+}
+
 static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 				   int64_t task_id, const json_t *rem)
 {
@@ -1566,9 +1698,14 @@ static struct lcm_run *lcm_run_new(struct center *c, int64_t rem_id,
 	json_array_foreach(json_object_get(rem, "steps"), i,
 			   hr) if (streq(jsonio_str(hr, "state"), "planned"))
 	{
-		json_t *why = json_pack("{s:s}", "why",
-					"the center stopped during this "
-					"step; the host is asked again");
+		json_t *why;
+
+		if (streq(jsonio_str(hr, "step"), "migrate") &&
+		    lcm_migrate_landed(r, hr))
+			continue;
+		why = json_pack("{s:s}", "why",
+				"the center stopped during this "
+				"step; the host is asked again");
 
 		store_remediation_step_end(c->st, jint(hr, "id"), "abandoned",
 					   why);

@@ -239,6 +239,8 @@ void hostd_close(struct hostd *h)
 	h->tls = NULL;
 	json_decref(h->config);
 	h->config = NULL;
+	json_decref(h->migrating_out);
+	h->migrating_out = NULL;
 	explicit_bzero(h->secret, sizeof(h->secret));
 	pthread_cond_destroy(&h->stop_cond);
 	pthread_mutex_destroy(&h->stop_lock);

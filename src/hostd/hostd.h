@@ -57,6 +57,9 @@ struct hostd {
 	struct tls_identity *tls;
 	struct evlog *events;
 	json_t *config;
+	/* migrate.c: VM name -> "ADDR:PORT" while it migrates out (NULL until
+	 * the first migration); GET /vms/{name} shows it as migrating_to */
+	json_t *migrating_out;
 	pthread_mutex_t lock;
 	enum maint_mode maint;
 	struct httpd *httpd;

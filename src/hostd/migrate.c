@@ -10,12 +10,22 @@
  * Source: `POST /vms/{name}/migrate {"to_host", "port", "token"}` runs
  * `seam-vmx ctl SOCK migrate --to ADDR:PORT --token T` (the VM's own vmx
  * binary as the client) and waits for its JSON reply line. On success the
- * source vmx ends; hostd waits for that and forgets the VM's runtime (the
- * configuration stays: the operator may delete it). The maintenance rules
+ * source vmx ends; hostd waits for that, forgets the VM's runtime and then
+ * deletes the VM's configuration and directory itself, through the same
+ * path as `DELETE /vms/{name}` (hostd_vm_delete: aside, then removed), and
+ * records `vm.migrated_out` naming the target. The source forgetting the
+ * VM must not depend on whoever asked for the migration (the center) still
+ * being alive when it ends: otherwise a center killed mid-migration leaves
+ * the VM on two hosts, running on the target and stopped here. A failed
+ * or aborted migration changes nothing: the VM runs on here. The reply is
+ * the vmx's, with `"source_deleted"` saying whether the configuration is
+ * gone (false only when the vmx did not end in time). The maintenance rules
  * (migrating in or out refused in `partial`, in in `full`) are checked by
  * the API layer; this file does the mechanics. The state lock is not held
- * while the migration runs (it can take long): the VM is marked by a
- * migrating flag instead.
+ * while the migration runs (it can take long): the VM is marked in
+ * h->migrating_out instead (shown as `migrating_to` by GET /vms/{name},
+ * so a restarted center can tell a migration in flight from one that is
+ * over; a second migration of the same VM is refused meanwhile).
  */
 #include "hostd.h"
 
@@ -125,6 +135,43 @@ static int migrate_run_ctl(const struct vm_runtime *rt, const char *dest,
 	return 0;
 }
 
+/*
+ * The VM runs on the target now: forget it here, runtime and
+ * configuration, so that it is never on two hosts. Called with the state
+ * lock held. A vmx that did not end keeps its configuration (deleting it
+ * under a live process would lose the VM's record of it).
+ */
+static void migrate_forget_source(struct hostd *h, const char *name,
+				  const char *dir, const struct vm_runtime *rt,
+				  const char *dest, json_t *reply)
+{
+	struct seam_err de = {0};
+	bool deleted = false;
+	json_t *ev;
+
+	if (vm_proc_state(rt) != VM_POWER_RUNNING) {
+		vm_runtime_remove(dir);
+		deleted = hostd_vm_delete(h, name, &de) == 0;
+	} else {
+		err_set(&de, EBUSY, "its vmx (pid %d) did not end",
+			(int)rt->pid);
+	}
+	if (!deleted)
+		log_warnx("VM %s migrated to %s; its configuration stays "
+			  "here: %s",
+			  name, dest, de.msg);
+	json_object_set_new(reply, "source_deleted", json_boolean(deleted));
+	ev = json_pack("{s:s,s:s,s:s,s:b}", "type", "vm.migrated_out", "vm",
+		       name, "target", dest, "source_deleted", deleted);
+	json_object_set_new(ev, "message",
+			    json_sprintf("VM %s migrated to %s; %s", name, dest,
+					 deleted ? "removed from this host"
+						 : "its configuration stays "
+						   "here"));
+	evlog_append(h->events, ev, NULL);
+	json_decref(ev);
+}
+
 int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 		     json_t **out, struct seam_err *e)
 {
@@ -145,7 +192,14 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 	if (vm_runtime_load(dir, &rt, NULL) < 0 ||
 	    vm_proc_state(&rt) != VM_POWER_RUNNING)
 		return err_set(e, EBUSY, "VM '%s' is not running", name);
+	if (json_object_get(h->migrating_out, name))
+		return err_set(
+		    e, EBUSY, "VM '%s' is already migrating to %s", name,
+		    json_string_value(json_object_get(h->migrating_out, name)));
 	snprintf(dest, sizeof(dest), "%s:%d", to, (int)port);
+	if (!h->migrating_out)
+		h->migrating_out = json_object();
+	json_object_set_new(h->migrating_out, name, json_string(dest));
 	evlog_emit(h->events, "vm.migrating", name, "VM %s migrates to %s",
 		   name, dest);
 	pthread_mutex_unlock(&h->lock);
@@ -153,6 +207,7 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 	if (rc == 0 && json_is_true(json_object_get(reply, "ok")))
 		vm_proc_wait_gone(&rt, MIGRATE_EXIT_WAIT_MS);
 	pthread_mutex_lock(&h->lock);
+	json_object_del(h->migrating_out, name);
 	if (rc < 0) {
 		evlog_emit(h->events, "vm.migrate_failed", name,
 			   "VM %s: migration to %s failed: %s", name, dest,
@@ -171,10 +226,7 @@ int hostd_vm_migrate(struct hostd *h, const char *name, const json_t *req,
 		json_decref(reply);
 		return rc;
 	}
-	if (vm_proc_state(&rt) != VM_POWER_RUNNING)
-		vm_runtime_remove(dir);
-	evlog_emit(h->events, "vm.migrated", name, "VM %s migrated to %s", name,
-		   dest);
+	migrate_forget_source(h, name, dir, &rt, dest, reply);
 	*out = reply;
 	return 0;
 }

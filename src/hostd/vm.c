@@ -119,6 +119,9 @@ json_t *hostd_vm_describe(struct hostd *h, const char *name, struct seam_err *e)
 	json_object_set_new(j, "started", json_string(rt.started));
 	if (p == VM_POWER_CRASHED && rt.crashed[0])
 		json_object_set_new(j, "crashed", json_string(rt.crashed));
+	if (json_object_get(h->migrating_out, name))
+		json_object_set(j, "migrating_to",
+				json_object_get(h->migrating_out, name));
 	return j;
 }
 

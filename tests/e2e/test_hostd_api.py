@@ -135,13 +135,19 @@ class Host:
         return r
 
 
-@pytest.fixture
-def host(tmp_path):
-    h = Host(tmp_path / "state")
+def running_host(state):
+    """A started Host on state, stopped with its VMs killed after (the
+    body of a fixture)."""
+    h = Host(state)
     h.start()
     yield h
     h.stop()
     h.kill_vms()
+
+
+@pytest.fixture
+def host(tmp_path):
+    yield from running_host(tmp_path / "state")
 
 
 def error_of(r):

@@ -6,6 +6,7 @@ sequence of steps and its events, compliance at the end, the persisted
 state machine, and resume after the center is SIGKILLed at a step.
 """
 import json
+import time
 
 import pytest
 
@@ -261,17 +262,35 @@ class FakeVmxHost(center_harness.Host):
         cfgp.write_text(json.dumps(cfg))
 
 
-def suspend_cluster(cluster_factory, monkeypatch):
-    """Three fake-vmx hosts, power_policy suspend, VM `big` (2 GiB) running
-    on h1 where nothing else has room, image 2.0.0.0 (classic path)."""
+def fake_vmx_cluster(cluster_factory, monkeypatch, vm, mem, **settings):
+    """Three fake-vmx hosts, VM vm (mem) running on h1, image 2.0.0.0
+    (classic path)."""
     FakeVmxHost.memory = []
     monkeypatch.setattr(remediate_harness, "Host", FakeVmxHost)
-    cl = cluster_factory(settings={"power_policy": "suspend"})
+    cl = cluster_factory(settings=settings or None)
     cl.api.ok("POST", "/vms", status=201,
-              json={"name": "big", "mem": "2G", "vcpus": 1, "host": "h1"})
-    cl.api.ok("POST", "/vms/big/power-on")
+              json={"name": vm, "mem": mem, "vcpus": 1, "host": "h1"})
+    cl.api.ok("POST", f"/vms/{vm}/power-on")
     cl.api.ok("PUT", "/clusters/c1/image", json={"base": "2.0.0.0"})
     return cl
+
+
+def suspend_cluster(cluster_factory, monkeypatch):
+    """power_policy suspend, VM `big` (2 GiB) on h1 where nothing else has
+    room."""
+    return fake_vmx_cluster(cluster_factory, monkeypatch, "big", "2G",
+                            power_policy="suspend")
+
+
+def resume_classic_run(cl, rem):
+    """Restart the killed center; the classic run it resumes ends done,
+    every host ok, each through the classic steps. The run's record."""
+    cl.restart_center()
+    r = cl.wait_remediation(rem)
+    assert r["state"] == "done", r
+    assert {h["status"] for h in r["hosts"]} == {"ok"}
+    check_sequence(cl, rem, CLASSIC_STEPS, "classic")
+    return r
 
 
 def check_big_restored(cl):
@@ -348,14 +367,113 @@ def test_center_killed_around_suspend_resumes(cluster_factory, monkeypatch,
     rem, _ = remediate(cl)
     cl.center.proc.wait(timeout=120)
     assert cl.center.proc.returncode == -9
-    cl.restart_center()
-    r = cl.wait_remediation(rem)
-    assert r["state"] == "done", r
-    assert {h["status"] for h in r["hosts"]} == {"ok"}
-    check_sequence(cl, rem, CLASSIC_STEPS, "classic")
+    r = resume_classic_run(cl, rem)
     killed = [s["step"] for s in r["steps"] if s["state"] == "abandoned"]
     # a suspension is a step inside the evacuate step: both were under way
     want = ["evacuate", "suspend"] if step.startswith("suspend") else \
         [step.split(":")[0]]
     assert killed == want, r["steps"]
     check_big_restored(cl)
+
+
+def migrate_cluster(cluster_factory, monkeypatch, delay_ms=0):
+    """Three fake-vmx hosts (tests/unit/fake-vmx migrates: a TEST DOUBLE),
+    VM `mig` (256 MiB, fits anywhere) running on h1, image 2.0.0.0
+    (classic path: h1 is emptied by live migration). FAKE_VMX_MIGRATE_MS
+    (inherited by the hostd and so by the fake's `ctl migrate`) holds each
+    migration that long before it connects."""
+    monkeypatch.setenv("FAKE_VMX_MIGRATE_MS", str(delay_ms))
+    return fake_vmx_cluster(cluster_factory, monkeypatch, "mig", "256M")
+
+
+def host_events(cl, i):
+    return cl.hosts[i].direct("GET", "/events?limit=1000").json()["events"]
+
+
+def wait_host_event(cl, i, etype, vm, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        evs = [e for e in host_events(cl, i)
+               if e["type"] == etype and e.get("vm") == vm]
+        if evs:
+            return evs[0]
+        time.sleep(0.1)
+    raise AssertionError(f"host {i}: no event {etype} for VM {vm}")
+
+
+def check_mig_on_one_host(cl, rem):
+    """VM mig runs on exactly one host, is configured on no other; every
+    host out of maintenance and compliant."""
+    where = []
+    for i in range(3):
+        r = cl.hosts[i].direct("GET", "/vms/mig")
+        if r.status_code == 200:
+            where.append((i, r.json()["state"]))
+        else:
+            assert r.status_code == 404, r.text
+    assert len(where) == 1 and where[0][1] == "running", where
+    for i in range(3):
+        inv = cl.host_direct(i, "/inventory")
+        assert inv["maintenance_mode"] == "none"
+        assert inv["image"]["base"]["version"] == "2.0.0.0"
+    res = cl.compliance()
+    assert {x["status"] for x in res.values()} == {"compliant"}, res
+
+
+@pytest.mark.parametrize("restart", ["after", "while"])
+def test_center_killed_during_migration_resumes(cluster_factory,
+                                                monkeypatch, restart):
+    """The center SIGKILLed while h1's hostd migrates VM mig (the fake's
+    migration is held a few seconds): the hostd finishes it and removes the VM from
+    h1 by itself; restarted after that (or while it still runs: the center
+    waits for its end), the center finds mig running on the target, ends
+    the abandoned `migrate` step done and finishes the run."""
+    # held longer when the center must come back while it still runs
+    cl = migrate_cluster(cluster_factory, monkeypatch,
+                         delay_ms=3000 if restart == "after" else 8000)
+    rem, _ = remediate(cl)
+    wait_host_event(cl, 0, "vm.migrating", "mig")
+    cl.center.proc.kill()
+    cl.center.proc.wait(timeout=30)
+    if restart == "while":
+        vm = cl.hosts[0].direct("GET", "/vms/mig").json()
+        assert vm["migrating_to"].startswith("127.0.0.1:"), vm
+        r = resume_classic_run(cl, rem)
+    out = wait_host_event(cl, 0, "vm.migrated_out", "mig")
+    assert out["source_deleted"] is True, out
+    assert cl.hosts[0].direct("GET", "/vms/mig").status_code == 404
+    if restart == "after":
+        r = resume_classic_run(cl, rem)
+    else:  # the restarted center waited for the source's migration
+        log = (cl.center.state / "center.log").read_text()
+        assert "VM mig still migrates to" in log
+    mig = [s for s in r["steps"] if s["step"] == "migrate" and
+           s["data"]["vm"] == "mig"]
+    first = mig[0]
+    assert first["state"] == "done", r["steps"]
+    assert "while the center was down" in json.dumps(first["result"])
+    evs = [e for e in cl.events() if e["type"] == "remediation.vm_migrated"
+           and e.get("vm") == "mig"]
+    assert any("downtime unknown" in e["message"] for e in evs), evs
+    check_mig_on_one_host(cl, rem)
+
+
+def test_center_killed_before_migration_resumes(cluster_factory,
+                                                monkeypatch):
+    """The center SIGKILLed just before it asks for the migration (crash
+    point `migrate`): restarted, the step is abandoned, the evacuation is
+    planned again and the VM ends on exactly one host."""
+    cl = migrate_cluster(cluster_factory, monkeypatch)
+    cl.start_center_with({"SEAM_CENTER_CRASH_AT": "migrate"})
+    rem, _ = remediate(cl)
+    cl.center.proc.wait(timeout=120)
+    assert cl.center.proc.returncode == -9
+    assert cl.hosts[0].direct("GET", "/vms/mig").json()["state"] == \
+        "running"
+    r = resume_classic_run(cl, rem)
+    killed = [s["step"] for s in r["steps"] if s["state"] == "abandoned"]
+    assert killed == ["evacuate", "migrate"], r["steps"]
+    moved = [s for s in r["steps"] if s["step"] == "migrate" and
+             s["state"] == "done"]
+    assert moved, r["steps"]
+    check_mig_on_one_host(cl, rem)
