@@ -820,6 +820,39 @@ static json_t *lcm_host_named(struct lcm_run *r, const char *name)
 	return found;
 }
 
+/* The VM's power state on host row ("running", ...), or NULL when the host
+ * does not have it or cannot be asked; *known says whether it answered. */
+static const char *lcm_vm_state_on(const json_t *row, const char *vm,
+				   json_t **reply, bool *known)
+{
+	char path[256];
+	struct seam_err e = {0};
+	long status = 0;
+
+	*reply = NULL;
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
+	if (lcm_call(row, "GET", path, NULL, LCM_CALL_MS, reply, &status, &e) <
+	    0) {
+		*known = status == 404;
+		return NULL;
+	}
+	*known = true;
+	return jsonio_str(*reply, "state");
+}
+
+/* DELETE the VM on host row; gone already (404) counts as done. */
+static int lcm_delete_vm(const json_t *row, const char *vm, struct seam_err *de)
+{
+	char path[256];
+	long status = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
+	rc =
+	    lcm_call(row, "DELETE", path, NULL, LCM_CALL_MS, NULL, &status, de);
+	return rc < 0 && status != 404 ? rc : 0;
+}
+
 /*
  * The VM lives on the target now: the source forgets it. A hostd deletes
  * it itself once the migration ends (hostd/migrate.c), so 404 is the
@@ -828,17 +861,54 @@ static json_t *lcm_host_named(struct lcm_run *r, const char *name)
 static void lcm_source_forget(const json_t *src, const char *vm,
 			      const char *host)
 {
-	char path[256];
 	struct seam_err de = {0};
-	long status = 0;
 
-	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
-	if (lcm_call(src, "DELETE", path, NULL, LCM_CALL_MS, NULL, &status,
-		     &de) < 0 &&
-	    status != 404)
+	if (lcm_delete_vm(src, vm, &de) < 0)
 		log_warnx("VM %s migrated; host %s keeps its stopped "
 			  "configuration: %s",
 			  vm, host, de.msg);
+}
+
+/*
+ * A migration that failed: the vmx guarantees the VM runs on exactly one
+ * side, and the source says it still runs there. What the target made for
+ * it (its configuration, maybe a vmx still waiting for the stream) would
+ * otherwise stay: a second copy of the VM in the inventory, and an
+ * `incoming` that a retry gets refused. It goes, forcibly (it never ran
+ * the guest). When the source does not say so, nothing is touched.
+ */
+static void lcm_target_forget(const json_t *src, const json_t *dst,
+			      const char *vm, const char *target)
+{
+	char path[256];
+	struct seam_err de = {0};
+	json_t *on_src = NULL, *b;
+	long status = 0;
+	bool known;
+
+	if (!streq(lcm_vm_state_on(src, vm, &on_src, &known), "running") ||
+	    json_object_get(on_src, "migrating_to")) {
+		log_warnx("VM %s: migration to host '%s' failed and its "
+			  "source does not say it runs there; the target's "
+			  "copy is left alone",
+			  vm, target);
+		json_decref(on_src);
+		return;
+	}
+	json_decref(on_src);
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/power-off", vm);
+	b = json_pack("{s:b}", "force", 1);
+	if (lcm_call(dst, "POST", path, b, LCM_CALL_MS, NULL, &status, &de) <
+		0 &&
+	    status != 404)
+		log_warnx("VM %s: cannot stop the failed migration's copy on "
+			  "host '%s': %s",
+			  vm, target, de.msg);
+	json_decref(b);
+	if (lcm_delete_vm(dst, vm, &de) < 0)
+		log_warnx("VM %s: the failed migration's copy stays on host "
+			  "'%s': %s",
+			  vm, target, de.msg);
 }
 
 static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
@@ -916,6 +986,8 @@ static int lcm_migrate_vm(struct lcm_run *r, struct lcm_host *hh,
 		      (long)(600000 * lcm_time_scale()), &rep, &status, e);
 	json_decref(body);
 	json_decref(inc);
+	if (rc < 0)
+		lcm_target_forget(src, dst, vm, target);
 	json_decref(dst);
 	if (rc < 0 && (status == 404 || status == 405 || status == 501))
 		return err_set(e, ENOTSUP,
@@ -1566,26 +1638,6 @@ static void lcm_run_free(struct lcm_run *r)
 }
 
 static void lcm_resume_host(json_t *rem, json_t *hr);
-
-/* The VM's power state on host row ("running", ...), or NULL when the host
- * does not have it or cannot be asked; *known says whether it answered. */
-static const char *lcm_vm_state_on(const json_t *row, const char *vm,
-				   json_t **reply, bool *known)
-{
-	char path[256];
-	struct seam_err e = {0};
-	long status = 0;
-
-	*reply = NULL;
-	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm);
-	if (lcm_call(row, "GET", path, NULL, LCM_CALL_MS, reply, &status, &e) <
-	    0) {
-		*known = status == 404;
-		return NULL;
-	}
-	*known = true;
-	return jsonio_str(*reply, "state");
-}
 
 /*
  * The VM's state on the source once no migration of it runs there any

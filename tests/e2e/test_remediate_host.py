@@ -477,3 +477,29 @@ def test_center_killed_before_migration_resumes(cluster_factory,
              s["state"] == "done"]
     assert moved, r["steps"]
     check_mig_on_one_host(cl, rem)
+
+
+def test_failed_migration_leaves_no_copy_and_is_retried(cluster_factory,
+                                                        monkeypatch,
+                                                        tmp_path):
+    """A migration that fails (the fake's source gives up before it
+    connects; the target's incoming vmx is left waiting): the VM runs on
+    at the source, the center stops and removes the target's copy, and
+    failure_action retry empties the host on the next try. The VM ends on
+    exactly one host."""
+    flag = tmp_path / "fail-once"
+    flag.write_text("")
+    monkeypatch.setenv("FAKE_VMX_MIGRATE_FAIL_ONCE", str(flag))
+    monkeypatch.setenv("FAKE_VMX_MIGRATE_MS", "0")
+    cl = fake_vmx_cluster(cluster_factory, monkeypatch, "mig", "256M",
+                          failure_action={"action": "retry",
+                                          "retry_count": 2,
+                                          "retry_delay_s": 1})
+    rem, _ = remediate(cl)
+    r = cl.wait_remediation(rem)
+    assert not flag.exists()  # the first migration did fail
+    assert r["state"] == "done", r
+    assert {h["status"] for h in r["hosts"]} == {"ok"}, r["hosts"]
+    mig = [s["state"] for s in r["steps"] if s["step"] == "migrate"]
+    assert mig[0] == "failed" and mig[-1] == "done", r["steps"]
+    check_mig_on_one_host(cl, rem)
