@@ -804,17 +804,13 @@ static json_t *lcm_evac_targets(struct lcm_run *r, const struct lcm_host *hh)
 static json_t *lcm_host_named(struct lcm_run *r, const char *name)
 {
 	json_t *rows, *row, *found = NULL;
-	char ref[32];
 	size_t i;
 
 	rows = store_host_list_full(r->c->st, r->cluster_id, false);
 	json_array_foreach(rows, i, row)
 	{
-		if (!found && streq(jsonio_str(row, "name"), name)) {
-			snprintf(ref, sizeof(ref), "%lld",
-				 (long long)jint(row, "id"));
-			found = store_host_get(r->c->st, ref, true);
-		}
+		if (!found && streq(jsonio_str(row, "name"), name))
+			found = lcm_host_row(r->c, jint(row, "id"));
 	}
 	json_decref(rows);
 	return found;
