@@ -6,7 +6,16 @@
  * (latch command, two bytes) until 30 ms of PIT time have gone, taking the
  * TSC at the first and the last read. A one-shot count, unlike the 1 kHz
  * periodic one, cannot be fooled by a vCPU descheduled for a few
- * milliseconds. Channel 0 then goes back to the 1 kHz rate generator.
+ * milliseconds. Channel 0 then goes back to the rate generator.
+ *
+ * The tick: 1 kHz unless the command line says `hz=N` (CLOCK_HZ_MIN..1000).
+ * Every tick wakes a resting vCPU: an interrupt injected and a HLT exit.
+ * A VMM on real hardware does that a million times a second, but under
+ * emulation (tests/kvmbox: nested SVM in TCG) six VMs at 1 kHz are more
+ * than the emulated host can keep up with, and it falls behind for
+ * minutes. A slower tick costs precision: with hz below 1000 the scheduler
+ * no longer spins for a precise task (clock.spin is 0), so a heartbeat can
+ * come up to one tick late; its sequence numbers are unaffected.
  */
 #include "clock.h"
 
@@ -17,8 +26,8 @@
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
 #define PIT_HZ 1193182ULL
-#define PIT_RELOAD 1193
-#define CAL_COUNTS 35795 /* 30 ms of PIT time */
+#define PIT_RELOAD_1KHZ 1193 /* ~1000.15 Hz */
+#define CAL_COUNTS 35795     /* 30 ms of PIT time */
 #define CAL_FALLBACK_KHZ 2000000
 
 struct clock clock;
@@ -57,17 +66,24 @@ static uint64_t clock_calibrate(void)
 		c = pit_read();
 		t1 = rdtsc();
 	} while (c <= c0 && (uint16_t)(c0 - c) < CAL_COUNTS);
-	pit_set(0x34, PIT_RELOAD); /* back to mode 2, ~1 kHz */
+	pit_set(0x34, clock.reload); /* back to the rate generator */
 	if (c > c0) /* wrapped: we were away for more than 55 ms */
 		return 0;
 	return (t1 - t0) * PIT_HZ / ((uint64_t)(c0 - c) * 1000);
 }
 
-void clock_init(void)
+void clock_init(uint32_t hz)
 {
 	uint32_t khz = inl(SEAM_PORT_TSC_KHZ);
 	int i;
 
+	clock.reload = PIT_RELOAD_1KHZ;
+	clock.spin = 1;
+	if (hz && hz < 1000) {
+		clock.reload = (uint16_t)(PIT_HZ / hz);
+		clock.spin = 0;
+		pit_set(0x34, clock.reload); /* mode 2 at the new rate */
+	}
 	clock.source = "port";
 	clock.khz = khz;
 	if (khz == 0 || khz == 0xFFFFFFFF) {
@@ -82,7 +98,7 @@ void clock_init(void)
 			   CAL_FALLBACK_KHZ);
 		clock.khz = CAL_FALLBACK_KHZ;
 	}
-	clock.tick_tsc = clock.khz * PIT_RELOAD * 1000 / PIT_HZ;
+	clock.tick_tsc = clock.khz * clock.reload * 1000 / PIT_HZ;
 }
 
 uint64_t clock_us(uint64_t tsc)

@@ -18,12 +18,17 @@ struct clock {
 	uint64_t khz;	    /* TSC ticks per millisecond */
 	uint64_t tick_tsc;  /* one timer tick (~1 ms) in TSC ticks */
 	const char *source; /* "port" or "pit" */
+	uint16_t reload;    /* PIT channel 0's count: the tick */
+	int spin;	    /* spin for precise tasks (1 kHz tick only) */
 };
+
+#define CLOCK_HZ_MIN 20 /* the PIT's count is 16 bits */
 
 extern struct clock clock;
 
 void clock_start(void);
-void clock_init(void);
+/* Calibrate if need be, and set vCPU 0's tick to hz (0: 1 kHz). */
+void clock_init(uint32_t hz);
 uint64_t clock_us(uint64_t tsc);
 uint64_t clock_ms_to_tsc(uint64_t ms);
 

@@ -12,10 +12,15 @@ struct cmdline_key {
 
 #define OPT(f) offsetof(struct guest_opts, f)
 static const struct cmdline_key cmdline_keys[] = {
-    {"heartbeat", OPT(heartbeat_ms)}, {"verify", OPT(verify_mb)},
-    {"dirty", OPT(dirty_mbps)},	      {"dirty_mb", OPT(dirty_mb)},
-    {"shutdown", OPT(shutdown_ms)},   {"triple_fault", OPT(triple_fault_ms)},
-    {"panic", OPT(panic_ms)},	      {"fault", OPT(fault_ms)},
+    {"heartbeat", OPT(heartbeat_ms)},
+    {"verify", OPT(verify_mb)},
+    {"dirty", OPT(dirty_mbps)},
+    {"dirty_mb", OPT(dirty_mb)},
+    {"shutdown", OPT(shutdown_ms)},
+    {"triple_fault", OPT(triple_fault_ms)},
+    {"panic", OPT(panic_ms)},
+    {"fault", OPT(fault_ms)},
+    {"hz", OPT(hz)},
 };
 
 static int cmdline_is_sep(char c)

@@ -20,6 +20,7 @@ struct guest_opts {
 	uint32_t triple_fault_ms; /* 0 = never */
 	uint32_t panic_ms;	  /* 0 = never */
 	uint32_t fault_ms;	  /* 0 = never */
+	uint32_t hz;		  /* vCPU 0's timer rate; 0 = 1000 */
 };
 
 enum cmdline_result {

@@ -20,14 +20,15 @@
 static void heartbeat_version(char *buf)
 {
 	unsigned int n = 0;
-	uint8_t c;
 
 	outb(SEAM_PORT_VERSION, 0);
+	insb(SEAM_PORT_VERSION, buf, VERSION_MAX);
 	while (n < VERSION_MAX) {
-		c = inb(SEAM_PORT_VERSION);
+		uint8_t c = (uint8_t)buf[n];
+
 		if (c == 0 || c < 0x20 || c > 0x7E)
 			break;
-		buf[n++] = (char)c;
+		n++;
 	}
 	if (n == 0) { /* nobody answered (0xFF) or garbage */
 		buf[0] = 'n', buf[1] = 'o', buf[2] = 'n', buf[3] = 'e';

@@ -24,6 +24,15 @@ static inline uint8_t inb(uint16_t port)
 	return v;
 }
 
+/* n bytes from one port into buf: one `rep insb`, one exit to the VMM. */
+static inline void insb(uint16_t port, void *buf, unsigned long n)
+{
+	__asm__ volatile("rep insb"
+			 : "+D"(buf), "+c"(n)
+			 : "d"(port)
+			 : "memory");
+}
+
 static inline void outl(uint16_t port, uint32_t v)
 {
 	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));

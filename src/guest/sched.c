@@ -11,7 +11,9 @@
 
 void sched_run(struct task **tasks, unsigned int n, int can_sleep)
 {
-	uint64_t margin = clock.tick_tsc + clock.tick_tsc / 4;
+	/* Sleeping ends at the next tick: safe while a precise task is more
+	 * than a tick away. Without spinning (clock.spin 0) it may be late. */
+	uint64_t margin = clock.spin ? clock.tick_tsc + clock.tick_tsc / 4 : 0;
 
 	for (;;) {
 		uint64_t now = rdtsc(), precise = TASK_NEVER;

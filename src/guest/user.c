@@ -147,6 +147,11 @@ static void parse_cmdline(void)
 			   bad);
 		guest_exit(GUEST_EXIT_USAGE);
 	}
+	if (opts.hz && (opts.hz < CLOCK_HZ_MIN || opts.hz > 1000)) {
+		con_printf("error: bad value in 'hz=%u' (want %u to 1000)\n",
+			   opts.hz, CLOCK_HZ_MIN);
+		guest_exit(GUEST_EXIT_USAGE);
+	}
 }
 
 __attribute__((noreturn)) static void bsp_main(uint64_t start_info)
@@ -163,8 +168,9 @@ __attribute__((noreturn)) static void bsp_main(uint64_t start_info)
 	if (!boot.valid)
 		con_printf("warning: no PVH start info at 0x%lx\n", start_info);
 	parse_cmdline();
-	clock_init();
-	con_printf("clock tsc_khz=%lu source=%s\n", clock.khz, clock.source);
+	clock_init(opts.hz);
+	con_printf("clock tsc_khz=%lu source=%s hz=%u\n", clock.khz,
+		   clock.source, opts.hz ? opts.hz : 1000);
 	now = rdtsc();
 	if (opts.heartbeat_ms) {
 		heartbeat_start(&t_hb, &hb, opts.heartbeat_ms, now);

@@ -35,6 +35,10 @@ static void test_cmdline_combined(void **state)
 	assert_int_equal(o.shutdown_ms, 0);
 	assert_int_equal(o.panic_ms, 0);
 	assert_int_equal(o.triple_fault_ms, 0);
+	assert_int_equal(o.hz, 0);
+	assert_int_equal(parse("heartbeat=10,hz=100", &o, bad, sizeof(bad)),
+			 CMDLINE_OK);
+	assert_int_equal(o.hz, 100);
 }
 
 static void test_cmdline_helpers_and_last_wins(void **state)
