@@ -39,7 +39,10 @@
  * Test-only hooks (read from the environment; only tests set them):
  * SEAM_HOSTD_CRASH_AT=scan|apply_script|switch|fsr|done SIGKILLs hostd at
  * that point; SEAM_HOSTD_TEST_FSR_FAIL=VM:STAGE asks VM's FSR to fail at
- * STAGE (the VM needs SEAM_VMX_TEST_FAULTS=1, docs/vmx-control.md).
+ * STAGE (the VM needs SEAM_VMX_TEST_FAULTS=1, docs/vmx-control.md);
+ * SEAM_HOSTD_HOLD_AT=POINT:MS[,POINT:MS] waits MS milliseconds at POINT
+ * (scan: after the scan scripts, before the apply scripts; fsr: after each
+ * VM's FSR), so that a test can kill the center while an apply is there.
  */
 #include "hostd.h"
 
@@ -145,6 +148,30 @@ static void apply_crash_point(const char *point)
 			  point);
 		kill(getpid(), SIGKILL);
 		pause();
+	}
+}
+
+/* The test-only hold (see the note at the top). */
+static void apply_hold_point(const char *point)
+{
+	const char *p = getenv("SEAM_HOSTD_HOLD_AT");
+	size_t len = strlen(point);
+
+	for (; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		long ms;
+
+		if (strncmp(p, point, len) || p[len] != ':')
+			continue;
+		ms = strtol(p + len + 1, NULL, 10);
+		if (ms > 0) {
+			struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+
+			log_warnx("SEAM_HOSTD_HOLD_AT: holding %ld ms at %s "
+				  "(test hook)",
+				  ms, point);
+			nanosleep(&ts, NULL);
+		}
+		return;
 	}
 }
 
@@ -487,6 +514,7 @@ static void *apply_fsr_worker(void *arg)
 			    "VM %s moved by FSR from vmx %s to %s (stun %lld "
 			    "us)",
 			    m->vm, m->got_before, m->got_after, m->stun_us);
+			apply_hold_point("fsr");
 		} else {
 			apply_event(
 			    r,
@@ -924,6 +952,7 @@ static void *apply_main(void *arg)
 	if (apply_phase(r, "scan", "apply.scan", step, sizeof(step), &e) < 0)
 		goto fail;
 	apply_crash_point("scan");
+	apply_hold_point("scan");
 	if (apply_phase(r, "apply", "apply.apply_script", step, sizeof(step),
 			&e) < 0)
 		goto fail;
