@@ -299,7 +299,8 @@ def make_bundles(out):
     """seam-1.0.0.0, -1.0.0.0100, -2.0.0.0 from stand-in programs."""
     progs = Path(out) / "programs"
     progs.mkdir(parents=True, exist_ok=True)
-    for name in ("seam-vmx", "seam-vmx-next", "seam-hostd", "seam-guest"):
+    for name in ("seam-vmx", "seam-vmx-next", "seam-vmx-major", "seam-hostd",
+                 "seam-guest"):
         p = progs / name
         p.write_text(FAKE_VMX if "vmx" in name else
                      f"#!/bin/sh\necho stand-in {name}\n")

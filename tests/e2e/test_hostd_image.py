@@ -29,7 +29,8 @@ def bundles(tmp_path_factory):
     progs = top / "programs"
     progs.mkdir()
     for name, src in (("seam-vmx", FAKE_VMX), ("seam-vmx-next", FAKE_VMX),
-                      ("seam-hostd", HOSTD), ("seam-guest", "/bin/true")):
+                      ("seam-vmx-major", FAKE_VMX), ("seam-hostd", HOSTD),
+                      ("seam-guest", "/bin/true")):
         shutil.copy(src, progs / name)
         (progs / name).chmod(0o755)
     out = top / "out"

@@ -1,7 +1,7 @@
 """seam-bundle and `make bundles` (bundles/make-bundles), end to end.
 
 Real seam-bundle processes on files in a temporary directory. The programs a
-bundle carries (seam-vmx, seam-vmx-next, seam-hostd, seam-guest) are stand-in
+bundle carries (seam-vmx, -next, -major, seam-hostd, seam-guest) are stand-in
 files here, passed with SEAM_BUNDLE_PROGRAMS: these tests check the recipes,
 the signing and the refusals, not the programs.
 """
@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("SEAM_BUILD", REPO / "build"))
 TOOL = BUILD / "seam-bundle"
 MAKE_BUNDLES = REPO / "bundles" / "make-bundles"
-PROGRAMS = ("seam-vmx", "seam-vmx-next", "seam-hostd", "seam-guest")
+PROGRAMS = ("seam-vmx", "seam-vmx-next", "seam-vmx-major", "seam-hostd",
+            "seam-guest")
 VERSIONS = ("1.0.0.0", "1.0.0.0100", "2.0.0.0")
 
 

@@ -168,7 +168,7 @@ export class Lab {
 	makeBundles() {
 		const progs = path.join(this.dir, 'programs');
 		fs.mkdirSync(progs, { recursive: true });
-		for (const name of ['seam-vmx', 'seam-vmx-next', 'seam-hostd', 'seam-guest']) {
+		for (const name of ['seam-vmx', 'seam-vmx-next', 'seam-vmx-major', 'seam-hostd', 'seam-guest']) {
 			fs.writeFileSync(path.join(progs, name),
 				name.includes('vmx') ? FAKE_VMX : `#!/bin/sh\necho stand-in ${name}\n`,
 				{ mode: 0o755 });
