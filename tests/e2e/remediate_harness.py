@@ -1,12 +1,13 @@
 """Helpers of the lifecycle-engine tests (tests/e2e/test_remediate_*.py).
 
 A real seam-center and three real seam-hostd, with the project's REAL
-bundles (bundles/make-bundles from the build: seam-vmx, seam-vmx-next,
+bundles (bundles/make-bundles from the build: seam-vmx, -next, -major,
 seam-hostd, seam-guest), since a live apply re-execs hostd into the
 bundle's own hostd. Built into $SEAM_BUILD/bundles when missing.
 """
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,16 @@ from center_harness import (BUILD, CENTER, HOSTD, MAKE_BUNDLES, Center, Host,
                             add_host, import_bundle, need_hostd)
 
 SCALE = float(os.environ.get("SEAM_TIME_SCALE", "1") or 1)
+
+# The marks of the tests with running VMs (test_remediate_live, _classic,
+# _killed): they need /dev/kvm; elsewhere they run inside tests/kvmbox.
+KVM_MARKS = [
+    pytest.mark.kvm,
+    pytest.mark.skipif(not os.path.exists("/dev/kvm"),
+                       reason="no /dev/kvm (run inside tests/kvmbox/run)"),
+    pytest.mark.filterwarnings(
+        "ignore::urllib3.exceptions.InsecureRequestWarning"),
+]
 
 if SCALE > 1:
     # Every request to the center waits SCALE times longer in a slow box.
@@ -31,8 +42,8 @@ if SCALE > 1:
 def real_bundles():
     out = BUILD / "bundles"
     if not (out / "seam-2.0.0.0.zip").exists():
-        for prog in ("seam-vmx", "seam-vmx-next", "seam-hostd",
-                     "seam-guest", "seam-bundle"):
+        for prog in ("seam-vmx", "seam-vmx-next", "seam-vmx-major",
+                     "seam-hostd", "seam-guest", "seam-bundle"):
             if not (BUILD / prog).exists():
                 pytest.skip(f"no {BUILD / prog}: build first")
         subprocess.run([str(MAKE_BUNDLES), str(BUILD), str(out)],
@@ -59,6 +70,7 @@ class Cluster:
         self.bundles = real_bundles()
         self.center = Center(self.tmp / "center")
         self.hosts = []
+        self.tap = None
         try:
             self._start(n, settings)
         except BaseException:
@@ -101,7 +113,15 @@ class Cluster:
         """Restart the center with env (e.g. SEAM_CENTER_CRASH_AT)."""
         self.restart_center(env)
 
+    def start_tap(self):
+        """Keep every guest's serial output, wherever the VM runs (a
+        SerialTap over this cluster's hosts)."""
+        self.tap = SerialTap(self.hosts)
+        return self.tap
+
     def close(self):
+        if self.tap:
+            self.tap.close()
         self.center.stop()
         for h in self.hosts:
             h.stop()
@@ -152,6 +172,84 @@ class Cluster:
         r = self.hosts[i].direct("GET", path)
         assert r.status_code == 200, r.text
         return r.json()
+
+
+class SerialTap:
+    """Every VM's serial log on every host, read as it grows.
+
+    A VM that migrates away has its directory deleted by the source hostd,
+    serial log included, and one that comes back starts a new file. So a
+    thread opens each serial.log it sees once and keeps it open: an open
+    file can still be read to its end after it was unlinked. A file no
+    longer at its path is drained once more and closed. lines(vm) is
+    everything the guest printed, in the order of the files.
+    """
+
+    def __init__(self, hosts, period=0.2):
+        self.hosts = hosts
+        self.period = period
+        self.files = {}   # (path, inode) -> [file, vm, partial bytes]
+        self._lines = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _open_new(self):
+        for h in self.hosts:
+            for p in (Path(h.state) / "vms").glob("*/serial.log"):
+                try:
+                    f = open(p, "rb")
+                except FileNotFoundError:
+                    continue
+                key = (str(p), os.fstat(f.fileno()).st_ino)
+                if key in self.files:
+                    f.close()
+                    continue
+                self.files[key] = [f, p.parent.name, b""]
+
+    def _drain(self, ent):
+        data = ent[0].read()
+        if not data:
+            return
+        ent[2] += data
+        *full, ent[2] = ent[2].split(b"\n")
+        self._lines.setdefault(ent[1], []).extend(
+            x.decode(errors="replace") for x in full)
+
+    def _gone(self, key):
+        try:
+            return os.stat(key[0]).st_ino != key[1]
+        except FileNotFoundError:
+            return True
+
+    def scan(self):
+        with self.lock:
+            self._open_new()
+            for key, ent in list(self.files.items()):
+                gone = self._gone(key)
+                self._drain(ent)
+                if gone:  # the writer is gone too: nothing more comes
+                    self._drain(ent)
+                    ent[0].close()
+                    del self.files[key]
+
+    def _loop(self):
+        while not self.stop.wait(self.period):
+            self.scan()
+
+    def lines(self, vm):
+        self.scan()
+        with self.lock:
+            return list(self._lines.get(vm, []))
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.scan()
+        for ent in self.files.values():
+            ent[0].close()
+        self.files.clear()
 
 
 @pytest.fixture

@@ -10,29 +10,17 @@ without one run inside tests/kvmbox/run (see test_remediate_live.py).
   path (the VM is powered off and on again) and the others are live
   patched.
 """
-import os
+import seamlog  # lab/seamlog.py (on sys.path: the root conftest)
+from remediate_harness import KVM_MARKS, SCALE, cluster_factory  # noqa: F401
+from test_remediate_live import box_cmdline, start_vms, wait_for
 
-import pytest
-
-from remediate_harness import SCALE, cluster_factory  # noqa: F401
-from test_remediate_live import heartbeats, start_vms, wait_for
-
-pytestmark = [
-    pytest.mark.kvm,
-    pytest.mark.skipif(not os.path.exists("/dev/kvm"),
-                       reason="no /dev/kvm (run inside tests/kvmbox/run)"),
-    pytest.mark.filterwarnings(
-        "ignore::urllib3.exceptions.InsecureRequestWarning"),
-]
+pytestmark = KVM_MARKS
 
 
 def all_heartbeats(cl, vm):
-    """The VM's heartbeats from every host's serial log it ever ran on."""
-    seqs = []
-    for h in cl.hosts:
-        hbs, _ = heartbeats(h.state / "vms" / vm / "serial.log")
-        seqs += [x[0] for x in hbs]
-    return sorted(set(seqs))
+    """The VM's heartbeat numbers from every host it ever ran on (the
+    cluster's SerialTap: a source deletes the log of a VM that left)."""
+    return sorted({x[0] for x in seamlog.heartbeats(cl.tap.lines(vm))})
 
 
 def run(cl):
@@ -43,6 +31,7 @@ def run(cl):
 
 def test_classic_major_release_by_migration(cluster_factory):
     cl = cluster_factory()
+    cl.start_tap()
     vms = start_vms(cl)
     cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
     rem, r = run(cl)
@@ -61,11 +50,14 @@ def test_classic_major_release_by_migration(cluster_factory):
         apply_at = kinds.index(("remediation.step", "apply_classic"))
         # every VM that ran here moved away before the restart
         moved = [e for e in mine[:apply_at]
-                 if e["type"] == "remediation.vm_migrated"]
+                 if e["type"] == "remediation.vm_migrated" and
+                 e["data"]["from"] == h]
+        assert moved, (h, kinds)
         for e in moved:
             assert e["data"]["downtime_us"] >= 0
     for name in vms:
         seqs = all_heartbeats(cl, name)
+        assert not [ln for ln in cl.tap.lines(name) if "verify FAIL" in ln]
         gaps = [(a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1]
         assert seqs[0] == 1 and not gaps, (name, gaps[:5])
         vm = cl.api.ok("GET", f"/vms/{name}")
@@ -82,7 +74,8 @@ def test_passthrough_enforce_then_auto(cluster_factory):
     start_vms(cl, per_host=1)
     cl.api.ok("POST", "/vms", status=201,
               json={"name": "pt1", "mem": "32M", "vcpus": 1,
-                    "cmdline": "heartbeat=10", "passthrough": True,
+                    "cmdline": box_cmdline("heartbeat=10"),
+                    "passthrough": True,
                     "host": "h2"})
     cl.api.ok("POST", "/vms/pt1/power-on")
     cl.api.ok("PUT", "/clusters/c1/image", json={"base": "1.0.0.0100"})
@@ -91,7 +84,10 @@ def test_passthrough_enforce_then_auto(cluster_factory):
     assert any(x.get("vm") == "pt1" and x["status"] == "error"
                for x in pc["results"]), pc
     assert cl.api.post("/clusters/c1/remediate").status_code >= 400
-    cl.api.ok("PUT", "/clusters/c1/settings", json={"live_patch": "auto"})
+    # (a PUT replaces the cluster's settings: power_policy is given again)
+    cl.api.ok("PUT", "/clusters/c1/settings", json={"live_patch": "auto",
+                                                    "power_policy":
+                                                    "power_off"})
     pc = cl.task("/clusters/c1/precheck")["result"]
     assert pc["paths"] == {"h1": "live", "h2": "classic", "h3": "live"}, pc
     rem, r = run(cl)

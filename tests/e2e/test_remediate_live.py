@@ -14,18 +14,10 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 import seamlog  # lab/seamlog.py (on sys.path: the root conftest)
-from remediate_harness import SCALE, cluster_factory  # noqa: F401
+from remediate_harness import KVM_MARKS, SCALE, cluster_factory  # noqa: F401
 
-pytestmark = [
-    pytest.mark.kvm,
-    pytest.mark.skipif(not os.path.exists("/dev/kvm"),
-                       reason="no /dev/kvm (run inside tests/kvmbox/run)"),
-    pytest.mark.filterwarnings(
-        "ignore::urllib3.exceptions.InsecureRequestWarning"),
-]
+pytestmark = KVM_MARKS
 
 V_OLD, V_NEW = "1.0.0.0", "1.0.0.0100"
 STEPS = ["stage", "enter_partial", "apply_live", "exit_maintenance",
@@ -54,8 +46,16 @@ def wait_for(fn, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def box_cmdline(cmdline):
+    """Inside tests/kvmbox (KVMBOX=1) the guests tick at 100 Hz: six VMs
+    ticking at 1 kHz are more than the emulated host keeps up with (README,
+    seam-guest's hz=)."""
+    return cmdline + ",hz=100" if os.environ.get("KVMBOX") == "1" else cmdline
+
+
 def start_vms(cl, per_host=2, cmdline="heartbeat=10,verify=32"):
     vms = {}
+    cmdline = box_cmdline(cmdline)
     for i in range(len(cl.hosts)):
         for k in range(per_host):
             name = f"vm{i + 1}{chr(ord('a') + k)}"
@@ -80,8 +80,10 @@ def test_live_patch_enforce_three_hosts(cluster_factory):
     # check compliance -> pre-check -> stage -> remediate
     st = cl.task("/clusters/c1/stage", timeout=600)
     assert st["status"] == "success", st
-    # the emulated box is slow and loaded: a failed host is retried
+    # the emulated box is slow and loaded: a failed host is retried (a PUT
+    # replaces the cluster's settings: live_patch is given again)
     cl.api.ok("PUT", "/clusters/c1/settings", json={
+        "live_patch": "enforce",
         "failure_action": {"action": "retry", "retry_count": 2,
                            "retry_delay_s": 1}})
     r = cl.api.ok("POST", "/clusters/c1/remediate", status=202)
@@ -139,32 +141,12 @@ def test_live_patch_enforce_three_hosts(cluster_factory):
     total = [e for e in evs if e["type"] == "remediation.done"]
     assert len(total) == 1 and total[0]["data"]["total_seconds"] > 0
     assert evs[-1]["type"] == "remediation.done"
-
-
-@pytest.mark.parametrize("step", ["apply_live:after", "enter_partial",
-                                  "exit_maintenance"])
-def test_center_killed_with_running_vms(cluster_factory, step):
-    """Killed while the hosts FSR (apply_live:after: the host was just
-    asked to apply), or at other steps: restarted, the run completes; no
-    host stays in maintenance; guest logs continuous."""
-    cl = cluster_factory(settings={"live_patch": "enforce"})
-    vms = start_vms(cl, per_host=1)
-    cl.api.ok("PUT", "/clusters/c1/image", json={"base": V_NEW})
-    cl.start_center_with({"SEAM_CENTER_CRASH_AT": step})
-    rem = cl.api.ok("POST", "/clusters/c1/remediate",
-                    status=202)["remediation_id"]
-    cl.center.proc.wait(timeout=600 * SCALE)
-    assert cl.center.proc.returncode == -9
-    cl.restart_center()
-    run = cl.wait_remediation(rem, timeout=900)
-    assert run["state"] == "done", run
-    for i in range(3):
-        inv = cl.host_direct(i, "/inventory")
-        assert inv["maintenance_mode"] == "none"
-        assert {v["vmx_version"] for v in inv["vms"]} == {V_NEW}
-    for name, i in vms.items():
-        hbs, _ = heartbeats(serial(cl, i, name))
-        seqs = [h[0] for h in hbs]
-        assert not [(a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1]
-    res = cl.compliance()
-    assert {x["status"] for x in res.values()} == {"compliant"}
+    print("live remediation:", {
+        "stun_us": {e["vm"]: e["data"]["stun_us"] for e in evs
+                    if e["type"] == "remediation.vm_fsr"},
+        "host_seconds": {e["data"]["host"]: e["data"]["seconds"]
+                         for e in evs
+                         if e["type"] == "remediation.host_done"},
+        "total_seconds": total[0]["data"]["total_seconds"],
+        "heartbeats": {n: len(heartbeats(serial(cl, i, n))[0])
+                       for n, i in vms.items()}})
