@@ -175,7 +175,7 @@ def finish(cl, rem, path):
 def test_center_killed_at_six_steps(cluster_factory, monkeypatch):
     # every hostd (inheriting this) waits a while between its scan and apply
     # scripts and after each FSR: time to see it there and kill the center
-    hold = 3000 if SCALE == 1 else 30000
+    hold = 3000 if SCALE == 1 else 15000
     monkeypatch.setenv("SEAM_HOSTD_HOLD_AT", f"scan:{hold},fsr:{hold}")
     cl = cluster_factory(settings={"live_patch": "enforce"})
     tap = cl.start_tap()
