@@ -249,12 +249,17 @@ def wait_heartbeats(lab, vms, n=3):
         time.sleep(0.5)
 
 
+def box_cmdline(cmdline):
+    """A guest command line for this machine: inside tests/kvmbox
+    (KVMBOX=1) the guests tick at 100 Hz, or six of them at 1 kHz swamp the
+    emulated host (README, seam-guest's hz=). The lab and the kvm
+    end-to-end tests both use it."""
+    return cmdline + ",hz=100" if os.environ.get("KVMBOX") == "1" else cmdline
+
+
 def up(path=None, hosts=3, per_host=2, mem="64M",
        cmdline="heartbeat=10,verify=32"):
-    if os.environ.get("KVMBOX") == "1":
-        # emulated host (tests/kvmbox): the guests tick at 100 Hz, or six
-        # of them at 1 kHz swamp it (README, seam-guest's hz=)
-        cmdline += ",hz=100"
+    cmdline = box_cmdline(cmdline)
     for prog in ("seam-center", "seam-hostd", "seamctl", "seam-vmx",
                  "seam-guest"):
         if not (BUILD / prog).exists():

@@ -12,7 +12,8 @@ without one run inside tests/kvmbox/run (see test_remediate_live.py).
 """
 import seamlog  # lab/seamlog.py (on sys.path: the root conftest)
 from remediate_harness import KVM_MARKS, SCALE, cluster_factory  # noqa: F401
-from test_remediate_live import box_cmdline, start_vms, wait_for
+from seamlab import box_cmdline
+from test_remediate_live import start_vms, wait_for
 
 pytestmark = KVM_MARKS
 

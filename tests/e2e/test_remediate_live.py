@@ -10,11 +10,11 @@ verify holds; every VM runs vmx 1.0.0.0100; every host is compliant; the
 events are complete and in order (per host: selected, the five steps, an
 FSR event with its stun per VM, done; then the run's total).
 """
-import os
 import time
 from pathlib import Path
 
 import seamlog  # lab/seamlog.py (on sys.path: the root conftest)
+from seamlab import box_cmdline
 from remediate_harness import KVM_MARKS, SCALE, cluster_factory  # noqa: F401
 
 pytestmark = KVM_MARKS
@@ -44,13 +44,6 @@ def wait_for(fn, timeout, what):
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def box_cmdline(cmdline):
-    """Inside tests/kvmbox (KVMBOX=1) the guests tick at 100 Hz: six VMs
-    ticking at 1 kHz are more than the emulated host keeps up with (README,
-    seam-guest's hz=)."""
-    return cmdline + ",hz=100" if os.environ.get("KVMBOX") == "1" else cmdline
 
 
 def start_vms(cl, per_host=2, cmdline="heartbeat=10,verify=32"):
